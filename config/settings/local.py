@@ -1,0 +1,12 @@
+"""Developer laptop: `make run`. Debug on unless told otherwise; mail to the console."""
+
+from __future__ import annotations
+
+from config.env import env_bool, env_str
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR
+
+DEBUG = env_bool("DEBUG", True)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config.health import healthz, readyz
+from crm.views import home
+
+admin.site.site_header = "Clientele operations"
+admin.site.site_title = "Clientele admin"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("auth/", include("allauth.urls")),
+    path("portal/", include("iam.urls")),
+    path("", include("crm.urls")),
+]

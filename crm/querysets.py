@@ -1,0 +1,26 @@
+"""Scoping shared by every CRM record: a query starts from what the user may see."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+from iam.permissions import is_crm_user
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+
+class CRMQuerySet(models.QuerySet):
+    def visible_to(self, user: User | None) -> CRMQuerySet:
+        """CRM records are company data: every active staff user sees them, nobody else.
+
+        Default deny: external users and anonymous visitors get an empty queryset.
+        """
+        if not is_crm_user(user):
+            return self.none()
+        return self.all()
+
+    def owned_by(self, user: User) -> CRMQuerySet:
+        return self.filter(owner=user)

@@ -1,0 +1,232 @@
+"""Every CRM write that touches several models or needs a transaction.
+
+Shared by the browser UI, the admin, the API and background jobs: one write path per use case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.errors import BusinessRuleViolation
+from crm.models import Account, AccountDomain, Activity, Contact, Lead, Opportunity
+from iam.permissions import is_crm_user
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+
+def _require_staff(actor: User) -> None:
+    if not is_crm_user(actor):
+        raise PermissionDenied("Only staff users work on CRM records.")
+
+
+@dataclass(frozen=True)
+class LeadConversion:
+    lead: Lead
+    account: Account
+    contact: Contact
+    opportunity: Opportunity | None
+    account_created: bool
+    contact_created: bool
+
+
+def _email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+
+
+def _account_for_lead(*, actor: User, lead: Lead, account: Account | None) -> tuple[Account, bool]:
+    if account is not None:
+        return account, False
+    business_id = lead.company_business_id.strip()
+    if business_id:
+        existing = Account.objects.filter(business_id=business_id).first()
+        if existing:
+            return existing, False
+    if not (lead.company_name or "").strip():
+        raise ValidationError({"account": "Choose an existing account: this lead has no company name."})
+    try:
+        # A savepoint, so a concurrent conversion of the same company that wins the race
+        # on the unique business id leaves us linking to its account instead of failing.
+        with transaction.atomic():
+            created = Account.objects.create(
+                name=lead.company_name.strip(),
+                business_id=business_id or None,
+                country=lead.company_country,
+                website=lead.company_website,
+                owner=lead.owner if lead.owner.is_active else actor,
+            )
+    except IntegrityError:
+        return Account.objects.get(business_id=business_id), False
+    domain = _email_domain(lead.email)
+    if domain:
+        AccountDomain.objects.get_or_create(account=created, domain=domain)
+    return created, True
+
+
+def lead_convert(
+    *,
+    actor: User,
+    lead: Lead,
+    account: Account | None = None,
+    opportunity_name: str = "",
+    opportunity_amount: Decimal | None = None,
+    opportunity_close_date: dt.date | None = None,
+) -> LeadConversion:
+    """Turn a lead into account + contact (+ opportunity) in one transaction.
+
+    Links to an existing account when one is given or when the lead's business id is already
+    known, so a company is never created twice. The contact is matched by email within that
+    account. What the lead knew is copied; its timeline follows it to the new records.
+    """
+    _require_staff(actor)
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.status == Lead.Status.CONVERTED:
+            raise BusinessRuleViolation("This lead has already been converted.")
+        if lead.status == Lead.Status.DISQUALIFIED:
+            raise BusinessRuleViolation("A disqualified lead cannot be converted; requalify it first.")
+
+        account, account_created = _account_for_lead(actor=actor, lead=lead, account=account)
+
+        contact = None
+        if lead.email:
+            contact = account.contacts.filter(email__iexact=lead.email).first()
+        contact_created = contact is None
+        if contact is None:
+            contact = Contact.objects.create(
+                account=account,
+                first_name=lead.first_name,
+                last_name=lead.last_name,
+                email=lead.email,
+                phone=lead.phone,
+                job_title=lead.job_title,
+                owner=lead.owner if lead.owner.is_active else actor,
+                last_verified_at=timezone.now(),
+                verified_by=actor,
+                verification_method=Contact.VerificationMethod.REP,
+            )
+
+        opportunity = None
+        if opportunity_name.strip():
+            opportunity = Opportunity.objects.create(
+                account=account,
+                name=opportunity_name.strip(),
+                amount=opportunity_amount or Decimal("0"),
+                expected_close_date=opportunity_close_date or (timezone.localdate() + dt.timedelta(days=90)),
+                stage=Opportunity.Stage.QUALIFICATION,
+                probability=Opportunity.DEFAULT_PROBABILITY[Opportunity.Stage.QUALIFICATION],
+                owner=contact.owner,
+            )
+
+        # The lead's history now belongs on the account's and contact's timelines too.
+        Activity.objects.filter(lead=lead).update(account=account, contact=contact)
+
+        lead.status = Lead.Status.CONVERTED
+        lead.converted_at = timezone.now()
+        lead.converted_account = account
+        lead.converted_contact = contact
+        lead.converted_opportunity = opportunity
+        lead.save(
+            update_fields=[
+                "status",
+                "converted_at",
+                "converted_account",
+                "converted_contact",
+                "converted_opportunity",
+                "updated_at",
+            ]
+        )
+        Activity.objects.create(
+            kind=Activity.Kind.NOTE,
+            subject=f"Converted from lead {lead.full_name}",
+            author=actor,
+            owner=contact.owner,
+            account=account,
+            contact=contact,
+            lead=lead,
+            opportunity=opportunity,
+        )
+    return LeadConversion(
+        lead=lead,
+        account=account,
+        contact=contact,
+        opportunity=opportunity,
+        account_created=account_created,
+        contact_created=contact_created,
+    )
+
+
+def activity_log(
+    *,
+    actor: User,
+    kind: str,
+    subject: str,
+    body: str = "",
+    account: Account | None = None,
+    contact: Contact | None = None,
+    lead: Lead | None = None,
+    opportunity: Opportunity | None = None,
+    due_at: dt.datetime | None = None,
+    done: bool | None = None,
+    owner: User | None = None,
+) -> Activity:
+    """Log a call/email/meeting/note or plan a task on a record's timeline."""
+    _require_staff(actor)
+    if not subject.strip():
+        raise ValidationError({"subject": "Say in a few words what this was about."})
+    # Activities on a contact or opportunity also show on its account's timeline.
+    if account is None and contact is not None:
+        account = contact.account
+    if account is None and opportunity is not None:
+        account = opportunity.account
+    if account is None and contact is None and lead is None and opportunity is None:
+        raise ValidationError("An activity belongs to an account, contact, lead or opportunity.")
+    if done is None:
+        done = kind != Activity.Kind.TASK
+    now = timezone.now()
+    activity = Activity(
+        kind=kind,
+        subject=subject.strip(),
+        body=body,
+        account=account,
+        contact=contact,
+        lead=lead,
+        opportunity=opportunity,
+        due_at=due_at,
+        done=done,
+        done_at=now if done else None,
+        author=actor,
+        owner=owner or actor,
+    )
+    activity.full_clean()
+    activity.save()
+    return activity
+
+
+def activity_set_done(*, actor: User, activity: Activity, done: bool = True) -> Activity:
+    _require_staff(actor)
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        if activity.done != done:
+            activity.done = done
+            activity.done_at = timezone.now() if done else None
+            activity.save(update_fields=["done", "done_at", "updated_at"])
+    return activity
+
+
+def contact_verify(*, actor: User, contact: Contact, method: str = Contact.VerificationMethod.REP) -> Contact:
+    """Record that a contact's data was confirmed as current, by whom and how."""
+    if method == Contact.VerificationMethod.REP:
+        _require_staff(actor)
+    Contact.objects.filter(pk=contact.pk).update(
+        last_verified_at=timezone.now(), verified_by=actor, verification_method=method, updated_at=timezone.now()
+    )
+    contact.refresh_from_db()
+    return contact
