@@ -1,0 +1,119 @@
+"""factory_boy factories: the one way tests build records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from iam.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@customer.example")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+
+    @factory.post_generation
+    def verified_email(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+            EmailAddress.objects.get_or_create(
+                user=self, email=self.email, defaults={"verified": True, "primary": True}
+            )
+
+
+class StaffFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"rep{n}@clientele.example")
+    is_staff = True
+    staff_role = User.StaffRole.SALES_REP
+
+
+class ExternalUserFactory(UserFactory):
+    is_staff = False
+    staff_role = ""
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Company {n} GmbH")
+    business_id = factory.Sequence(lambda n: f"DE{100000000 + n}")
+    country = "DE"
+    website = factory.LazyAttribute(lambda o: f"https://{o.name.split()[1]}.example")
+    industry = Account.Industry.MANUFACTURING
+    owner = factory.SubFactory(StaffFactory)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory)
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"contact{n}@company.example")
+    owner = factory.LazyAttribute(lambda o: o.account.owner)
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"lead{n}@prospect{n}.example")
+    company_name = factory.Sequence(lambda n: f"Prospect {n} AG")
+    company_business_id = factory.Sequence(lambda n: f"CH{200000000 + n}")
+    company_country = "CH"
+    source = Lead.Source.TRADE_FAIR
+    owner = factory.SubFactory(StaffFactory)
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Opportunity
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    stage = Opportunity.Stage.PROPOSAL
+    probability = 50
+    amount = Decimal("12000.00")
+    expected_close_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=20))
+    owner = factory.LazyAttribute(lambda o: o.account.owner)
+
+
+class ContractFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contract
+
+    account = factory.SubFactory(AccountFactory)
+    number = factory.Sequence(lambda n: f"C-{2026}-{n:05d}")
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=200))
+    end_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=165))
+    status = Contract.Status.ACTIVE
+    value = Decimal("48000.00")
+    owner = factory.LazyAttribute(lambda o: o.account.owner)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    kind = Activity.Kind.CALL
+    subject = factory.Sequence(lambda n: f"Call {n}")
+    account = factory.SubFactory(AccountFactory)
+    author = factory.LazyAttribute(lambda o: o.account.owner if o.account else StaffFactory())
+    owner = factory.LazyAttribute(lambda o: o.author)
+    done = True
+    done_at = factory.LazyFunction(timezone.now)
