@@ -4,9 +4,6 @@ from django.urls import include, path
 from config.health import healthz, readyz
 from crm.views import home
 
-admin.site.site_header = "Clientele operations"
-admin.site.site_title = "Clientele admin"
-
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),

@@ -10,3 +10,6 @@ from .base import VAR_DIR
 DEBUG = env_bool("DEBUG", True)
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# `make run` serves assets straight from static/ and node_modules, with or without DEBUG.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from crm import services
+from crm.errors import BusinessRuleViolation
+from crm.models import Account, Activity, Contact, Lead, Opportunity
+from tests.factories import AccountFactory, ActivityFactory, ContactFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_conversion_creates_account_contact_and_opportunity(sales_rep):
+    lead = LeadFactory(
+        owner=sales_rep,
+        first_name="Nina",
+        last_name="Berger",
+        email="nina@alpenkraft.example",
+        phone="+41 44 668 18 00",
+        job_title="CTO",
+        company_name="Alpenkraft AG",
+        company_business_id="CHE-123.456.789",
+        company_country="CH",
+    )
+
+    result = services.lead_convert(
+        actor=sales_rep, lead=lead, opportunity_name="Alpenkraft pilot", opportunity_amount=Decimal("9000")
+    )
+
+    assert result.account_created
+    assert result.contact_created
+    account = Account.objects.get(business_id="CHE-123.456.789")
+    assert account.name == "Alpenkraft AG"
+    assert account.country == "CH"
+    assert account.email_domains.get().domain == "alpenkraft.example"
+    contact = account.contacts.get()
+    assert (contact.first_name, contact.last_name, contact.email, contact.job_title) == (
+        "Nina",
+        "Berger",
+        "nina@alpenkraft.example",
+        "CTO",
+    )
+    assert contact.phone.as_e164 == "+41446681800"
+    assert contact.last_verified_at is not None
+    opportunity = account.opportunities.get()
+    assert opportunity.name == "Alpenkraft pilot"
+    assert opportunity.amount == Decimal("9000")
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.CONVERTED
+    assert lead.converted_account == account
+    assert lead.converted_contact == contact
+    assert lead.converted_opportunity == opportunity
+    assert lead.converted_at is not None
+
+
+def test_second_lead_of_the_same_company_links_to_the_existing_account(sales_rep):
+    first = LeadFactory(company_name="Quantix s.r.o.", company_business_id="CZ27082440")
+    second = LeadFactory(company_name="Quantix (Prague)", company_business_id="CZ27082440")
+
+    services.lead_convert(actor=sales_rep, lead=first)
+    result = services.lead_convert(actor=sales_rep, lead=second)
+
+    assert not result.account_created
+    assert Account.objects.filter(business_id="CZ27082440").count() == 1
+    assert result.account.contacts.count() == 2
+
+
+def test_lead_of_an_existing_customer_links_to_the_account_and_its_contact(sales_rep):
+    account = AccountFactory(business_id="DE811907980")
+    contact = ContactFactory(account=account, email="kurt.meyer@acme.example")
+    lead = LeadFactory(company_business_id="DE811907980", email="KURT.MEYER@acme.example")
+
+    result = services.lead_convert(actor=sales_rep, lead=lead)
+
+    assert result.account == account
+    assert result.contact == contact
+    assert not result.contact_created
+    assert Contact.objects.count() == 1
+
+
+def test_converting_twice_is_refused_and_changes_nothing(sales_rep):
+    lead = LeadFactory()
+    services.lead_convert(actor=sales_rep, lead=lead, opportunity_name="Deal")
+    counts = (Account.objects.count(), Contact.objects.count(), Opportunity.objects.count())
+
+    with pytest.raises(BusinessRuleViolation):
+        services.lead_convert(actor=sales_rep, lead=lead, opportunity_name="Deal")
+
+    assert (Account.objects.count(), Contact.objects.count(), Opportunity.objects.count()) == counts
+
+
+def test_disqualified_lead_is_not_converted(sales_rep):
+    lead = LeadFactory(status=Lead.Status.DISQUALIFIED)
+    with pytest.raises(BusinessRuleViolation):
+        services.lead_convert(actor=sales_rep, lead=lead)
+    assert Account.objects.count() == 0
+
+
+def test_lead_without_company_needs_an_account(sales_rep):
+    lead = LeadFactory(company_name="", company_business_id="")
+    with pytest.raises(ValidationError):
+        services.lead_convert(actor=sales_rep, lead=lead)
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.NEW
+    assert Account.objects.count() == 0
+
+
+def test_lead_timeline_follows_it_to_the_account(sales_rep):
+    lead = LeadFactory()
+    ActivityFactory(account=None, lead=lead, author=sales_rep, subject="Met at the fair")
+
+    result = services.lead_convert(actor=sales_rep, lead=lead)
+
+    subjects = set(Activity.objects.filter(account=result.account).values_list("subject", flat=True))
+    assert "Met at the fair" in subjects
+    assert any(s.startswith("Converted from lead") for s in subjects)
+
+
+def test_external_user_cannot_convert(external_user):
+    lead = LeadFactory()
+    with pytest.raises(PermissionDenied):
+        services.lead_convert(actor=external_user, lead=lead)
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.NEW
