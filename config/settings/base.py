@@ -107,7 +107,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Periodic schedules live here and only here.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
+}
 
 # --- Identity -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "iam.User"

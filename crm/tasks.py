@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from crm.contracts import contracts_expire_due
+
+
+@shared_task(name="crm.contracts_expire_due")
+def contracts_expire_due_task() -> int:
+    return contracts_expire_due()
