@@ -1,0 +1,62 @@
+"""Background jobs through the real broker (Redis) and a real Celery worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from config.celery import app
+from crm.models import Contract
+from crm.tasks import contracts_expire_due_task
+from tests.factories import ContractFactory
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_answers() -> bool:
+    parsed = urlparse(REDIS_URL)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def real_worker():
+    if not _redis_answers():
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis does not answer at {REDIS_URL}; CI must have it.")
+        pytest.skip(f"Redis does not answer at {REDIS_URL}")
+    previous = dict(app.conf)
+    app.conf.update(
+        task_always_eager=False,
+        broker_url=REDIS_URL,
+        result_backend=REDIS_URL,
+        task_ignore_result=False,
+        # A queue of our own, so a developer's running worker cannot take the test's job.
+        task_default_queue=f"test-{os.getpid()}",
+    )
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, queues=[app.conf.task_default_queue]):
+            yield
+    finally:
+        app.conf.update(previous)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_expires_contracts_through_the_broker(real_worker):
+    today = timezone.localdate()
+    ended = ContractFactory(start_date=today - dt.timedelta(days=400), end_date=today - dt.timedelta(days=2))
+
+    changed = contracts_expire_due_task.apply_async(ignore_result=False).get(timeout=20)
+
+    assert changed == 1
+    ended.refresh_from_db()
+    assert ended.status == Contract.Status.EXPIRED
