@@ -41,12 +41,14 @@ def test_readyz_is_ok_when_the_database_answers(client):
 
 @pytest.mark.django_db
 def test_readyz_names_the_broker_when_it_is_unreachable(client, settings, monkeypatch):
-    broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
+    # Celery reads Django's CELERY_* settings live, unless a value was set on app.conf
+    # itself (other tests do) or in the process environment: set those aside for this test.
+    for key in ("broker_url", "broker_write_url", "task_always_eager"):
+        monkeypatch.delitem(celery_app.conf.changes, key, raising=False)
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_BROKER_URL = broker_url
-    # Celery copies Django settings into app.conf once; point the live app at the same broker.
-    monkeypatch.setattr(celery_app.conf, "broker_url", broker_url)
-    monkeypatch.setattr(celery_app.conf, "broker_write_url", None)
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
 
     response = client.get("/readyz")
 
