@@ -187,6 +187,7 @@ class Contact(TimestampedModel):
             models.Index(fields=["owner", "last_name", "id"], name="crm_contact_owner_name"),
             models.Index(fields=["account", "last_name", "id"], name="crm_contact_account_name"),
             models.Index(fields=["-updated_at", "-id"], name="crm_contact_updated"),
+            models.Index(fields=["-created_at", "-id"], name="crm_contact_created"),
             models.Index(fields=["email"], name="crm_contact_email"),
         ]
 

@@ -1,0 +1,1 @@
+"""The benchmark harness: `make bench` / `python manage.py bench` (see docs/benchmarks.md)."""
