@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, Count, Max, Q, QuerySet, Sum, When
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from crm.listing import Page, Sort, keyset_page
+from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 
 if TYPE_CHECKING:
     from iam.models import User
@@ -74,3 +77,149 @@ def my_work(*, user: User, limit: int = 10) -> dict[str, Any]:
         "expiring_contracts": list(expiring[:limit]),
         "today": today,
     }
+
+
+# --- Record pages -----------------------------------------------------------------------------
+
+TIMELINE_SORT = Sort("-occurred", "", "occurred_at", descending=True)
+TIMELINE_PAGE_SIZE = 20
+# Counts on a record page stop here: "1,000+" tells a rep all they need and costs a bounded scan.
+RECORD_COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class BoundedCount:
+    value: int
+    limit: int
+
+    @property
+    def is_lower_bound(self) -> bool:
+        return self.value > self.limit
+
+    def __str__(self) -> str:
+        return f"{self.limit:,}+" if self.is_lower_bound else f"{self.value:,}"
+
+
+def bounded_count(qs: QuerySet, limit: int = RECORD_COUNT_LIMIT) -> BoundedCount:
+    return BoundedCount(qs.order_by().values("pk")[: limit + 1].count(), limit)
+
+
+def activity_timeline(
+    *,
+    user: User,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    lead: Lead | None = None,
+    opportunity: Opportunity | None = None,
+    cursor: str | None = None,
+    page_size: int = TIMELINE_PAGE_SIZE,
+) -> Page:
+    """One keyset page of a record's timeline, newest first, without counting the whole history."""
+    qs = Activity.objects.visible_to(user).select_related("author", "owner", "contact", "lead", "opportunity")
+    if account is not None:
+        qs = qs.filter(account=account)
+    elif contact is not None:
+        qs = qs.filter(contact=contact)
+    elif lead is not None:
+        qs = qs.filter(lead=lead)
+    elif opportunity is not None:
+        qs = qs.filter(opportunity=opportunity)
+    else:
+        qs = qs.none()
+    return keyset_page(qs, sort=TIMELINE_SORT, cursor=cursor, page_size=page_size, count=False)
+
+
+@dataclass(frozen=True)
+class Account360:
+    account: Account
+    domains: list[AccountDomain]
+    contacts: list[Contact]
+    contact_count: BoundedCount
+    contracts: list[Contract]
+    contract_count: BoundedCount
+    active_contract_end: dt.date | None
+    opportunities: list[Opportunity]
+    opportunity_count: BoundedCount
+    open_pipeline: list[dict[str, Any]]  # one {"currency", "total", "count"} per currency
+    timeline: Page
+
+    @property
+    def open_deal_count(self) -> int:
+        return sum(row["count"] for row in self.open_pipeline)
+
+
+def account_360(*, user: User, pk: int, cursor: str | None = None, section_size: int = 25) -> Account360:
+    """Everything the account page shows, in a fixed number of queries however big the account is.
+
+    Raises Http404 for an account that does not exist or that the user may not see.
+    """
+    account = get_object_or_404(account_list(user=user), pk=pk)
+    contacts = Contact.objects.visible_to(user).filter(account=account)
+    contracts = Contract.objects.visible_to(user).filter(account=account)
+    opportunities = Opportunity.objects.visible_to(user).filter(account=account)
+    open_opportunities = opportunities.filter(stage__in=Opportunity.OPEN_STAGES)
+    pipeline = (
+        open_opportunities.order_by()
+        .values("currency")
+        .annotate(total=Sum("amount"), count=Count("pk"))
+        .order_by("-total")[:5]
+    )
+    active_end = contracts.active().order_by().aggregate(end=Max("end_date"))["end"]
+    # Active contracts first, then the most recent ones; open deals before closed ones.
+    contract_rows = contracts.select_related("owner").order_by(
+        Case(When(status=Contract.Status.ACTIVE, then=0), default=1), "-end_date", "-id"
+    )
+    opportunity_rows = opportunities.select_related("owner").order_by(
+        Case(When(stage__in=Opportunity.OPEN_STAGES, then=0), default=1), "expected_close_date", "id"
+    )
+    return Account360(
+        account=account,
+        domains=list(account.email_domains.all()[:20]),
+        contacts=list(contacts.select_related("owner").order_by("last_name", "id")[:section_size]),
+        contact_count=bounded_count(contacts),
+        contracts=list(contract_rows[:section_size]),
+        contract_count=bounded_count(contracts),
+        active_contract_end=active_end,
+        opportunities=list(opportunity_rows[:section_size]),
+        opportunity_count=bounded_count(opportunities),
+        open_pipeline=list(pipeline),
+        timeline=activity_timeline(user=user, account=account, cursor=cursor),
+    )
+
+
+def account_options(*, user: User, q: str, limit: int = 20) -> list[Account]:
+    """Accounts for a search-as-you-type picker: a name prefix or a business id."""
+    q = q.strip()
+    qs = Account.objects.visible_to(user).only("id", "name", "business_id", "country")
+    if q:
+        qs = qs.filter(Q(name__istartswith=q) | Q(business_id__iexact=q) | Q(name__icontains=f" {q}"))
+    return list(qs.order_by("name", "id")[:limit])
+
+
+def account_matching_lead(*, user: User, lead: Lead) -> Account | None:
+    """The account a lead's company already is, recognised by its business id."""
+    business_id = lead.company_business_id.strip()
+    if not business_id:
+        return None
+    return Account.objects.visible_to(user).filter(business_id=business_id).first()
+
+
+def pipeline_by_stage(*, user: User) -> list[dict[str, Any]]:
+    """The user's open pipeline per stage, in stage order (one grouped query)."""
+    rows = (
+        Opportunity.objects.visible_to(user)
+        .filter(owner=user, stage__in=Opportunity.OPEN_STAGES)
+        .order_by()
+        .values("stage")
+        .annotate(total=Sum("amount"), count=Count("pk"))
+    )
+    by_stage = {row["stage"]: row for row in rows}
+    return [
+        {
+            "stage": stage.value,
+            "label": stage.label,
+            "total": float(by_stage.get(stage, {}).get("total") or 0),
+            "count": by_stage.get(stage, {}).get("count", 0),
+        }
+        for stage in Opportunity.OPEN_STAGES
+    ]

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.errors import BusinessRuleViolation
-from crm.models import Account, AccountDomain, Activity, Contact, Lead, Opportunity
+from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.permissions import is_crm_user
 
 if TYPE_CHECKING:
@@ -230,3 +230,72 @@ def contact_verify(*, actor: User, contact: Contact, method: str = Contact.Verif
     )
     contact.refresh_from_db()
     return contact
+
+
+# --- Saving records from the UI (and, later, the API) ----------------------------------------
+
+
+def _save_record(record):
+    # Model-level validation (fields, constraints, uniqueness) guards every write path,
+    # not only the ones that went through a form.
+    record.full_clean()
+    record.save()
+    return record
+
+
+def account_save(*, actor: User, account: Account, domains: list[str] | None = None) -> Account:
+    """Create or update an account and, when given, replace its email domains with ``domains``."""
+    _require_staff(actor)
+    with transaction.atomic():
+        _save_record(account)
+        if domains is not None:
+            wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
+            account.email_domains.exclude(domain__in=wanted).delete()
+            existing = set(account.email_domains.values_list("domain", flat=True))
+            AccountDomain.objects.bulk_create(
+                [AccountDomain(account=account, domain=d) for d in sorted(wanted - existing)]
+            )
+    return account
+
+
+def contact_save(*, actor: User, contact: Contact) -> Contact:
+    """Create or update a contact; a change of consent records when it changed."""
+    _require_staff(actor)
+    with transaction.atomic():
+        had_consent = False
+        if contact.pk:
+            had_consent = bool(
+                Contact.objects.filter(pk=contact.pk).values_list("consent_to_contact", flat=True).first()
+            )
+        if had_consent != contact.consent_to_contact:
+            contact.consent_updated_at = timezone.now()
+        _save_record(contact)
+    return contact
+
+
+def lead_save(*, actor: User, lead: Lead) -> Lead:
+    """Create or update a lead. Conversion only happens through ``lead_convert``."""
+    _require_staff(actor)
+    with transaction.atomic():
+        if lead.pk:
+            stored = Lead.objects.select_for_update().get(pk=lead.pk)
+            if stored.status == Lead.Status.CONVERTED and lead.status != Lead.Status.CONVERTED:
+                raise BusinessRuleViolation("A converted lead stays converted; work on its account instead.")
+        if lead.status == Lead.Status.CONVERTED and not lead.converted_at:
+            raise ValidationError({"status": "Convert the lead with the Convert button."})
+        _save_record(lead)
+    return lead
+
+
+def opportunity_save(*, actor: User, opportunity: Opportunity) -> Opportunity:
+    _require_staff(actor)
+    with transaction.atomic():
+        _save_record(opportunity)
+    return opportunity
+
+
+def contract_save(*, actor: User, contract: Contract) -> Contract:
+    _require_staff(actor)
+    with transaction.atomic():
+        _save_record(contract)
+    return contract

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from crm import selectors
+from crm import selectors, services
 from crm.access import staff_required
+from crm.errors import BusinessRuleViolation
 from crm.filters import (
     AccountFilter,
     ActivityFilter,
@@ -19,7 +31,16 @@ from crm.filters import (
     OpportunityFilter,
     SearchFilterSet,
 )
-from crm.listing import Sort, keyset_page
+from crm.forms import (
+    AccountForm,
+    ActivityForm,
+    ContactForm,
+    ContractForm,
+    LeadConvertForm,
+    LeadForm,
+    OpportunityForm,
+)
+from crm.listing import Page, Sort, keyset_page
 from iam.permissions import is_crm_user
 
 
@@ -30,11 +51,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if not is_crm_user(request.user):
         return redirect(reverse("portal:home"))
     return _my_work(request)
-
-
-@staff_required
-def _my_work(request: HttpRequest) -> HttpResponse:
-    return render(request, "crm/home.html", selectors.my_work(user=request.user))
 
 
 # --- Lists ----------------------------------------------------------------------------------
@@ -171,14 +187,436 @@ def activity_list(request: HttpRequest) -> HttpResponse:
     return _render_list(request, ACTIVITY_LIST, selectors.activity_list(user=request.user))
 
 
-# --- Placeholders until the record pages land ----------------------------------------------
-def _todo(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    return HttpResponse("Not yet", status=501)
+# --- Shared helpers for record pages ----------------------------------------------------------
 
 
-account_create = account_detail = account_edit = account_timeline = staff_required(_todo)
-contact_create = contact_detail = contact_edit = contact_verify = staff_required(_todo)
-lead_create = lead_detail = lead_edit = lead_convert = staff_required(_todo)
-opportunity_create = opportunity_detail = opportunity_edit = staff_required(_todo)
-contract_create = contract_detail = contract_edit = staff_required(_todo)
-activity_create = activity_toggle_done = staff_required(_todo)
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """A same-site ``next`` from the form or query string, else ``fallback``."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback
+
+
+def _add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the field it names, else at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# The records an activity can be logged on, each found through the user's visible records.
+TIMELINE_TARGETS: dict[str, tuple[Callable[..., QuerySet], str]] = {
+    "account": (selectors.account_list, "crm:account_timeline"),
+    "contact": (selectors.contact_list, "crm:contact_timeline"),
+    "lead": (selectors.lead_list, "crm:lead_timeline"),
+    "opportunity": (selectors.opportunity_list, "crm:opportunity_timeline"),
+}
+
+
+def _timeline_target(request: HttpRequest, target_type: str, pk: Any):
+    if target_type not in TIMELINE_TARGETS:
+        raise Http404("No such record.")
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("No such record.") from None
+    selector, _ = TIMELINE_TARGETS[target_type]
+    return get_object_or_404(selector(user=request.user), pk=pk)
+
+
+def _timeline_context(
+    request: HttpRequest,
+    *,
+    target_type: str,
+    target: Any,
+    page: Page,
+    form: ActivityForm | None = None,
+    next_url: str | None = None,
+) -> dict[str, Any]:
+    if form is None:
+        form = ActivityForm(
+            initial={"target_type": target_type, "target_id": target.pk, "next": next_url or request.path}
+        )
+    return {
+        "timeline": page,
+        "timeline_url": reverse(TIMELINE_TARGETS[target_type][1], args=[target.pk]),
+        "timeline_target_type": target_type,
+        "activity_form": form,
+    }
+
+
+def _timeline_view(request: HttpRequest, target_type: str, pk: int) -> HttpResponse:
+    """The next page of a record's timeline: a fragment for htmx, else the record page at that page."""
+    target = _timeline_target(request, target_type, pk)
+    cursor = request.GET.get("cursor")
+    if not _is_htmx(request):
+        url = target.get_absolute_url()
+        return redirect(f"{url}?{urlencode({'cursor': cursor})}#timeline" if cursor else url)
+    page = selectors.activity_timeline(user=request.user, cursor=cursor, **{target_type: target})
+    context = {
+        "timeline": page,
+        "timeline_url": reverse(TIMELINE_TARGETS[target_type][1], args=[target.pk]),
+        "timeline_target_type": target_type,
+    }
+    return render(request, "crm/_timeline_items.html", context)
+
+
+# --- My work ----------------------------------------------------------------------------------
+
+
+def _greeting(now: dt.datetime) -> str:
+    if now.hour < 12:
+        return "Good morning"
+    if now.hour < 18:
+        return "Good afternoon"
+    return "Good evening"
+
+
+@staff_required
+def _my_work(request: HttpRequest) -> HttpResponse:
+    context = selectors.my_work(user=request.user)
+    pipeline = selectors.pipeline_by_stage(user=request.user)
+    context.update(
+        greeting=_greeting(timezone.localtime()),
+        pipeline=pipeline,
+        pipeline_total=sum(row["total"] for row in pipeline),
+        pipeline_count=sum(row["count"] for row in pipeline),
+        pipeline_chart={
+            "labels": [row["label"] for row in pipeline],
+            "totals": [row["total"] for row in pipeline],
+            "counts": [row["count"] for row in pipeline],
+        },
+    )
+    return render(request, "crm/home.html", context)
+
+
+# --- Create and edit --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    noun: str
+    form_class: type[forms.ModelForm]
+    save: Callable[..., Any]  # (actor, record, form) -> saved record, through a service
+    list_url_name: str
+    icon: str
+
+
+def _save_account(*, actor, record, form):
+    return services.account_save(actor=actor, account=record, domains=form.cleaned_data["email_domains"])
+
+
+ACCOUNT_FORM = FormSpec("account", AccountForm, _save_account, "crm:account_list", "building")
+CONTACT_FORM = FormSpec(
+    "contact",
+    ContactForm,
+    lambda *, actor, record, form: services.contact_save(actor=actor, contact=record),
+    "crm:contact_list",
+    "person-lines-fill",
+)
+LEAD_FORM = FormSpec(
+    "lead",
+    LeadForm,
+    lambda *, actor, record, form: services.lead_save(actor=actor, lead=record),
+    "crm:lead_list",
+    "funnel",
+)
+OPPORTUNITY_FORM = FormSpec(
+    "opportunity",
+    OpportunityForm,
+    lambda *, actor, record, form: services.opportunity_save(actor=actor, opportunity=record),
+    "crm:opportunity_list",
+    "graph-up-arrow",
+)
+CONTRACT_FORM = FormSpec(
+    "contract",
+    ContractForm,
+    lambda *, actor, record, form: services.contract_save(actor=actor, contract=record),
+    "crm:contract_list",
+    "file-earmark-text",
+)
+
+
+def _record_form(
+    request: HttpRequest, spec: FormSpec, instance: Any = None, initial: dict[str, Any] | None = None
+) -> HttpResponse:
+    # Taken before binding: an invalid form mutates its instance, the header must not show that.
+    record_label = str(instance) if instance is not None else ""
+    if request.method == "POST":
+        form = spec.form_class(request.POST, instance=instance, user=request.user)
+        if form.is_valid():
+            record = form.save(commit=False)
+            try:
+                record = spec.save(actor=request.user, record=record, form=form)
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            except BusinessRuleViolation as exc:
+                form.add_error(None, str(exc))
+            else:
+                verb = "saved" if instance is not None else "created"
+                messages.success(request, f"{spec.noun.capitalize()} “{record}” {verb}.")
+                return redirect(record)
+    else:
+        form = spec.form_class(instance=instance, initial=initial, user=request.user)
+    context = {
+        "form": form,
+        "spec": spec,
+        "record": instance,
+        "record_label": record_label,
+        "cancel_url": instance.get_absolute_url() if instance is not None else reverse(spec.list_url_name),
+    }
+    return render(request, "crm/record_form.html", context, status=200)
+
+
+def _initial_account(request: HttpRequest) -> dict[str, Any]:
+    """``?account=<id>`` from an account page preselects it in a new contact/deal/contract."""
+    account = request.GET.get("account", "")
+    return {"account": int(account)} if account.isdigit() else {}
+
+
+@staff_required
+def account_create(request: HttpRequest) -> HttpResponse:
+    return _record_form(request, ACCOUNT_FORM)
+
+
+@staff_required
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _record_form(request, ACCOUNT_FORM, get_object_or_404(selectors.account_list(user=request.user), pk=pk))
+
+
+@staff_required
+def contact_create(request: HttpRequest) -> HttpResponse:
+    return _record_form(request, CONTACT_FORM, initial=_initial_account(request))
+
+
+@staff_required
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _record_form(request, CONTACT_FORM, get_object_or_404(selectors.contact_list(user=request.user), pk=pk))
+
+
+@staff_required
+def lead_create(request: HttpRequest) -> HttpResponse:
+    return _record_form(request, LEAD_FORM)
+
+
+@staff_required
+def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _record_form(request, LEAD_FORM, get_object_or_404(selectors.lead_list(user=request.user), pk=pk))
+
+
+@staff_required
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    return _record_form(request, OPPORTUNITY_FORM, initial=_initial_account(request))
+
+
+@staff_required
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = get_object_or_404(selectors.opportunity_list(user=request.user), pk=pk)
+    return _record_form(request, OPPORTUNITY_FORM, opportunity)
+
+
+@staff_required
+def contract_create(request: HttpRequest) -> HttpResponse:
+    return _record_form(request, CONTRACT_FORM, initial=_initial_account(request))
+
+
+@staff_required
+def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _record_form(request, CONTRACT_FORM, get_object_or_404(selectors.contract_list(user=request.user), pk=pk))
+
+
+@staff_required
+def account_options(request: HttpRequest) -> HttpResponse:
+    """`<option>`s for the account picker's search box."""
+    accounts = selectors.account_options(user=request.user, q=request.GET.get("q", ""))
+    return render(request, "crm/_account_options.html", {"accounts": accounts})
+
+
+# --- Record pages -----------------------------------------------------------------------------
+
+
+@staff_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    data = selectors.account_360(user=request.user, pk=pk, cursor=request.GET.get("cursor"))
+    context = {
+        "account": data.account,
+        "data": data,
+        **_timeline_context(request, target_type="account", target=data.account, page=data.timeline),
+    }
+    return render(request, "crm/account_detail.html", context)
+
+
+@staff_required
+def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    return _timeline_view(request, "account", pk)
+
+
+@staff_required
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(selectors.contact_list(user=request.user).select_related("verified_by"), pk=pk)
+    page = selectors.activity_timeline(user=request.user, contact=contact, cursor=request.GET.get("cursor"))
+    context = {"contact": contact, **_timeline_context(request, target_type="contact", target=contact, page=page)}
+    return render(request, "crm/contact_detail.html", context)
+
+
+@staff_required
+def contact_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    return _timeline_view(request, "contact", pk)
+
+
+@staff_required
+@require_POST
+def contact_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(selectors.contact_list(user=request.user), pk=pk)
+    services.contact_verify(actor=request.user, contact=contact)
+    messages.success(request, f"{contact.full_name}’s details are confirmed as current.")
+    return redirect(_safe_next(request, contact.get_absolute_url()))
+
+
+@staff_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(
+        selectors.lead_list(user=request.user).select_related(
+            "converted_account", "converted_contact", "converted_opportunity"
+        ),
+        pk=pk,
+    )
+    page = selectors.activity_timeline(user=request.user, lead=lead, cursor=request.GET.get("cursor"))
+    context = {"lead": lead, **_timeline_context(request, target_type="lead", target=lead, page=page)}
+    return render(request, "crm/lead_detail.html", context)
+
+
+@staff_required
+def lead_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    return _timeline_view(request, "lead", pk)
+
+
+@staff_required
+def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(selectors.lead_list(user=request.user), pk=pk)
+    if request.method == "POST":
+        form = LeadConvertForm(request.POST, user=request.user, lead=lead)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = services.lead_convert(
+                    actor=request.user,
+                    lead=lead,
+                    account=data["account"],
+                    opportunity_name=data["opportunity_name"],
+                    opportunity_amount=data["opportunity_amount"],
+                    opportunity_close_date=data["opportunity_close_date"],
+                )
+            except BusinessRuleViolation as exc:
+                messages.error(request, str(exc))
+                return redirect(lead)
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                how = "a new account" if result.account_created else "the existing account"
+                messages.success(request, f"{lead.full_name} converted into {how} “{result.account}”.")
+                return redirect(result.account)
+    else:
+        if not lead.is_convertible:
+            messages.info(request, f"This lead is {lead.get_status_display().lower()}; it cannot be converted.")
+            return redirect(lead)
+        matching = selectors.account_matching_lead(user=request.user, lead=lead)
+        has_company = bool((lead.company_name or "").strip())
+        initial = {
+            "mode": LeadConvertForm.MODE_EXISTING if matching or not has_company else LeadConvertForm.MODE_NEW,
+            "account": matching.pk if matching else None,
+        }
+        form = LeadConvertForm(initial=initial, user=request.user, lead=lead)
+    return render(request, "crm/lead_convert.html", {"lead": lead, "form": form})
+
+
+@staff_required
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = get_object_or_404(selectors.opportunity_list(user=request.user), pk=pk)
+    page = selectors.activity_timeline(user=request.user, opportunity=opportunity, cursor=request.GET.get("cursor"))
+    context = {
+        "opportunity": opportunity,
+        **_timeline_context(request, target_type="opportunity", target=opportunity, page=page),
+    }
+    return render(request, "crm/opportunity_detail.html", context)
+
+
+@staff_required
+def opportunity_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    return _timeline_view(request, "opportunity", pk)
+
+
+@staff_required
+def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = get_object_or_404(selectors.contract_list(user=request.user), pk=pk)
+    # Activities are not linked to contracts: the page shows its account's timeline.
+    page = selectors.activity_timeline(user=request.user, account=contract.account, cursor=request.GET.get("cursor"))
+    context = {
+        "contract": contract,
+        **_timeline_context(request, target_type="account", target=contract.account, page=page, next_url=request.path),
+    }
+    return render(request, "crm/contract_detail.html", context)
+
+
+# --- Activities -------------------------------------------------------------------------------
+
+
+@staff_required
+@require_POST
+def activity_create(request: HttpRequest) -> HttpResponse:
+    target_type = request.POST.get("target_type", "")
+    target = _timeline_target(request, target_type, request.POST.get("target_id"))
+    next_url = _safe_next(request, target.get_absolute_url())
+    form = ActivityForm(request.POST)
+    logged = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            logged = services.activity_log(
+                actor=request.user,
+                kind=data["kind"],
+                subject=data["subject"],
+                body=data["body"],
+                due_at=data["due_at"],
+                **{target_type: target},
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+    if not _is_htmx(request):
+        if logged is not None:
+            messages.success(request, f"{logged.get_kind_display()} logged.")
+        else:
+            errors = "; ".join(f"{e}" for errs in form.errors.values() for e in errs)
+            messages.error(request, f"Nothing was logged: {errors}")
+        return redirect(next_url)
+    if logged is not None:
+        form = None  # a fresh form for the next entry
+    page = selectors.activity_timeline(user=request.user, **{target_type: target})
+    context = _timeline_context(
+        request, target_type=target_type, target=target, page=page, form=form, next_url=next_url
+    )
+    context["just_logged"] = logged.pk if logged else None
+    return render(request, "crm/_timeline_panel.html", context)
+
+
+@staff_required
+@require_POST
+def activity_toggle_done(request: HttpRequest, pk: int) -> HttpResponse:
+    activity = get_object_or_404(selectors.activity_list(user=request.user), pk=pk)
+    done = request.POST.get("done", "1").lower() in ("1", "true", "on", "yes")
+    services.activity_set_done(actor=request.user, activity=activity, done=done)
+    if not _is_htmx(request):
+        messages.success(request, f"“{activity.subject}” marked {'done' if done else 'open'}.")
+        return redirect(_safe_next(request, reverse("home")))
+    activity = selectors.activity_list(user=request.user).get(pk=pk)
+    template = "crm/_task_row.html" if request.POST.get("variant") == "task" else "crm/_timeline_item.html"
+    return render(request, template, {"activity": activity, "task": activity, "today": timezone.localdate()})

@@ -1,13 +1,27 @@
 // Small behaviours shared by every page. No inline scripts: the CSP allows only 'self'.
-document.addEventListener("DOMContentLoaded", () => {
+function initBehaviours(root) {
   // <select data-autosubmit> submits its form when changed (filter bars).
-  document.querySelectorAll("[data-autosubmit]").forEach((el) => {
+  root.querySelectorAll("[data-autosubmit]").forEach((el) => {
     el.addEventListener("change", () => el.form && el.form.requestSubmit());
   });
   // <button data-confirm="..."> asks before submitting.
-  document.querySelectorAll("[data-confirm]").forEach((el) => {
+  root.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => {
       if (!window.confirm(el.dataset.confirm)) event.preventDefault();
     });
   });
+  // An opportunity's stage select fills in the stage's usual probability.
+  root.querySelectorAll("select[data-probability-defaults]").forEach((el) => {
+    const defaults = JSON.parse(el.dataset.probabilityDefaults);
+    el.addEventListener("change", () => {
+      const probability = el.form && el.form.querySelector("[name=probability]");
+      if (probability && el.value in defaults) probability.value = defaults[el.value];
+    });
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => initBehaviours(document));
+// Content swapped in by htmx gets the same behaviours.
+document.addEventListener("htmx:load", (event) => {
+  if (event.target !== document.body) initBehaviours(event.target);
 });

@@ -1,0 +1,317 @@
+"""Forms for the sales-rep UI: parse and validate input; services do the writing."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.core.validators import DomainNameValidator
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from iam.models import User
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+DATE_INPUT = {"type": "date"}
+
+
+class StyledFormMixin:
+    """Bootstrap classes on every widget, and ``is-invalid`` on each field that has an error."""
+
+    def _style_widgets(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.HiddenInput):
+                continue
+            if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-invalid"] = "true"
+
+
+def staff_owner_choices(current_owner_id: int | None = None) -> QuerySet[User]:
+    """Active staff, plus the record's current owner so an edit never silently drops them."""
+    condition = Q(is_staff=True, is_active=True)
+    if current_owner_id:
+        condition |= Q(pk=current_owner_id)
+    return User.objects.filter(condition).order_by("first_name", "last_name", "email")
+
+
+class AccountPicker(forms.Select):
+    """A select that renders only the chosen account, with a search box that fetches more.
+
+    A plain <select> of every account would render 100,000 options; the search goes to
+    ``crm:account_options`` through htmx.
+    """
+
+    template_name = "components/account_picker.html"
+
+    def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> str:
+        # The project's template engine (not the form renderer's) holds templates/components/.
+        return mark_safe(render_to_string(template_name, context))  # noqa: S308
+
+    def optgroups(self, name: str, value: list[Any], attrs: dict | None = None) -> list:
+        chosen = [v for v in value if str(v).isdigit()]
+        options = [self.create_option(name, "", self.choices.field.empty_label or "—", not chosen, 0)]
+        if chosen:
+            account = self.choices.queryset.filter(pk=int(chosen[0])).only("pk", "name").first()
+            if account is not None:
+                options.append(self.create_option(name, account.pk, account.name, True, 1))
+        return [(None, options, 0)]
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    widget = AccountPicker
+
+    def __init__(self, *, user: User, **kwargs: Any) -> None:
+        kwargs.setdefault("empty_label", "Search and choose an account")
+        super().__init__(queryset=Account.objects.visible_to(user), **kwargs)
+
+
+class RecordForm(StyledFormMixin, forms.ModelForm):
+    """A CRM record form: owner defaults to the current user, chosen among active staff."""
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if "owner" in self.fields:
+            self.fields["owner"].queryset = staff_owner_choices(self.instance.owner_id if self.instance.pk else None)
+            self.fields["owner"].empty_label = None
+            if not self.instance.pk and not self.initial.get("owner"):
+                self.initial["owner"] = user.pk
+        if "account" in self.fields:
+            self.fields["account"] = AccountChoiceField(
+                user=user, label="Account", initial=self.fields["account"].initial
+            )
+        for field in self.fields.values():
+            if isinstance(field, forms.DateField):
+                field.widget = forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
+        self._style_widgets()
+
+    def clean_currency(self) -> str:
+        currency = (self.cleaned_data.get("currency") or "").strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise forms.ValidationError("Use a three-letter ISO 4217 code such as EUR.")
+        return currency
+
+
+_DOMAIN_SPLIT = re.compile(r"[\s,;]+")
+
+
+class AccountForm(RecordForm):
+    website = forms.URLField(
+        required=False, assume_scheme="https", widget=forms.URLInput(attrs={"placeholder": "https://"})
+    )
+    email_domains = forms.CharField(
+        label="Email domains",
+        required=False,
+        help_text="Comma-separated, e.g. acme.com, acme.de. People with these addresses belong to this account.",
+    )
+
+    class Meta:
+        model = Account
+        fields = ["name", "business_id", "country", "website", "industry", "tier", "territory", "owner"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "email_domains" not in self.initial:
+            domains = self.instance.email_domains.values_list("domain", flat=True)[:100]
+            self.initial["email_domains"] = ", ".join(domains)
+
+    def clean_email_domains(self) -> list[str]:
+        raw = self.cleaned_data.get("email_domains") or ""
+        domains: list[str] = []
+        invalid: list[str] = []
+        validate = DomainNameValidator(accept_idna=False)
+        for part in _DOMAIN_SPLIT.split(raw):
+            domain = part.strip().lower().lstrip("@")
+            if not domain:
+                continue
+            try:
+                validate(domain)
+            except forms.ValidationError:
+                invalid.append(part)
+                continue
+            if "." not in domain:
+                invalid.append(part)
+            elif domain not in domains:
+                domains.append(domain)
+        if invalid:
+            raise forms.ValidationError("Not a domain: %(invalid)s.", params={"invalid": ", ".join(invalid)})
+        return domains
+
+
+class ContactForm(RecordForm):
+    class Meta:
+        model = Contact
+        fields = ["account", "first_name", "last_name", "job_title", "email", "phone", "owner", "consent_to_contact"]
+        help_texts = {"phone": "International format, e.g. +49 30 1234567."}
+        labels = {"consent_to_contact": "Agreed to be contacted"}
+
+
+class LeadForm(RecordForm):
+    company_website = forms.URLField(required=False, assume_scheme="https", label="Company website")
+
+    class Meta:
+        model = Lead
+        fields = [
+            "first_name",
+            "last_name",
+            "job_title",
+            "email",
+            "phone",
+            "company_name",
+            "company_business_id",
+            "company_country",
+            "company_website",
+            "source",
+            "status",
+            "score",
+            "owner",
+        ]
+        help_texts = {"phone": "International format, e.g. +49 30 1234567.", "score": "0–100"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        status = self.fields["status"]
+        if self.instance.status == Lead.Status.CONVERTED:
+            status.disabled = True
+            status.help_text = "Converted leads stay converted."
+        else:
+            status.choices = [c for c in status.choices if c[0] != Lead.Status.CONVERTED]
+        self.fields["score"].widget.attrs.update(min=0, max=100)
+
+
+class OpportunityForm(RecordForm):
+    class Meta:
+        model = Opportunity
+        fields = ["account", "name", "stage", "amount", "currency", "expected_close_date", "probability", "owner"]
+        labels = {"expected_close_date": "Expected close", "probability": "Probability (%)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].min_value = 0
+        self.fields["amount"].widget.attrs.update(min=0, step="0.01")
+        self.fields["probability"].widget.attrs.update(min=0, max=100)
+        # static/js/app.js fills in the stage's usual probability when the stage changes.
+        defaults = {str(k): v for k, v in Opportunity.DEFAULT_PROBABILITY.items()}
+        self.fields["stage"].widget.attrs["data-probability-defaults"] = json.dumps(defaults)
+        self.fields["amount"].validators.append(_non_negative)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        stage, probability = cleaned.get("stage"), cleaned.get("probability")
+        if stage == Opportunity.Stage.WON and probability is not None and probability != 100:
+            self.add_error("probability", "A won deal is certain: set the probability to 100 %.")
+        if stage == Opportunity.Stage.LOST and probability is not None and probability != 0:
+            self.add_error("probability", "A lost deal has no chance: set the probability to 0 %.")
+        return cleaned
+
+
+def _non_negative(value: Any) -> None:
+    if value is not None and value < 0:
+        raise forms.ValidationError("Must be zero or more.")
+
+
+class ContractForm(RecordForm):
+    class Meta:
+        model = Contract
+        fields = ["account", "number", "status", "start_date", "end_date", "value", "currency", "owner"]
+        labels = {"start_date": "Starts", "end_date": "Ends"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["value"].widget.attrs.update(min=0, step="0.01")
+        self.fields["value"].validators.append(_non_negative)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", "A contract cannot end before it starts.")
+        return cleaned
+
+
+class ActivityForm(StyledFormMixin, forms.Form):
+    """The quick "log a call / add a note" form on every record page."""
+
+    TARGETS = (("account", "Account"), ("contact", "Contact"), ("lead", "Lead"), ("opportunity", "Opportunity"))
+
+    kind = forms.ChoiceField(choices=Activity.Kind.choices, initial=Activity.Kind.CALL, widget=forms.RadioSelect)
+    subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"placeholder": "What was it about?"}))
+    body = forms.CharField(
+        required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Notes (optional)"})
+    )
+    due_at = forms.DateTimeField(
+        required=False,
+        label="Due",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    target_type = forms.ChoiceField(choices=TARGETS, widget=forms.HiddenInput)
+    target_id = forms.IntegerField(widget=forms.HiddenInput)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_widgets()
+        self.fields["kind"].widget.attrs["class"] = "btn-check"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("kind") == Activity.Kind.TASK and not cleaned.get("due_at"):
+            self.add_error("due_at", "A task needs a due date.")
+        return cleaned
+
+
+class LeadConvertForm(StyledFormMixin, forms.Form):
+    MODE_EXISTING, MODE_NEW = "existing", "new"
+
+    mode = forms.ChoiceField(
+        choices=((MODE_NEW, "Create a new account"), (MODE_EXISTING, "Link to an existing account")),
+        widget=forms.RadioSelect,
+        label="Account",
+    )
+    account = forms.ModelChoiceField(queryset=Account.objects.none(), required=False, label="Existing account")
+    opportunity_name = forms.CharField(max_length=200, required=False, label="Opportunity name")
+    opportunity_amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, label="Amount"
+    )
+    opportunity_close_date = forms.DateField(
+        required=False, label="Expected close", widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args: Any, user: User, lead: Lead, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lead = lead
+        self.fields["account"] = AccountChoiceField(user=user, required=False, label="Existing account")
+        if not (lead.company_name or "").strip():
+            self.fields["mode"].choices = [(self.MODE_EXISTING, "Link to an existing account")]
+        self._style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("mode") == self.MODE_EXISTING and not cleaned.get("account"):
+            self.add_error("account", "Choose the account this lead belongs to.")
+        if cleaned.get("mode") == self.MODE_NEW:
+            cleaned["account"] = None
+        has_details = cleaned.get("opportunity_amount") is not None or cleaned.get("opportunity_close_date")
+        if has_details and not (cleaned.get("opportunity_name") or "").strip():
+            self.add_error("opportunity_name", "Name the opportunity, or leave amount and date empty.")
+        return cleaned
