@@ -65,4 +65,4 @@ lint: install
 		SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))') \
 		$(PY) manage.py check --deploy --fail-level WARNING
 
-# bench: see the Scale section of README.md (owned elsewhere).
+# bench: see the Benchmarks section of README.md (docs/benchmarks.md); added by its owner.
