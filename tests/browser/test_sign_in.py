@@ -18,7 +18,8 @@ def test_sales_rep_signs_in_and_lands_on_my_work(signed_in_page, live_server):
     page = signed_in_page(rep)
 
     expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"my work", re.IGNORECASE))
+    expect(page).to_have_title(re.compile(r"^My work"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rita")
 
 
 def test_wrong_password_keeps_the_rep_on_the_sign_in_form(page):
