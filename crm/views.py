@@ -305,6 +305,7 @@ def _my_work(request: HttpRequest) -> HttpResponse:
 @dataclass(frozen=True)
 class FormSpec:
     noun: str
+    plural: str
     form_class: type[forms.ModelForm]
     save: Callable[..., Any]  # (actor, record, form) -> saved record, through a service
     list_url_name: str
@@ -315,9 +316,10 @@ def _save_account(*, actor, record, form):
     return services.account_save(actor=actor, account=record, domains=form.cleaned_data["email_domains"])
 
 
-ACCOUNT_FORM = FormSpec("account", AccountForm, _save_account, "crm:account_list", "building")
+ACCOUNT_FORM = FormSpec("account", "Accounts", AccountForm, _save_account, "crm:account_list", "building")
 CONTACT_FORM = FormSpec(
     "contact",
+    "Contacts",
     ContactForm,
     lambda *, actor, record, form: services.contact_save(actor=actor, contact=record),
     "crm:contact_list",
@@ -325,6 +327,7 @@ CONTACT_FORM = FormSpec(
 )
 LEAD_FORM = FormSpec(
     "lead",
+    "Leads",
     LeadForm,
     lambda *, actor, record, form: services.lead_save(actor=actor, lead=record),
     "crm:lead_list",
@@ -332,6 +335,7 @@ LEAD_FORM = FormSpec(
 )
 OPPORTUNITY_FORM = FormSpec(
     "opportunity",
+    "Opportunities",
     OpportunityForm,
     lambda *, actor, record, form: services.opportunity_save(actor=actor, opportunity=record),
     "crm:opportunity_list",
@@ -339,6 +343,7 @@ OPPORTUNITY_FORM = FormSpec(
 )
 CONTRACT_FORM = FormSpec(
     "contract",
+    "Contracts",
     ContractForm,
     lambda *, actor, record, form: services.contract_save(actor=actor, contract=record),
     "crm:contract_list",
