@@ -66,3 +66,13 @@ lint: install
 		$(PY) manage.py check --deploy --fail-level WARNING
 
 # bench: see the Benchmarks section of README.md (docs/benchmarks.md); added by its owner.
+
+# The published benchmark (docs/benchmarks.md, README "Benchmarks"): PostgreSQL only, never
+# SQLite. Sizes override the seed_scale defaults: `make bench CONTACTS=100000 ACTIVITIES=200000`.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clientele_bench
+BENCH_SIZES := $(foreach size,ACCOUNTS CONTACTS LEADS OPPORTUNITIES CONTRACTS ACTIVITIES MEMBERSHIPS,\
+	$(if $($(size)),--$(shell echo $(size) | tr A-Z a-z) $($(size))))
+
+.PHONY: bench
+bench: install
+	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(PY) -m bench $(BENCH_SIZES) $(BENCH_ARGS)

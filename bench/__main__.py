@@ -10,6 +10,28 @@ from pathlib import Path
 from bench.run import BASE_DIR, DEFAULT_DATABASE_URL
 
 
+def _create_database_if_missing(url: str) -> None:
+    """A fresh machine has a PostgreSQL server but no benchmark database yet."""
+    import dj_database_url
+    import psycopg2
+    from psycopg2 import sql
+
+    config = dj_database_url.parse(url)
+    params = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"] or None}
+    params["password"] = config["PASSWORD"] or None
+    try:
+        psycopg2.connect(dbname=config["NAME"], **params).close()
+    except psycopg2.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        conn = psycopg2.connect(dbname="postgres", **params)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+        conn.close()
+        print(f"[bench] created database {config['NAME']}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sizes = parser.add_argument_group("dataset (passed to seed_scale)")
@@ -46,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    _create_database_if_missing(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
