@@ -79,6 +79,12 @@ class Account(TimestampedModel):
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
     territory = models.CharField(max_length=100, blank=True)
     owner = _owner_field("owned_accounts")
+    require_mfa = models.BooleanField(
+        "require MFA",
+        default=False,
+        db_default=False,
+        help_text="Every portal user of this account must use a second factor.",
+    )
 
     objects = AccountQuerySet.as_manager()
 

@@ -295,7 +295,23 @@ def opportunity_save(*, actor: User, opportunity: Opportunity) -> Opportunity:
 
 
 def contract_save(*, actor: User, contract: Contract) -> Contract:
+    """Save a contract; portal access of the account(s) it touches follows at once."""
+    from iam.audit import audit_record
+    from iam.services import access_sync
+
     _require_staff(actor)
     with transaction.atomic():
+        before = Contract.objects.filter(pk=contract.pk).values("account_id", "status").first() if contract.pk else None
         _save_record(contract)
+        if before is None or before["status"] != contract.status:
+            audit_record(
+                actor=actor,
+                action="crm.contract.status_changed",
+                account=contract.account,
+                target=contract,
+                data={"from": before["status"] if before else None, "to": contract.status},
+            )
+        access_sync(
+            account_ids={contract.account_id, before["account_id"] if before else contract.account_id}, actor=actor
+        )
     return contract

@@ -94,3 +94,164 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_external(self) -> bool:
         return not self.is_staff
+
+
+class BusinessRole(models.Model):
+    """A role a customer understands ("Organisation admin", "Buyer"). Defined by staff."""
+
+    ORG_ADMIN = "org_admin"
+    LEAD = "lead"
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    delegable = models.BooleanField(
+        default=False, help_text="Organisation admins may grant this role to their colleagues."
+    )
+    application_roles = models.ManyToManyField(
+        "ApplicationRole", blank=True, related_name="business_roles", help_text="What this role means per application."
+    )
+    sort_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Application(models.Model):
+    """One of the company's online services (an OpenID Connect client, later)."""
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    url = models.URLField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApplicationRole(models.Model):
+    """A role an application understands, e.g. "orders:write"."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="roles")
+    key = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["application__name", "key"]
+        constraints = [models.UniqueConstraint(fields=["application", "key"], name="iam_approle_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.application.key}: {self.key}"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_account(self, account) -> MembershipQuerySet:
+        return self.filter(account=account)
+
+    def usable(self) -> MembershipQuerySet:
+        """Memberships that let their user in right now: active, and contract or lead-only."""
+        from crm.models import Contract
+
+        active_contract = models.Exists(
+            Contract.objects.filter(account=models.OuterRef("account"), status=Contract.Status.ACTIVE)
+        )
+        return self.filter(status=Membership.Status.ACTIVE).filter(active_contract | models.Q(is_lead_only=True))
+
+
+class Membership(models.Model):
+    """An external user's link to an account and to the contact record that is that person."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        DEACTIVATED = "deactivated", "Removed"
+
+    class SuspendedBy(models.TextChoices):
+        NONE = "", "—"
+        ADMIN = "admin", "An administrator"
+        CONTRACT = "contract", "The contract ended"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey("crm.Account", on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    suspended_by = models.CharField(max_length=16, choices=SuspendedBy.choices, blank=True)
+    roles = models.ManyToManyField(BusinessRole, blank=True, related_name="memberships")
+    # Denormalised from roles (kept by the services): lets "usable" stay one indexed query.
+    is_lead_only = models.BooleanField(default=False, editable=False)
+    is_org_admin = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="iam_membership_one_per_account"),
+            models.CheckConstraint(
+                condition=models.Q(status="suspended", suspended_by__in=["admin", "contract"])
+                | (~models.Q(status="suspended") & models.Q(suspended_by="")),
+                name="iam_membership_suspension_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "status"], name="iam_membership_account_status"),
+            models.Index(fields=["user", "status"], name="iam_membership_user_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.email} @ {self.account}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of an identity or access change. Written only via iam.audit.audit_record."""
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=100, db_index=True)
+    # No database-level FKs: history outlives the users and accounts it speaks of, and the rows
+    # are never updated (a trigger forbids it on PostgreSQL), not even to null a reference.
+    actor = models.ForeignKey(
+        User, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True, help_text="Who, as they were called then.")
+    account = models.ForeignKey(
+        "crm.Account",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=254, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["account", "-occurred_at", "-id"], name="iam_audit_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.target_label}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

@@ -1,13 +1,58 @@
-"""Who may do what. Small pure functions; views and services call them."""
+"""Who may do what. Small pure functions; services call them, views wrap them.
+
+Tiers: operations (superuser) > sales/service staff (accounts they own; managers and the
+service desk for every account) > the customer's organisation admins > members.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from iam.models import User
+    from collections.abc import Iterable
+
+    from crm.models import Account
+    from iam.models import BusinessRole, Membership, User
 
 
 def is_crm_user(user: User | None) -> bool:
     """Staff who work in the CRM. External users never reach it, whatever else they are."""
     return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+def is_staff_admin_of(user: User | None, account: Account) -> bool:
+    """Staff who may manage this account's portal users."""
+    if not is_crm_user(user):
+        return False
+    if user.is_superuser or user.staff_role in ("operations", "sales_manager", "service_desk"):
+        return True
+    return account.owner_id == user.pk
+
+
+def org_admin_membership(user: User | None, account: Account) -> Membership | None:
+    """The user's usable org-admin membership of this account, if they have one."""
+    from iam.models import Membership
+
+    if not (user and user.is_authenticated and user.is_active) or user.is_staff:
+        return None
+    return Membership.objects.usable().filter(user=user, account=account, is_org_admin=True).first()
+
+
+def can_manage_members(user: User | None, account: Account) -> bool:
+    return is_staff_admin_of(user, account) or org_admin_membership(user, account) is not None
+
+
+def grantable_roles(user: User, account: Account, roles: Iterable[BusinessRole]) -> set[int]:
+    """Ids among ``roles`` that ``user`` may grant or take away on ``account``.
+
+    Staff may grant every role. An org admin only delegable roles that they hold themselves:
+    never more than they have.
+    """
+    roles = list(roles)
+    if is_staff_admin_of(user, account):
+        return {role.pk for role in roles}
+    own = org_admin_membership(user, account)
+    if own is None:
+        return set()
+    held = set(own.roles.values_list("pk", flat=True))
+    return {role.pk for role in roles if role.delegable and role.pk in held}

@@ -6,4 +6,6 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.portal_home, name="home"),
+    path("no-access/", views.no_access, name="no_access"),
+    path("switch/", views.switch_account, name="switch_account"),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.factories import ExternalUserFactory, StaffFactory
+from tests.factories import ExternalUserFactory, MembershipFactory, StaffFactory
 
 
 @pytest.fixture
@@ -18,13 +18,18 @@ def other_rep(db):
 
 @pytest.fixture
 def external_user(db):
-    return ExternalUserFactory(email="charlie@customer.example", first_name="Charlie", last_name="Outsider")
+    """A customer's user with working portal access: CRM pages must still be closed to them."""
+    user = ExternalUserFactory(email="charlie@customer.example", first_name="Charlie", last_name="Outsider")
+    MembershipFactory(user=user)
+    return user
 
 
 @pytest.fixture
 def rep_client(sales_rep) -> Client:
     client = Client()
     client.force_login(sales_rep)
+    # allauth records a session on its first request; do that now so query counts compare like with like.
+    client.get("/healthz")
     return client
 
 
@@ -32,4 +37,5 @@ def rep_client(sales_rep) -> Client:
 def external_client(external_user) -> Client:
     client = Client()
     client.force_login(external_user)
+    client.get("/healthz")
     return client

@@ -10,7 +10,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
-from iam.models import User
+from iam.models import BusinessRole, Membership, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -117,3 +117,29 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     owner = factory.LazyAttribute(lambda o: o.author)
     done = True
     done_at = factory.LazyFunction(timezone.now)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A usable membership: an external user at a customer account (active contract) with roles.
+
+    ``roles=["buyer"]`` takes business-role keys; flags are derived as the services derive them.
+    """
+
+    class Meta:
+        model = Membership
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(ExternalUserFactory)
+    account = factory.LazyFunction(lambda: ContractFactory().account)
+    contact = factory.LazyAttribute(
+        lambda o: ContactFactory(account=o.account, email=o.user.email, owner=o.account.owner)
+    )
+    status = Membership.Status.ACTIVE
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        keys = list(extracted if extracted is not None else ["buyer"])
+        self.roles.set(BusinessRole.objects.filter(key__in=keys))
+        self.is_org_admin = BusinessRole.ORG_ADMIN in keys
+        self.is_lead_only = keys == [BusinessRole.LEAD]
+        self.save()

@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "iam",
     "crm",
     "invitations",
@@ -49,6 +51,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "iam.middleware.AuditContextMiddleware",
+    "iam.middleware.PortalAccessMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +147,28 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
+ACCOUNT_CHANGE_EMAIL = True  # a new address replaces the old one only once verified
+# allauth's defaults (per IP and per key, e.g. 5 failed logins per 5 minutes) on the shared cache.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Clientele")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", False)
+USERSESSIONS_TRACK_ACTIVITY = True
+IAM_REQUIRE_MFA_FOR_STAFF = env_bool("IAM_REQUIRE_MFA_FOR_STAFF", False)
+# Behind a proxy that sets X-Forwarded-For, audit events record the client's address from it.
+IAM_TRUST_X_FORWARDED_FOR = env_bool("IAM_TRUST_X_FORWARDED_FOR", False)
 # Open self-service sign-up arrives with registration; until then accounts come from staff.
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
 

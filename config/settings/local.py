@@ -13,3 +13,5 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # `make run` serves assets straight from static/ and node_modules, with or without DEBUG.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Passkeys on http://127.0.0.1 during development.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", True)

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from config.env import env_str
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
-from iam.models import User
+from iam.models import Application, ApplicationRole, BusinessRole, Membership, User
+from iam.services import membership_create
 
 DEMO_USERS = [
     # email, first, last, is_staff, staff_role, is_superuser, what they are
@@ -182,6 +183,26 @@ ACTIVITIES = [
 ]
 
 
+# application key, name, {application role: business roles that carry it}
+APPLICATIONS = [
+    (
+        "shop",
+        "Online shop",
+        {
+            "orders:read": ["org_admin", "buyer", "billing_contact"],
+            "orders:write": ["buyer"],
+            "prices:read": ["buyer", "org_admin"],
+        },
+    ),
+    (
+        "support",
+        "Support desk",
+        {"tickets:read": ["org_admin", "technical_contact"], "tickets:write": ["technical_contact"]},
+    ),
+    ("docs", "Documentation", {"docs:read": ["org_admin", "buyer", "technical_contact", "billing_contact", "lead"]}),
+]
+
+
 class Command(BaseCommand):
     help = "Create the demo logins and a small demo CRM. Safe to run again: it changes nothing twice."
 
@@ -195,6 +216,7 @@ class Command(BaseCommand):
             self._leads(staff)
             self._opportunities(accounts, staff)
             self._activities(accounts, staff)
+            self._portal(users, accounts)
         self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000 with:"))
         for email, *_rest, what in DEMO_USERS:
             self.stdout.write(f"  {email:<22} {password:<16} {what}")
@@ -324,3 +346,23 @@ class Command(BaseCommand):
                     "owner": staff[owner],
                 },
             )
+
+    def _portal(self, users: dict[str, User], accounts: dict[str, Account]) -> None:
+        for app_key, app_name, roles in APPLICATIONS:
+            application, _ = Application.objects.get_or_create(key=app_key, defaults={"name": app_name})
+            for role_key, business_roles in roles.items():
+                app_role, _ = ApplicationRole.objects.get_or_create(
+                    application=application, key=role_key, defaults={"name": role_key}
+                )
+                for business_role in BusinessRole.objects.filter(key__in=business_roles):
+                    business_role.application_roles.add(app_role)
+        ops = users["ops@example.com"]
+        acme = accounts["Acme Corporation"]
+        for email, role_keys in (
+            ("admin@acme.example", ["org_admin", "buyer", "technical_contact", "billing_contact"]),
+            ("user@acme.example", ["buyer"]),
+        ):
+            if not Membership.objects.filter(user=users[email], account=acme).exists():
+                membership_create(
+                    actor=ops, user=users[email], account=acme, roles=BusinessRole.objects.filter(key__in=role_keys)
+                )

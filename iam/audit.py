@@ -1,0 +1,85 @@
+"""The one way to write an audit event, in the caller's transaction.
+
+Where the change came from (IP, user agent) is taken from the request being served, which
+:class:`iam.middleware.AuditContextMiddleware` puts in a context variable; jobs have none.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+from iam.models import AuditEvent, User
+
+
+@dataclass(frozen=True)
+class RequestOrigin:
+    ip_address: str | None
+    user_agent: str
+
+
+_origin: contextvars.ContextVar[RequestOrigin | None] = contextvars.ContextVar("audit_origin", default=None)
+
+
+def set_origin(origin: RequestOrigin | None) -> contextvars.Token:
+    return _origin.set(origin)
+
+
+def reset_origin(token: contextvars.Token) -> None:
+    _origin.reset(token)
+
+
+def _actor_label(actor: User | None) -> str:
+    if actor is None:
+        return "system"
+    return getattr(actor, "email", "") or str(actor)
+
+
+def _event(
+    *,
+    actor: User | None,
+    action: str,
+    account: Any = None,
+    target: models.Model | None = None,
+    data: dict | None = None,
+) -> AuditEvent:
+    origin = _origin.get()
+    return AuditEvent(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=_actor_label(actor),
+        action=action,
+        account=account,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:254] if target is not None else "",
+        data=data or {},
+        ip_address=origin.ip_address if origin else None,
+        user_agent=origin.user_agent[:400] if origin else "",
+    )
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    account: Any = None,
+    target: models.Model | None = None,
+    data: dict | None = None,
+) -> AuditEvent:
+    """Append one event. ``action`` is a dotted name: ``iam.membership.suspended``."""
+    event = _event(actor=actor, action=action, account=account, target=target, data=data)
+    event.save()
+    return event
+
+
+def audit_record_many(
+    *, actor: User | None, action: str, items: Iterable[tuple[Any, models.Model]], data: dict | None = None
+) -> int:
+    """One event per (account, target), in one INSERT: for set-based jobs."""
+    events = [_event(actor=actor, action=action, account=a, target=t, data=data) for a, t in items]
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    return len(events)

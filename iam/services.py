@@ -1,0 +1,301 @@
+"""Every identity and access change: memberships, roles, suspension, contract-driven access.
+
+Each service checks the actor's right, runs in a transaction, writes its audit event inside
+that transaction, and ends sessions only after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from crm.errors import BusinessRuleViolation
+from crm.models import Account, Contact, Contract
+from iam.audit import audit_record, audit_record_many
+from iam.models import BusinessRole, Membership, User
+from iam.permissions import can_manage_members, grantable_roles, is_staff_admin_of
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+
+def _role_flags(role_keys: set[str]) -> dict[str, bool]:
+    return {
+        "is_org_admin": BusinessRole.ORG_ADMIN in role_keys,
+        "is_lead_only": role_keys == {BusinessRole.LEAD},
+    }
+
+
+def _require_manager(actor: User, account: Account) -> None:
+    if not can_manage_members(actor, account):
+        raise PermissionDenied("You may not manage this organisation's users.")
+
+
+def _other_active_admins(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(account_id=membership.account_id, status=Membership.Status.ACTIVE, is_org_admin=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def _guard_last_admin(membership: Membership, *, losing_admin: bool) -> None:
+    if (
+        losing_admin
+        and membership.is_org_admin
+        and membership.status == Membership.Status.ACTIVE
+        and not _other_active_admins(membership)
+    ):
+        raise BusinessRuleViolation("This is the organisation's last active admin. Make someone else an admin first.")
+
+
+def users_end_sessions_without_access(user_ids: Iterable[int]) -> None:
+    """End every session of these external users who are left with no usable membership."""
+    from allauth.usersessions.models import UserSession
+
+    ids = set(user_ids)
+    if not ids:
+        return
+    still_in = set(Membership.objects.usable().filter(user_id__in=ids).values_list("user_id", flat=True))
+    locked_out = User.objects.filter(pk__in=ids - still_in, is_staff=False).values_list("pk", flat=True)
+    for session in UserSession.objects.filter(user_id__in=list(locked_out)):
+        session.end()
+
+
+def _after_commit_end_sessions(user_ids: Iterable[int]) -> None:
+    ids = list(user_ids)
+    transaction.on_commit(lambda: users_end_sessions_without_access(ids))
+
+
+def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
+    """The account's contact record that is this person: matched by email, else created."""
+    contact = account.contacts.filter(email__iexact=user.email).order_by("pk").first()
+    if contact:
+        return contact
+    return Contact.objects.create(
+        account=account,
+        first_name=user.first_name,
+        last_name=user.last_name or user.email.split("@", 1)[0],
+        email=user.email,
+        owner=account.owner,
+    )
+
+
+def membership_create(
+    *,
+    actor: User,
+    user: User,
+    account: Account,
+    roles: Iterable[BusinessRole],
+    contact: Contact | None = None,
+    status: str = Membership.Status.ACTIVE,
+) -> Membership:
+    """Link an external user to an account with business roles (or return the existing link)."""
+    roles = list(roles)
+    if user.is_staff:
+        raise ValidationError({"user": "Staff users work in the CRM; they do not get portal memberships."})
+    _require_manager(actor, account)
+    if {r.pk for r in roles} - grantable_roles(actor, account, roles):
+        raise PermissionDenied("You may not grant one of these roles.")
+    with transaction.atomic():
+        existing = Membership.objects.select_for_update().filter(user=user, account=account).first()
+        if existing is not None:
+            return existing
+        contact = contact or contact_for_user(account=account, user=user, actor=actor)
+        if contact.account_id != account.pk:
+            raise ValidationError({"contact": "That contact belongs to another account."})
+        membership = Membership.objects.create(
+            user=user,
+            account=account,
+            contact=contact,
+            status=status,
+            **_role_flags({r.key for r in roles}),
+        )
+        membership.roles.set(roles)
+        audit_record(
+            actor=actor,
+            action="iam.membership.created",
+            account=account,
+            target=membership,
+            data={"user": user.email, "roles": sorted(r.key for r in roles), "status": status},
+        )
+    return membership
+
+
+def membership_set_roles(*, actor: User, membership: Membership, roles: Iterable[BusinessRole]) -> Membership:
+    """Replace a membership's business roles with ``roles``, within what the actor may grant."""
+    wanted = list(roles)
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().select_related("account").get(pk=membership.pk)
+        _require_manager(actor, membership.account)
+        current = list(membership.roles.all())
+        wanted_ids, current_ids = {r.pk for r in wanted}, {r.pk for r in current}
+        changed = [r for r in wanted if r.pk not in current_ids] + [r for r in current if r.pk not in wanted_ids]
+        if not changed:
+            return membership
+        allowed = grantable_roles(actor, membership.account, changed)
+        refused = [r.name for r in changed if r.pk not in allowed]
+        if refused:
+            raise PermissionDenied(f"You may not grant or take away: {', '.join(sorted(refused))}.")
+        flags = _role_flags({r.key for r in wanted})
+        _guard_last_admin(membership, losing_admin=membership.is_org_admin and not flags["is_org_admin"])
+        membership.roles.set(wanted)
+        for name, value in flags.items():
+            setattr(membership, name, value)
+        membership.save(update_fields=[*flags, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="iam.membership.roles_changed",
+            account=membership.account,
+            target=membership,
+            data={
+                "added": sorted(r.key for r in wanted if r.pk not in current_ids),
+                "removed": sorted(r.key for r in current if r.pk not in wanted_ids),
+            },
+        )
+    return membership
+
+
+def _set_status(
+    *, actor: User | None, membership: Membership, status: str, suspended_by: str = "", action: str, why: str = ""
+) -> Membership:
+    membership.status = status
+    membership.suspended_by = suspended_by
+    membership.status_changed_at = timezone.now()
+    membership.save(update_fields=["status", "suspended_by", "status_changed_at", "updated_at"])
+    data = {"user": membership.user.email}
+    if why:
+        data["reason"] = why
+    audit_record(actor=actor, action=action, account=membership.account, target=membership, data=data)
+    return membership
+
+
+def _locked(membership: Membership) -> Membership:
+    return Membership.objects.select_for_update().select_related("account", "user").get(pk=membership.pk)
+
+
+def membership_suspend(*, actor: User, membership: Membership) -> Membership:
+    """An admin suspends a member: no access until reactivated by an admin."""
+    with transaction.atomic():
+        membership = _locked(membership)
+        _require_manager(actor, membership.account)
+        if membership.user_id == actor.pk:
+            raise BusinessRuleViolation("You cannot suspend yourself.")
+        if membership.status == Membership.Status.SUSPENDED and membership.suspended_by == "admin":
+            return membership
+        if membership.status not in (Membership.Status.ACTIVE, Membership.Status.SUSPENDED):
+            raise BusinessRuleViolation(f"A {membership.get_status_display().lower()} membership cannot be suspended.")
+        _guard_last_admin(membership, losing_admin=True)
+        _set_status(
+            actor=actor,
+            membership=membership,
+            status=Membership.Status.SUSPENDED,
+            suspended_by=Membership.SuspendedBy.ADMIN,
+            action="iam.membership.suspended",
+            why="admin",
+        )
+        _after_commit_end_sessions([membership.user_id])
+    return membership
+
+
+def membership_reactivate(*, actor: User, membership: Membership) -> Membership:
+    with transaction.atomic():
+        membership = _locked(membership)
+        _require_manager(actor, membership.account)
+        if membership.status == Membership.Status.ACTIVE:
+            return membership
+        if membership.status == Membership.Status.SUSPENDED and membership.suspended_by == "contract":
+            raise BusinessRuleViolation("Access returns when the account has an active contract again.")
+        if membership.status == Membership.Status.DEACTIVATED and not is_staff_admin_of(actor, membership.account):
+            raise PermissionDenied("Only staff can restore a removed user; invite them again instead.")
+        _set_status(
+            actor=actor, membership=membership, status=Membership.Status.ACTIVE, action="iam.membership.reactivated"
+        )
+    return membership
+
+
+def membership_remove(*, actor: User, membership: Membership) -> Membership:
+    """Take a user out of the organisation. The row stays (deactivated) for the audit trail."""
+    with transaction.atomic():
+        membership = _locked(membership)
+        _require_manager(actor, membership.account)
+        if membership.status == Membership.Status.DEACTIVATED:
+            return membership
+        if membership.user_id == actor.pk:
+            raise BusinessRuleViolation("You cannot remove yourself.")
+        _guard_last_admin(membership, losing_admin=True)
+        _set_status(
+            actor=actor, membership=membership, status=Membership.Status.DEACTIVATED, action="iam.membership.removed"
+        )
+        _after_commit_end_sessions([membership.user_id])
+    return membership
+
+
+# --- Access follows the contract ---------------------------------------------------------------
+
+
+def _accounts_with_active_contract() -> Exists:
+    return Exists(Contract.objects.filter(account=OuterRef("account"), status=Contract.Status.ACTIVE))
+
+
+def access_sync(*, account_ids: Iterable[int] | None = None, actor: User | None = None) -> dict[str, int]:
+    """Make memberships follow their accounts' contracts, set-based and idempotent.
+
+    Active memberships of accounts without an active contract are suspended (lead-only ones
+    keep lead access); memberships that a contract end suspended come back when the account
+    has an active contract again. Those an admin suspended stay suspended.
+    ``account_ids=None`` checks every account (the periodic job).
+    """
+    with transaction.atomic():
+        base: QuerySet[Membership] = Membership.objects.all()
+        if account_ids is not None:
+            base = base.filter(account_id__in=list(account_ids))
+        base = base.annotate(has_contract=_accounts_with_active_contract())
+        now = timezone.now()
+
+        to_suspend = list(
+            base.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Membership.Status.ACTIVE, has_contract=False, is_lead_only=False)
+            .select_related("account", "user")
+        )
+        to_restore = list(
+            base.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Membership.Status.SUSPENDED, suspended_by=Membership.SuspendedBy.CONTRACT)
+            .filter(has_contract=True)
+            .select_related("account", "user")
+        )
+        # The status guards in the UPDATEs make a concurrent run change each row once.
+        suspended = Membership.objects.filter(
+            pk__in=[m.pk for m in to_suspend], status=Membership.Status.ACTIVE
+        ).update(
+            status=Membership.Status.SUSPENDED,
+            suspended_by=Membership.SuspendedBy.CONTRACT,
+            status_changed_at=now,
+            updated_at=now,
+        )
+        restored = Membership.objects.filter(
+            pk__in=[m.pk for m in to_restore],
+            status=Membership.Status.SUSPENDED,
+            suspended_by=Membership.SuspendedBy.CONTRACT,
+        ).update(status=Membership.Status.ACTIVE, suspended_by="", status_changed_at=now, updated_at=now)
+        if suspended:
+            audit_record_many(
+                actor=actor,
+                action="iam.membership.suspended",
+                items=[(m.account, m) for m in to_suspend],
+                data={"reason": "contract"},
+            )
+            _after_commit_end_sessions(m.user_id for m in to_suspend)
+        if restored:
+            audit_record_many(
+                actor=actor,
+                action="iam.membership.reactivated",
+                items=[(m.account, m) for m in to_restore],
+                data={"reason": "contract"},
+            )
+    return {"suspended": suspended, "restored": restored}
