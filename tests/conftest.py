@@ -6,6 +6,18 @@ from django.test import Client
 from tests.factories import ExternalUserFactory, MembershipFactory, StaffFactory
 
 
+@pytest.fixture(autouse=True)
+def _default_business_roles(request):
+    """Transactional tests flush the database, data migrations included: put the roles back."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    from iam.defaults import ensure_default_business_roles
+    from iam.models import BusinessRole
+
+    ensure_default_business_roles(BusinessRole)
+
+
 @pytest.fixture
 def sales_rep(db):
     return StaffFactory(email="alice.rep@clientele.example", first_name="Alice", last_name="Rep")

@@ -1,21 +1,9 @@
 from django.db import migrations
 
-ROLES = [
-    # key, name, delegable by org admins, order, description
-    ("org_admin", "Organisation admin", False, 10, "Manages the organisation's users, roles and invitations."),
-    ("buyer", "Buyer", True, 20, "Orders and sees prices."),
-    ("technical_contact", "Technical contact", True, 30, "Receives technical notices and manages integrations."),
-    ("billing_contact", "Billing contact", True, 40, "Receives and manages invoices."),
-    ("lead", "Lead", False, 90, "A prospect with lead access: trials and content, no contract needed."),
-]
-
-
 def seed_roles(apps, schema_editor):
-    BusinessRole = apps.get_model("iam", "BusinessRole")
-    for key, name, delegable, order, description in ROLES:
-        BusinessRole.objects.get_or_create(
-            key=key, defaults={"name": name, "delegable": delegable, "sort_order": order, "description": description}
-        )
+    from iam.defaults import ensure_default_business_roles
+
+    ensure_default_business_roles(apps.get_model("iam", "BusinessRole"))
 
 
 APPEND_ONLY = """
