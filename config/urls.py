@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("auth/", include("allauth.urls")),
     path("portal/", include("iam.urls")),
+    path("", include("iam.staff_urls")),
     path("", include("crm.urls")),
 ]

@@ -127,7 +127,7 @@ class AccountForm(RecordForm):
 
     class Meta:
         model = Account
-        fields = ["name", "business_id", "country", "website", "industry", "tier", "territory", "owner"]
+        fields = ["name", "business_id", "country", "website", "industry", "tier", "territory", "owner", "require_mfa"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Case, Count, Max, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ from crm.listing import Page, Sort, keyset_page
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 
 if TYPE_CHECKING:
-    from iam.models import User
+    from iam.models import AuditEvent, Membership, User
 
 
 def contact_list(*, user: User) -> QuerySet[Contact]:
@@ -129,6 +129,58 @@ def activity_timeline(
     return keyset_page(qs, sort=TIMELINE_SORT, cursor=cursor, page_size=page_size, count=False)
 
 
+# --- Portal users: the staff half of IAM on the account page ---------------------------------
+
+PORTAL_USERS_SHOWN = 50
+PORTAL_AUDIT_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class PortalUsers:
+    memberships: list[Membership]
+    count: BoundedCount
+    audit_events: list[AuditEvent]
+    can_manage: bool  # may this staff user change the account's portal users
+
+
+def portal_user_rows(*, account: Account) -> QuerySet[Membership]:
+    """An account's memberships with all a row shows (roles, MFA), in two queries however many."""
+    from allauth.mfa.models import Authenticator
+
+    from iam.models import BusinessRole, Membership
+
+    second_factor = Authenticator.objects.filter(
+        user=OuterRef("user_id"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    )
+    status_order = Case(
+        When(status=Membership.Status.ACTIVE, then=0),
+        When(status=Membership.Status.INVITED, then=1),
+        When(status=Membership.Status.SUSPENDED, then=2),
+        default=3,
+    )
+    return (
+        Membership.objects.filter(account=account)
+        .select_related("user", "contact")
+        .prefetch_related(Prefetch("roles", queryset=BusinessRole.objects.order_by("sort_order", "name")))
+        .annotate(has_mfa=Exists(second_factor), status_order=status_order)
+        .order_by("status_order", "user__email", "pk")
+    )
+
+
+def account_portal_users(*, user: User, account: Account, limit: int = PORTAL_USERS_SHOWN) -> PortalUsers:
+    """The Portal users tab: the first memberships, a bounded count, and the latest audit events."""
+    from iam.models import Membership
+    from iam.permissions import is_staff_admin_of
+    from iam.selectors import audit_events_visible_to
+
+    return PortalUsers(
+        memberships=list(portal_user_rows(account=account)[:limit]),
+        count=bounded_count(Membership.objects.filter(account=account)),
+        audit_events=list(audit_events_visible_to(user=user, account=account)[:PORTAL_AUDIT_SHOWN]),
+        can_manage=is_staff_admin_of(user, account),
+    )
+
+
 @dataclass(frozen=True)
 class Account360:
     account: Account
@@ -142,6 +194,7 @@ class Account360:
     opportunity_count: BoundedCount
     open_pipeline: list[dict[str, Any]]  # one {"currency", "total", "count"} per currency
     timeline: Page
+    portal_users: PortalUsers | None = None
 
     @property
     def open_deal_count(self) -> int:
@@ -184,6 +237,7 @@ def account_360(*, user: User, pk: int, cursor: str | None = None, section_size:
         opportunity_count=bounded_count(opportunities),
         open_pipeline=list(pipeline),
         timeline=activity_timeline(user=user, account=account, cursor=cursor),
+        portal_users=account_portal_users(user=user, account=account),
     )
 
 

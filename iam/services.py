@@ -299,3 +299,44 @@ def access_sync(*, account_ids: Iterable[int] | None = None, actor: User | None 
                 data={"reason": "contract"},
             )
     return {"suspended": suspended, "restored": restored}
+
+
+# --- Staff add portal users ----------------------------------------------------------------------
+
+
+def portal_user_add(*, actor: User, account: Account, contact: Contact, roles: Iterable[BusinessRole]) -> Membership:
+    """Give an existing contact of the account portal access: find or create their user, then link.
+
+    A new user gets an unusable password; they choose one through password reset or an invitation.
+    """
+    roles = list(roles)
+    if not is_staff_admin_of(actor, account):
+        raise PermissionDenied("Only staff who manage this account can add its portal users.")
+    if contact.account_id != account.pk:
+        raise ValidationError({"contact": "That contact belongs to another account."})
+    email = User.objects.normalize_email((contact.email or "").strip()).lower()
+    if not email:
+        raise ValidationError({"contact": "This contact has no email address. Add one to the contact first."})
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        if user is not None and user.is_staff:
+            raise ValidationError(
+                {"contact": "That email address belongs to a staff user; staff do not get portal access."}
+            )
+        existing = Membership.objects.filter(user=user, account=account).first() if user is not None else None
+        if existing is not None:
+            if existing.status == Membership.Status.DEACTIVATED:
+                raise BusinessRuleViolation(f"{email} was removed from this account. Reactivate them instead.")
+            raise BusinessRuleViolation(f"{email} is already a portal user of this account.")
+        if user is None:
+            user = User.objects.create_user(
+                email=email, password=None, first_name=contact.first_name, last_name=contact.last_name
+            )
+            audit_record(
+                actor=actor,
+                action="iam.user.created",
+                account=account,
+                target=user,
+                data={"user": email, "contact": contact.pk},
+            )
+        return membership_create(actor=actor, user=user, account=account, roles=roles, contact=contact)
