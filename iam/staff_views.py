@@ -137,7 +137,9 @@ def portal_user_add(request: HttpRequest, account_pk: int) -> HttpResponse:
     else:
         form = PortalUserAddForm(contacts=contacts, initial={"roles": BusinessRole.objects.filter(key="buyer")})
     return render(
-        request, "staff/portal_user_add.html", {"account": account, "form": form, "back_url": _tab_url(account)}
+        request,
+        "staff/portal_user_add.html",
+        {"account": account, "form": form, "back_url": _tab_url(account), "nav_section": "account"},
     )
 
 
@@ -161,7 +163,13 @@ def portal_user_roles(request: HttpRequest, account_pk: int, membership_pk: int)
                 return redirect(_tab_url(account))
     else:
         form = RolesForm(initial={"roles": list(membership.roles.all())})
-    context = {"account": account, "membership": membership, "form": form, "back_url": _tab_url(account)}
+    context = {
+        "account": account,
+        "membership": membership,
+        "form": form,
+        "back_url": _tab_url(account),
+        "nav_section": "account",
+    }
     return render(request, "staff/portal_user_roles.html", context)
 
 
