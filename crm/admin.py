@@ -1,6 +1,18 @@
 from django.contrib import admin
 
+from crm.admin_paging import EstimatedCountPaginator
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
+
+
+class CRMModelAdmin(admin.ModelAdmin):
+    """Changelists over tables of up to millions of rows: never count one whole.
+
+    ``show_full_result_count = False`` drops the admin's second, unfiltered count; the
+    paginator's own count is estimated or bounded (``crm.admin_paging``).
+    """
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
 
 class AccountDomainInline(admin.TabularInline):
@@ -9,7 +21,7 @@ class AccountDomainInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(CRMModelAdmin):
     list_display = ["name", "business_id", "country", "tier", "industry", "owner", "created_at"]
     list_filter = ["tier", "industry", "country"]
     search_fields = ["name", "business_id", "website"]
@@ -17,54 +29,48 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
     inlines = [AccountDomainInline]
     date_hierarchy = "created_at"
-    show_full_result_count = False
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(CRMModelAdmin):
     list_display = ["last_name", "first_name", "email", "account", "owner", "last_verified_at", "verification_method"]
     list_filter = ["verification_method", "consent_to_contact"]
     search_fields = ["last_name", "first_name", "email"]
     list_select_related = ["account", "owner"]
     autocomplete_fields = ["account", "owner", "verified_by"]
-    show_full_result_count = False
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(CRMModelAdmin):
     list_display = ["last_name", "first_name", "company_name", "email", "status", "source", "score", "owner"]
     list_filter = ["status", "source"]
     search_fields = ["last_name", "first_name", "email", "company_name"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner", "converted_account", "converted_contact", "converted_opportunity"]
-    show_full_result_count = False
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(CRMModelAdmin):
     list_display = ["name", "account", "stage", "amount", "currency", "expected_close_date", "probability", "owner"]
     list_filter = ["stage", "currency"]
     search_fields = ["name", "account__name"]
     list_select_related = ["account", "owner"]
     autocomplete_fields = ["account", "owner"]
-    show_full_result_count = False
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(CRMModelAdmin):
     list_display = ["number", "account", "status", "start_date", "end_date", "value", "currency", "owner"]
     list_filter = ["status"]
     search_fields = ["number", "account__name"]
     list_select_related = ["account", "owner"]
     autocomplete_fields = ["account", "owner"]
-    show_full_result_count = False
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(CRMModelAdmin):
     list_display = ["subject", "kind", "occurred_at", "done", "author", "account", "contact", "lead"]
     list_filter = ["kind", "done"]
     search_fields = ["subject"]
     list_select_related = ["author", "account", "contact", "lead"]
     autocomplete_fields = ["author", "owner", "account", "contact", "lead", "opportunity"]
-    show_full_result_count = False
