@@ -2,6 +2,10 @@
 
 Keyset ("seek") pagination over ``(sort column, id)`` instead of OFFSET, and a bounded count
 (or the planner's estimate for a whole table on PostgreSQL) instead of ``COUNT(*)``.
+
+A text search is paged differently (see ``as_search``): its matches are scattered over every
+sort order, so no sort index can find the next 50 of them cheaply; reading the matches' sort
+keys once (up to the count limit) and paging over those in SQL can.
 """
 
 from __future__ import annotations
@@ -13,8 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, connections
 from django.db.models import QuerySet
+
+# Set on ``QuerySet.query`` (which, unlike the QuerySet, carries its attributes through every
+# clone, so filters applied after the search keep it) by ``as_search``.
+_SEARCH_MARK = "keyset_page_as_search"
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,63 @@ def _order(sort: Sort, *, forward: bool) -> list[str]:
     return [f"{prefix}{sort.field}", f"{prefix}pk"]
 
 
+def as_search(qs: QuerySet) -> QuerySet:
+    """Mark ``qs`` as a text search for ``keyset_page``: page it through its matches' sort keys.
+
+    The matches of a search ("Jovanovic": 7,638 of 1M contacts) follow no sort index. Paged
+    like any list, the planner either walks the sort index hoping for an early match (a surname
+    search sorted by surname finds them only at its letter: 1 s), or fetches and joins every
+    match to sort them and keep 50. ``keyset_page`` instead reads each match's (sort key, id)
+    once, in the trigram bitmap scan that finds them, and counts and pages those in one query;
+    only the page's rows are then fetched and joined. The mark only chooses the strategy: the
+    rows are those of ``qs`` either way, with any filter applied after marking.
+    """
+    qs = qs.all()
+    setattr(qs.query, _SEARCH_MARK, True)
+    return qs
+
+
+def _search_page_ids(
+    qs: QuerySet, sort: Sort, payload: dict[str, Any] | None, *, forward: bool, size: int
+) -> tuple[int, list[int]]:
+    """``(matches counted up to CRM_COUNT_LIMIT + 1, ids of the page's rows)`` in one query.
+
+    ``m`` holds every match's (id, sort key) (the LIMIT bounds a wide search); the count and the
+    keyset page both read it, so the matching rows are visited once. MATERIALIZED keeps
+    PostgreSQL from merging ``m`` into the page query, where it would again walk the sort index
+    (PostgreSQL 12+ and SQLite 3.35+ accept the keyword). A wide search (more matches than the
+    limit) gets no ids: ``m`` holds only some of its rows.
+    """
+    limit = settings.CRM_COUNT_LIMIT
+    db = connections[qs.db]
+    try:
+        inner, params = qs.order_by().values_list("pk", sort.field)[: limit + 1].query.get_compiler(qs.db).as_sql()
+    except EmptyResultSet:
+        return 0, []
+    ascending = forward != sort.descending
+    direction = "ASC" if ascending else "DESC"
+    seek, seek_params = "", []
+    if payload:
+        field = qs.model._meta.get_field(sort.field)
+        seek = f"WHERE (m.k, m.id) {'>' if ascending else '<'} (%s, %s)"
+        seek_params = [field.get_db_prep_value(field.to_python(payload.get("v")), db), int(payload["id"])]
+    # One row even for an empty page (LEFT JOIN), so the count always comes back. Only the
+    # ORM's own compiled SQL and fixed keywords are interpolated; values travel as parameters.
+    sql = (
+        f"WITH m (id, k) AS MATERIALIZED ({inner}) "  # noqa: S608
+        "SELECT c.n, p.id FROM (SELECT COUNT(*) AS n FROM m) AS c LEFT JOIN ("
+        f"SELECT m.id FROM m {seek} ORDER BY m.k {direction}, m.id {direction} LIMIT %s"
+        ") AS p ON 1 = 1"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*params, *seek_params, size + 1])
+        result = cursor.fetchall()
+    total = result[0][0]
+    if total > limit:
+        return total, []
+    return total, [pk for _n, pk in result if pk is not None]
+
+
 def estimated_table_rows(model) -> int | None:
     if connection.vendor != "postgresql":
         return None
@@ -108,6 +174,16 @@ def keyset_page(
     base = qs
     if payload:
         forward = payload["d"] == "n"
+    known_total = None  # a search's match count, from the query that finds its page
+    paged = False  # qs already holds only the page's rows
+    if getattr(qs.query, _SEARCH_MARK, False):
+        known_total, ids = _search_page_ids(qs, sort, payload, forward=forward, size=page_size)
+        # A wide search (more matches than the count limit) has no ids: it is paged like any
+        # list below, where matches that common usually turn up early in the sort index.
+        if known_total <= settings.CRM_COUNT_LIMIT:
+            # The search stays in the WHERE: a cheap recheck of at most page_size + 1 rows.
+            qs, paged = (qs.filter(pk__in=ids) if ids else qs.none()), True
+    if payload and not paged:
         qs = _seek(qs, sort, payload.get("v"), payload["id"], forward=forward)
     rows = list(qs.order_by(*_order(sort, forward=forward))[: page_size + 1])
     has_more = len(rows) > page_size
@@ -126,7 +202,11 @@ def keyset_page(
             prev_cursor = cursor_for(rows[0], "p")
 
     total, estimate, lower_bound = None, False, False
-    if count:
+    if count and known_total is not None:
+        total = known_total
+        if total > settings.CRM_COUNT_LIMIT:
+            total, lower_bound = settings.CRM_COUNT_LIMIT, True
+    elif count:
         if not filtered:
             total = estimated_table_rows(base.model)
             estimate = total is not None and total > settings.CRM_COUNT_LIMIT
