@@ -57,7 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=BASE_DIR / "docs" / "benchmarks.md")
     parser.add_argument("--no-markdown", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--strict", action="store_true", help="exit 1 when an operation misses its target")
+    parser.add_argument(
+        "--rerender",
+        action="store_true",
+        help="measure nothing: rewrite --markdown from the --json of the last run with the current bench/NOTES.md",
+    )
     args = parser.parse_args(argv)
+    if args.rerender:
+        from bench.run import rerender
+
+        rerender(args.json, args.markdown)
+        return 0
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
