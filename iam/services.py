@@ -340,3 +340,55 @@ def portal_user_add(*, actor: User, account: Account, contact: Contact, roles: I
                 data={"user": email, "contact": contact.pk},
             )
         return membership_create(actor=actor, user=user, account=account, roles=roles, contact=contact)
+
+
+# --- Self-service profile ------------------------------------------------------------------------
+
+PROFILE_CONTACT_FIELDS = ("first_name", "last_name", "job_title", "phone", "consent_to_contact")
+
+
+def profile_update(*, actor: User, membership: Membership, data: dict) -> Contact:
+    """An external user keeps their own data current: their name, and the contact that is them.
+
+    The contact of ``membership`` (found or created) takes ``data`` and counts as verified by
+    self-service now; the user's name follows. Only the membership's own user may do this.
+    """
+    from crm.services import contact_verify
+
+    if actor.pk != membership.user_id or actor.is_staff:
+        raise PermissionDenied("You may only edit your own profile.")
+    unknown = set(data) - set(PROFILE_CONTACT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update(of=("self",)).select_related("account").get(pk=membership.pk)
+        contact = membership.contact
+        if contact is None:
+            contact = contact_for_user(account=membership.account, user=actor, actor=actor)
+            membership.contact = contact
+            membership.save(update_fields=["contact", "updated_at"])
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        changed = sorted(name for name in data if getattr(contact, name) != data[name])
+        if "consent_to_contact" in changed:
+            contact.consent_updated_at = timezone.now()
+        for name, value in data.items():
+            setattr(contact, name, value)
+        contact.full_clean()
+        contact.save()
+        user_fields = [name for name in ("first_name", "last_name") if name in data]
+        if user_fields:
+            user = User.objects.select_for_update().get(pk=actor.pk)
+            for name in user_fields:
+                setattr(user, name, data[name])
+            user.save(update_fields=user_fields)
+            for name in user_fields:
+                setattr(actor, name, data[name])
+        contact = contact_verify(actor=actor, contact=contact, method=Contact.VerificationMethod.SELF_SERVICE)
+        audit_record(
+            actor=actor,
+            action="iam.profile.updated",
+            account=membership.account,
+            target=contact,
+            data={"user": actor.email, "changed": changed},
+        )
+    return contact
