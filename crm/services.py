@@ -245,9 +245,23 @@ def _save_record(record):
 
 def account_save(*, actor: User, account: Account, domains: list[str] | None = None) -> Account:
     """Create or update an account and, when given, replace its email domains with ``domains``."""
+    from iam.audit import audit_record
+
     _require_staff(actor)
     with transaction.atomic():
+        was_required = (
+            Account.objects.filter(pk=account.pk).values_list("require_mfa", flat=True).first() if account.pk else False
+        )
         _save_record(account)
+        if bool(was_required) != account.require_mfa:
+            # Requiring MFA is an access-policy change: it belongs in the audit trail.
+            audit_record(
+                actor=actor,
+                action="iam.account.mfa_requirement_changed",
+                account=account,
+                target=account,
+                data={"require_mfa": account.require_mfa},
+            )
         if domains is not None:
             wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
             account.email_domains.exclude(domain__in=wanted).delete()

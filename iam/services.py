@@ -216,6 +216,9 @@ def membership_reactivate(*, actor: User, membership: Membership) -> Membership:
         _set_status(
             actor=actor, membership=membership, status=Membership.Status.ACTIVE, action="iam.membership.reactivated"
         )
+        # Without an active contract the membership cannot be used: say so in its status at once.
+        access_sync(account_ids=[membership.account_id], actor=actor)
+        membership.refresh_from_db()
     return membership
 
 

@@ -221,3 +221,23 @@ def test_account_without_contract_gives_no_access_to_a_new_membership():
     usable = set(Membership.objects.usable().values_list("pk", flat=True))
     assert membership.pk not in usable
     assert lead.pk in usable
+
+
+def test_restoring_a_removed_user_of_an_account_without_contract_leaves_them_contract_suspended(admin, member):
+    services.membership_remove(actor=admin.user, membership=member)
+    member.account.contracts.update(status="expired")
+    staff = member.account.owner
+
+    restored = services.membership_reactivate(actor=staff, membership=member)
+
+    assert (restored.status, restored.suspended_by) == ("suspended", "contract")
+
+
+def test_requiring_mfa_for_an_account_is_audited(acme):
+    from crm.services import account_save
+
+    acme.require_mfa = True
+    account_save(actor=acme.owner, account=acme)
+    account_save(actor=acme.owner, account=acme)
+    events = AuditEvent.objects.filter(action="iam.account.mfa_requirement_changed", account=acme)
+    assert [e.data for e in events] == [{"require_mfa": True}]
