@@ -66,6 +66,7 @@ class Result:
     baseline_p95: float | None = None
     ratio: float | None = None
     passed: bool | None = None
+    unit: str = "ms"  # what p50/p95/baseline/target are in: "ms" for pages, e.g. "invitations/s" for suites
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -473,6 +474,36 @@ def _fmt(value: float | None, suffix: str = "") -> str:
     return "—" if value is None else f"{value:,.1f}{suffix}"
 
 
+@dataclass
+class SuiteContext:
+    """What a benchmark suite gets: the database it runs on, the seeded users, and the run's knobs."""
+
+    database_url: str
+    users: dict[str, Any]
+    cookies: dict[str, str]
+    sizes: dict[str, int]
+    only: str | None
+    clients: int
+    workers: int
+    time_cap: float
+
+
+# Benchmarks that are not page loads (batch invitations, decay jobs, the API list) live in a
+# module of their own under bench/ with `measure(ctx: SuiteContext) -> list[Result]`; a
+# Result's `unit` says what its figures are in. Add one line per suite here.
+SUITES: list[str] = []
+
+
+def run_suites(ctx: SuiteContext) -> list[Result]:
+    import importlib
+
+    results: list[Result] = []
+    for dotted in SUITES:
+        _log(f"[bench] suite {dotted}")
+        results.extend(importlib.import_module(dotted).measure(ctx))
+    return results
+
+
 def table_rows(results: list[Result]) -> list[list[str]]:
     rows = []
     for r in results:
@@ -482,17 +513,18 @@ def table_rows(results: list[Result]) -> list[list[str]]:
             )
             continue
         spread = f"{min(r.p95_rounds):,.1f}–{max(r.p95_rounds):,.1f}" if r.p95_rounds else "—"
+        u = "" if r.unit == "ms" else f" {r.unit}"
         verdict = "—" if r.passed is None else ("pass" if r.passed else "FAIL")
         rows.append(
             [
                 r.name,
-                _fmt(r.p50),
-                _fmt(r.p95),
+                _fmt(r.p50, u),
+                _fmt(r.p95, u),
                 spread,
                 _fmt(r.wall_p95),
-                _fmt(r.baseline_p50),
+                _fmt(r.baseline_p50, u),
                 "—" if r.ratio is None else f"{r.ratio:.1f}×",
-                _fmt(r.target_ms),
+                _fmt(r.target_ms, u),
                 verdict,
             ]
         )
@@ -669,6 +701,20 @@ def run(
             _log(f"[bench] {n}/{len(ops)} {op.name}: {summary} ({time.monotonic() - t0:.0f} s)")
     finally:
         server.stop()
+    results.extend(
+        run_suites(
+            SuiteContext(
+                database_url=database_url,
+                users=users,
+                cookies=cookies,
+                sizes=sizes,
+                only=only,
+                clients=clients,
+                workers=workers,
+                time_cap=time_cap,
+            )
+        )
+    )
     report = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git_commit(),
