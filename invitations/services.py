@@ -773,3 +773,33 @@ def invitations_mark_bounced(*, email: str, reason: str) -> int:
             data={"email": email, "reason": reason},
         )
     return changed
+
+
+# --- batches (see invitations.batches) ----------------------------------------------------
+
+from invitations.batches import (  # noqa: E402 - re-exported: one module names every write
+    batch_send_chunk,
+    batches_resume,
+    invitation_batch_cancel,
+    invitation_batch_create,
+    invitation_batch_preview,
+)
+
+__all__ = [
+    "InvitationAcceptance",
+    "InvitationOutcome",
+    "InvitationUnusable",
+    "batch_send_chunk",
+    "batches_resume",
+    "invitation_accept",
+    "invitation_batch_cancel",
+    "invitation_batch_create",
+    "invitation_batch_preview",
+    "invitation_create",
+    "invitation_for_token",
+    "invitation_resend",
+    "invitation_revoke",
+    "invitation_send",
+    "invitations_expire_due",
+    "invitations_mark_bounced",
+]

@@ -115,6 +115,8 @@ CELERY_TIMEZONE = "UTC"
 # Periodic schedules live here and only here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
+    "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
+    "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
 }
 
 # --- Identity -----------------------------------------------------------------------------
