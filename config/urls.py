@@ -13,4 +13,5 @@ urlpatterns = [
     path("portal/", include("iam.urls")),
     path("", include("iam.staff_urls")),
     path("", include("crm.urls")),
+    path("", include("invitations.urls")),
 ]
