@@ -171,7 +171,9 @@ def application_update(
         raise ValidationError({"redirect_uris": "Give at least one redirect URI."})
     post_logout = clean_redirect_uris(post_logout_redirect_uris, field="post_logout_redirect_uris")
     with transaction.atomic():
-        application = Application.objects.select_for_update().select_related("oidc_client").get(pk=application.pk)
+        application = (
+            Application.objects.select_for_update(of=("self",)).select_related("oidc_client").get(pk=application.pk)
+        )
         before = _client_snapshot(application)
         application.name, application.description, application.url = name, description, url
         application.is_active = is_active
@@ -210,7 +212,9 @@ def application_rotate_secret(*, actor: User, application: Application) -> Appli
     """
     _require_manager(actor)
     with transaction.atomic():
-        application = Application.objects.select_for_update().select_related("oidc_client").get(pk=application.pk)
+        application = (
+            Application.objects.select_for_update(of=("self",)).select_related("oidc_client").get(pk=application.pk)
+        )
         client = application.oidc_client
         if client is None:
             raise ValidationError("Register the application's redirect URIs first; that creates its credentials.")

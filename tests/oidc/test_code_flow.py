@@ -64,3 +64,23 @@ def test_a_wrong_pkce_verifier_gets_no_tokens(orders, member, relying_party, use
     with pytest.raises(OAuthError, match="invalid_grant"):
         rp.fetch_token(landed)
     assert not Token.objects.filter(user=member.user).exists()
+
+
+def test_a_public_client_signs_in_with_pkce_and_without_a_secret(
+    ops, member, relying_party, user_agent, callback, live_server
+):
+    from tests.oidc.factories import register_application
+
+    spa = register_application(
+        actor=ops, key="spa", redirect_uri=callback, roles={"spa:use": ["buyer"]}, client_type="public"
+    )
+    assert spa.client_secret is None
+    rp = relying_party(spa)
+
+    claims = rp.verify_id_token(rp.fetch_token(_sign_in_flow(rp, user_agent, callback, email=member.user.email)))
+
+    assert claims["roles"] == ["spa:use"]
+    # Without a code challenge a public client is turned back at the authorization endpoint.
+    url = rp.authorization_url().replace("code_challenge=", "x_challenge=")
+    landed = user_agent.open(url, stop_at=callback)
+    assert callback_params(landed)["error"] == "invalid_request"
