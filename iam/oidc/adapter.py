@@ -9,6 +9,7 @@ gets no tokens and no userinfo.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -28,6 +29,10 @@ class OIDCAdapter(DefaultOIDCAdapter):
         **DefaultOIDCAdapter.scope_display,
         ACCOUNT_SCOPE: _("Act for your organisation, with your roles in this application"),
     }
+
+    def generate_client_secret(self) -> str:
+        # URL-safe, so it goes into an env file or an HTTP Basic header without quoting trouble.
+        return secrets.token_urlsafe(48)
 
     def get_issuer(self) -> str:
         # A fixed issuer when configured: behind a proxy the Host header is not the public name.
@@ -86,5 +91,6 @@ class OIDCAdapter(DefaultOIDCAdapter):
         # What the applications are registered for, not everything allauth could do.
         data["grant_types_supported"] = ["authorization_code", "refresh_token"]
         data["response_types_supported"] = ["code"]
+        data.pop("device_authorization_endpoint", None)
         data["prompt_values_supported"] = ["none", "login", "select_account"]
         data["account_hint_parameter_supported"] = True

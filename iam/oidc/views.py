@@ -7,6 +7,7 @@ write goes through ``iam.oidc.services``.
 from __future__ import annotations
 
 from allauth.idp.oidc.models import Client
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
@@ -32,7 +33,7 @@ def _require_manager(request: HttpRequest) -> None:
 def _endpoints(request: HttpRequest) -> dict[str, str]:
     return {
         "discovery": request.build_absolute_uri(reverse("idp:oidc:configuration")),
-        "issuer": request.build_absolute_uri("/").rstrip("/"),
+        "issuer": settings.IDP_OIDC_ISSUER or request.build_absolute_uri("/").rstrip("/"),
     }
 
 
