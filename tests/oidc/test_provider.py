@@ -106,3 +106,27 @@ def test_the_development_key_is_made_once_readable_only_by_its_owner_and_kept(tm
     assert first.startswith("-----BEGIN PRIVATE KEY-----")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert list(path.parent.iterdir()) == [path]
+
+
+@pytest.mark.django_db
+def test_the_sign_out_question_may_send_the_user_on_to_the_applications_registered_uri(client):
+    from tests.factories import MembershipFactory
+    from tests.oidc.factories import operations_user, register_application
+
+    app = register_application(
+        actor=operations_user(),
+        key="orders",
+        redirect_uri="https://orders.example.com/cb",
+        post_logout_redirect_uri="https://orders.example.com/bye",
+        roles={},
+    )
+    client.force_login(MembershipFactory().user)
+    url = reverse("idp:oidc:logout")
+
+    asked = client.get(url, {"client_id": app.client_id, "post_logout_redirect_uri": "https://orders.example.com/bye"})
+    unregistered = client.get(url, {"client_id": app.client_id, "post_logout_redirect_uri": "https://evil.example/"})
+
+    assert asked.status_code == 200
+    assert "Are you sure you want to sign out?" in asked.content.decode()
+    assert "form-action 'self' https://orders.example.com" in asked["Content-Security-Policy"]
+    assert "evil.example" not in unregistered.get("Content-Security-Policy", "")
