@@ -10,6 +10,9 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("auth/", include("allauth.urls")),
+    # OpenID Connect provider: /.well-known/openid-configuration, jwks.json, /identity/o/...
+    path("", include("allauth.idp.urls")),
+    path("applications/", include("iam.oidc.urls")),
     path("portal/", include("iam.urls")),
     path("", include("iam.staff_urls")),
     path("", include("crm.urls")),

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.idp.oidc",
     "iam",
     "crm",
     "invitations",
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "iam.middleware.AuditContextMiddleware",
     "iam.middleware.PortalAccessMiddleware",
+    "iam.oidc.middleware.AccountChoiceMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -173,6 +175,22 @@ IAM_REQUIRE_MFA_FOR_STAFF = env_bool("IAM_REQUIRE_MFA_FOR_STAFF", False)
 IAM_TRUST_X_FORWARDED_FOR = env_bool("IAM_TRUST_X_FORWARDED_FOR", False)
 # Open self-service sign-up arrives with registration; until then accounts come from staff.
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
+
+# --- OpenID Connect provider (allauth idp.oidc) -------------------------------------------
+# Applications (iam.Application) are the clients; iam.oidc.adapter adds the account and roles.
+IDP_OIDC_ADAPTER = "iam.oidc.adapter.OIDCAdapter"
+# RS256 signing key, PEM (or IDP_OIDC_PRIVATE_KEY_FILE). Required in production; local and
+# test settings generate a development key when it is empty.
+IDP_OIDC_PRIVATE_KEY = env_str("IDP_OIDC_PRIVATE_KEY").replace("\\n", "\n")
+# Fixed issuer URL (https://id.example.com); empty: the URL the request came in on.
+IDP_OIDC_ISSUER = env_str("IDP_OIDC_ISSUER").rstrip("/")
+# Opaque access tokens are looked up on every use, so a revoked one stops working at once.
+IDP_OIDC_ACCESS_TOKEN_FORMAT = "opaque"  # noqa: S105 - a format name, not a secret
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN", 15 * 60)
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN", 30 * 24 * 60 * 60) or None
+IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+# First-party services: with an id_token_hint of the signed-in user, sign-out needs no question.
+IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
 
 # --- Email --------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
