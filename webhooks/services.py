@@ -570,7 +570,7 @@ def deliveries_dispatch_due(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.WEBHOOKS_CLAIM_TIMEOUT_SECONDS)
     Delivery.objects.filter(state=Delivery.State.SENDING, claimed_at__lt=stale).update(
-        state=Delivery.State.PENDING, next_attempt_at=now, claimed_at=None
+        state=Delivery.State.PENDING, next_attempt_at=F("claimed_at"), claimed_at=None
     )
     # Those that fell due just now are normally in the queue already.
     due = now - dt.timedelta(seconds=settings.WEBHOOKS_SWEEP_GRACE_SECONDS)

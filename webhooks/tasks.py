@@ -7,26 +7,26 @@ from celery import shared_task
 from webhooks import services
 
 
-@shared_task(name="webhooks.delivery_send", ignore_result=True)
+@shared_task(name="webhooks.delivery_send")
 def delivery_send_task(delivery_id: int) -> str | None:
     return services.delivery_send(delivery_id=delivery_id)
 
 
-@shared_task(name="webhooks.deliveries_enqueue_range", ignore_result=True)
+@shared_task(name="webhooks.deliveries_enqueue_range")
 def deliveries_enqueue_range_task(first_id: int, last_id: int) -> int:
     return services.deliveries_enqueue_range(first_id=first_id, last_id=last_id)
 
 
-@shared_task(name="webhooks.deliveries_dispatch_due", ignore_result=True)
+@shared_task(name="webhooks.deliveries_dispatch_due")
 def deliveries_dispatch_due_task() -> int:
     return services.deliveries_dispatch_due()
 
 
-@shared_task(name="webhooks.endpoint_disabled_notify", ignore_result=True)
+@shared_task(name="webhooks.endpoint_disabled_notify")
 def endpoint_disabled_notify_task(endpoint_id: int) -> int:
     return services.endpoint_disabled_notify(endpoint_id=endpoint_id)
 
 
-@shared_task(name="webhooks.events_prune", ignore_result=True)
+@shared_task(name="webhooks.events_prune")
 def events_prune_task() -> int:
     return services.events_prune()
