@@ -15,6 +15,7 @@ urlpatterns = [
     path("applications/", include("iam.oidc.urls")),
     path("portal/", include("iam.urls")),
     path("", include("iam.staff_urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("crm.urls")),
     path("", include("invitations.urls")),
 ]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from crm.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.permissions import is_crm_user
+from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
     from iam.models import User
@@ -153,6 +154,9 @@ def lead_convert(
             lead=lead,
             opportunity=opportunity,
         )
+        if contact_created:
+            webhook_emit_records("contact.created", [contact])
+        webhook_emit_records("lead.converted", [lead])
     return LeadConversion(
         lead=lead,
         account=account,
@@ -249,6 +253,7 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
 
     _require_staff(actor)
     with transaction.atomic():
+        created = account.pk is None
         was_required = (
             Account.objects.filter(pk=account.pk).values_list("require_mfa", flat=True).first() if account.pk else False
         )
@@ -269,6 +274,7 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
             AccountDomain.objects.bulk_create(
                 [AccountDomain(account=account, domain=d) for d in sorted(wanted - existing)]
             )
+        webhook_emit_records("account.created" if created else "account.updated", [account])
     return account
 
 
@@ -283,7 +289,9 @@ def contact_save(*, actor: User, contact: Contact) -> Contact:
             )
         if had_consent != contact.consent_to_contact:
             contact.consent_updated_at = timezone.now()
+        created = contact.pk is None
         _save_record(contact)
+        webhook_emit_records("contact.created" if created else "contact.updated", [contact])
     return contact
 
 
@@ -297,7 +305,10 @@ def lead_save(*, actor: User, lead: Lead) -> Lead:
                 raise BusinessRuleViolation("A converted lead stays converted; work on its account instead.")
         if lead.status == Lead.Status.CONVERTED and not lead.converted_at:
             raise ValidationError({"status": "Convert the lead with the Convert button."})
+        created = lead.pk is None
         _save_record(lead)
+        if created:
+            webhook_emit_records("lead.created", [lead])
     return lead
 
 
@@ -328,4 +339,9 @@ def contract_save(*, actor: User, contract: Contract) -> Contract:
         access_sync(
             account_ids={contract.account_id, before["account_id"] if before else contract.account_id}, actor=actor
         )
+        was_active = before is not None and before["status"] == Contract.Status.ACTIVE
+        if contract.status == Contract.Status.ACTIVE and not was_active:
+            webhook_emit_records("contract.activated", [contract])
+        elif was_active and contract.status in (Contract.Status.EXPIRED, Contract.Status.TERMINATED):
+            webhook_emit_records("contract.ended", [contract])
     return contract

@@ -33,6 +33,31 @@ def reset_origin(token: contextvars.Token) -> None:
     _origin.reset(token)
 
 
+# Audit actions that integrators also hear about, as webhook events (the catalogue is
+# webhooks.events.EVENT_TYPES). Emitted inside the audit event's transaction and delivered
+# only once it commits, so the code that audits a change needs to know nothing of webhooks.
+WEBHOOK_EVENT_TYPES: dict[str, str] = {
+    "iam.membership.created": "membership.created",
+    "iam.membership.suspended": "membership.suspended",
+    "iam.membership.reactivated": "membership.reactivated",
+    "iam.membership.removed": "membership.removed",
+    "iam.membership.roles_changed": "membership.roles_changed",
+    "invitations.invitation.sent": "invitation.sent",
+    "invitations.invitation.accepted": "invitation.accepted",
+    "invitations.invitation.expired": "invitation.expired",
+    "crm.lead.registered": "lead.registered",
+    "registrations.registration.submitted": "registration.submitted",
+    "registrations.registration.approved": "registration.approved",
+    "registrations.registration.rejected": "registration.rejected",
+}
+
+
+def _emit_webhooks(action: str, events: list[AuditEvent], targets: list[models.Model | None]) -> None:
+    from webhooks.services import webhooks_emit_audited
+
+    webhooks_emit_audited(WEBHOOK_EVENT_TYPES[action], audit_events=events, targets=targets)
+
+
 def _actor_label(actor: User | None) -> str:
     if actor is None:
         return "system"
@@ -73,6 +98,8 @@ def audit_record(
     """Append one event. ``action`` is a dotted name: ``iam.membership.suspended``."""
     event = _event(actor=actor, action=action, account=account, target=target, data=data)
     event.save()
+    if action in WEBHOOK_EVENT_TYPES:
+        _emit_webhooks(action, [event], [target])
     return event
 
 
@@ -80,6 +107,9 @@ def audit_record_many(
     *, actor: User | None, action: str, items: Iterable[tuple[Any, models.Model]], data: dict | None = None
 ) -> int:
     """One event per (account, target), in one INSERT: for set-based jobs."""
+    items = list(items)
     events = [_event(actor=actor, action=action, account=a, target=t, data=data) for a, t in items]
     AuditEvent.objects.bulk_create(events, batch_size=1000)
+    if events and action in WEBHOOK_EVENT_TYPES:
+        _emit_webhooks(action, events, [t for _a, t in items])
     return len(events)

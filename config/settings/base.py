@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "crm",
     "invitations",
     "analytics",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -119,6 +120,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
     "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
     "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
+    "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
+    "webhooks-events-prune": {"task": "webhooks.events_prune", "schedule": 24 * 60 * 60},
 }
 
 # --- Identity -----------------------------------------------------------------------------
@@ -287,6 +290,34 @@ CRM_COUNT_LIMIT = env_int("CRM_COUNT_LIMIT", 10_000)
 
 PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
+
+# --- Webhooks -----------------------------------------------------------------------------
+# Where links in emails to staff point (e.g. https://crm.example.com).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Let endpoints point at loopback/private/link-local addresses (development and tests only).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.
+WEBHOOKS_RETRY_SCHEDULE = [
+    int(step) for step in env_list("WEBHOOKS_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"])
+]
+# An endpoint is disabled after this many failed attempts in a row, or failing for this many days.
+WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 50)
+WEBHOOKS_DISABLE_AFTER_DAYS = env_int("WEBHOOKS_DISABLE_AFTER_DAYS", 5)
+# Who else is emailed when an endpoint is disabled (besides its creator and operations staff).
+WEBHOOKS_ALERT_EMAILS = env_list("WEBHOOKS_ALERT_EMAILS", [])
+WEBHOOKS_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 3)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
+# Bytes of a receiver's response kept in the delivery log (the rest is never read).
+WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 4096)
+# After a secret rotation, messages carry a signature with the old secret too for this long.
+WEBHOOKS_SECRET_OVERLAP_HOURS = env_int("WEBHOOKS_SECRET_OVERLAP_HOURS", 24)
+WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 30)
+# Retries due within this many seconds are queued with a countdown; later ones by the sweep.
+WEBHOOKS_COUNTDOWN_MAX_SECONDS = 900
+# A claim older than this is taken to be lost with its worker and queued again.
+WEBHOOKS_CLAIM_TIMEOUT_SECONDS = 300
+WEBHOOKS_SWEEP_GRACE_SECONDS = 30
+WEBHOOKS_SWEEP_BATCH = 5000
 
 LOGGING = {
     "version": 1,
