@@ -226,13 +226,25 @@ def activity_set_done(*, actor: User, activity: Activity, done: bool = True) -> 
 
 
 def contact_verify(*, actor: User, contact: Contact, method: str = Contact.VerificationMethod.REP) -> Contact:
-    """Record that a contact's data was confirmed as current, by whom and how."""
+    """Record that a contact's data was confirmed as current, by whom and how: fresh from now."""
+    from crm.decay import freshness_state
+    from iam.audit import audit_record
+
     if method == Contact.VerificationMethod.REP:
         _require_staff(actor)
-    Contact.objects.filter(pk=contact.pk).update(
-        last_verified_at=timezone.now(), verified_by=actor, verification_method=method, updated_at=timezone.now()
-    )
-    contact.refresh_from_db()
+    now = timezone.now()
+    with transaction.atomic():
+        Contact.objects.filter(pk=contact.pk).update(
+            last_verified_at=now,
+            verified_by=actor,
+            verification_method=method,
+            freshness=freshness_state(now, now=now),
+            updated_at=now,
+        )
+        contact.refresh_from_db()
+        if method == Contact.VerificationMethod.REP:
+            # Self-service edits are audited by the profile service that calls this.
+            audit_record(actor=actor, action="crm.contact.verified", account=contact.account, target=contact)
     return contact
 
 
@@ -290,6 +302,10 @@ def contact_save(*, actor: User, contact: Contact) -> Contact:
         if had_consent != contact.consent_to_contact:
             contact.consent_updated_at = timezone.now()
         created = contact.pk is None
+        if contact.email_bounced_at and contact.pk:
+            stored_email = Contact.objects.filter(pk=contact.pk).values_list("email", flat=True).first()
+            if (stored_email or "").lower() != (contact.email or "").lower():
+                contact.email_bounced_at = None  # a new address: worth writing to again
         _save_record(contact)
         webhook_emit_records("contact.created" if created else "contact.updated", [contact])
     return contact

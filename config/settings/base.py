@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CLIENTELE_VAR_DIR", str(BASE_DIR / "var")))
@@ -122,6 +123,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
     "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
     "webhooks-events-prune": {"task": "webhooks.events_prune", "schedule": 24 * 60 * 60},
+    # Data decay: every job is idempotent and takes an advisory lock, so a late or doubled run is harmless.
+    "data-health-refresh": {"task": "analytics.data_health_refresh", "schedule": crontab(hour=2, minute=15)},
+    "reconfirmations-send-due": {"task": "crm.reconfirmations_send_due", "schedule": crontab(hour=9, minute=0)},
+    "users-deactivate-inactive": {"task": "iam.users_deactivate_inactive", "schedule": crontab(hour=3, minute=30)},
 }
 
 # --- Identity -----------------------------------------------------------------------------
@@ -287,6 +292,29 @@ REST_FRAMEWORK = {
 CRM_PAGE_SIZE = env_int("CRM_PAGE_SIZE", 50)
 # Above this many matching rows a list shows "10,000+" rather than counting them all.
 CRM_COUNT_LIMIT = env_int("CRM_COUNT_LIMIT", 10_000)
+
+# --- Data decay ---------------------------------------------------------------------------
+# Probability a contact's data is still accurate: (1 - rate) ** months since last verified.
+DECAY_MONTHLY_RATE = env_float("DECAY_MONTHLY_RATE", 0.02)
+# Fresh while that probability is at least DECAY_FRESH_FROM (0.88: ~6 months at 2 %), stale once
+# it is below DECAY_STALE_BELOW (0.78: ~12 months); ageing in between. Never verified: stale.
+DECAY_FRESH_FROM = env_float("DECAY_FRESH_FROM", 0.88)
+DECAY_STALE_BELOW = env_float("DECAY_STALE_BELOW", 0.78)
+# A contact is asked to reconfirm at most once per this many days; links expire after the second.
+DECAY_RECONFIRMATION_INTERVAL_DAYS = env_int("DECAY_RECONFIRMATION_INTERVAL_DAYS", 90)
+DECAY_RECONFIRMATION_LINK_DAYS = env_int("DECAY_RECONFIRMATION_LINK_DAYS", 14)
+# Requests one run of the reconfirmation job sends at most (0: no limit).
+DECAY_RECONFIRMATION_BATCH_LIMIT = env_int("DECAY_RECONFIRMATION_BATCH_LIMIT", 5000)
+# Detail rows (per owner, per account) of data-health snapshots older than this are dropped; totals stay.
+DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
+# Portal identities not signed in for this many days are deactivated (0: never), warned first by
+# email IAM_INACTIVITY_WARNING_DAYS before.
+IAM_DEACTIVATE_INACTIVE_AFTER_DAYS = env_int("IAM_DEACTIVATE_INACTIVE_AFTER_DAYS", 365)
+IAM_INACTIVITY_WARNING_DAYS = env_int("IAM_INACTIVITY_WARNING_DAYS", 14)
+# Where people reach this instance: links in emails that jobs send (no request to take it from).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Shared secret of the mail provider's bounce notifications (HMAC-SHA256 of the body, or a bearer token).
+MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
 
 PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
