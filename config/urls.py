@@ -12,5 +12,6 @@ urlpatterns = [
     path("auth/", include("allauth.urls")),
     path("portal/", include("iam.urls")),
     path("", include("iam.staff_urls")),
+    path("", include("registrations.urls")),
     path("", include("crm.urls")),
 ]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "iam",
     "crm",
     "invitations",
+    "registrations",
     "analytics",
 ]
 
@@ -183,6 +184,26 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clientele <no-reply@clientele.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Registrations ------------------------------------------------------------------------
+# Hours a registration may wait in the approval queue before it shows as overdue.
+REGISTRATIONS_SLA_HOURS = env_int("REGISTRATIONS_SLA_HOURS", 24)
+# Business roles (keys) of a registrant who joins an account that already has an org admin.
+REGISTRATIONS_MEMBER_ROLES = env_list("REGISTRATIONS_MEMBER_ROLES", ["buyer"])
+# Admit registrants without a matching customer as leads at once instead of queueing them.
+REGISTRATIONS_AUTO_ADMIT_LEADS = env_bool("REGISTRATIONS_AUTO_ADMIT_LEADS", False)
+# Points a lead's score rises by when its person registers (capped at 100).
+REGISTRATIONS_LEAD_SCORE_BONUS = env_int("REGISTRATIONS_LEAD_SCORE_BONUS", 25)
+# Staff user (email) who owns accounts and leads created from registrations; empty: the approver,
+# or for automatic decisions the longest-serving sales manager.
+REGISTRATIONS_OWNER_EMAIL = env_str("REGISTRATIONS_OWNER_EMAIL", "")
+# Registration forms accepted per client address and per email address within an hour.
+REGISTRATIONS_RATE_LIMIT_PER_IP = env_int("REGISTRATIONS_RATE_LIMIT_PER_IP", 10)
+REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL", 3)
+# Days the "answer our question" link in an information request works.
+REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
+# Where links in emails sent outside a request (background jobs, the shell) point.
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
