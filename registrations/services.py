@@ -270,7 +270,9 @@ def _require_decider(actor: User) -> None:
 
 
 def _locked_open(registration: RegistrationRequest) -> RegistrationRequest:
-    registration = RegistrationRequest.objects.select_for_update().select_related("user").get(pk=registration.pk)
+    registration = (
+        RegistrationRequest.objects.select_for_update(of=("self",)).select_related("user").get(pk=registration.pk)
+    )
     if registration.status == Status.PENDING_VERIFICATION:
         raise BusinessRuleViolation("The registrant has not verified their email address yet.")
     if not registration.is_open:
@@ -504,7 +506,9 @@ def registration_respond(*, registration: RegistrationRequest, response: str) ->
     if not response:
         raise ValidationError({"response": "Write your answer."})
     with transaction.atomic():
-        registration = RegistrationRequest.objects.select_for_update().select_related("user").get(pk=registration.pk)
+        registration = (
+            RegistrationRequest.objects.select_for_update(of=("self",)).select_related("user").get(pk=registration.pk)
+        )
         if registration.status != Status.INFO_REQUESTED:
             raise BusinessRuleViolation("This request is not waiting for an answer any more.")
         registration.status = Status.PENDING
@@ -610,7 +614,7 @@ def registration_admin_confirm(*, actor: User, registration: RegistrationRequest
 
     with transaction.atomic():
         registration = (
-            RegistrationRequest.objects.select_for_update()
+            RegistrationRequest.objects.select_for_update(of=("self",))
             .select_related("matched_account", "membership")
             .get(pk=registration.pk)
         )
