@@ -41,6 +41,15 @@ class RegistrationForm(StyledFormMixin, forms.Form):
         for name, extra in attrs.items():
             self.fields[name].widget.attrs.update(extra)
 
+    def add_error(self, field: str | None, error: Any) -> None:
+        # The service's verdict arrives after validation: mark those fields invalid too.
+        super().add_error(field, error)
+        if field in self.fields:
+            widget = self.fields[field].widget
+            if "is-invalid" not in widget.attrs.get("class", ""):
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+            widget.attrs["aria-invalid"] = "true"
+
     @staticmethod
     def business_id_hints() -> dict[str, str]:
         return {code: f"{s.label}, e.g. {s.example}" for code, s in SCHEMES.items()}

@@ -53,7 +53,11 @@ def registration_candidates(registration: RegistrationRequest, *, limit: int = 8
     add(base.filter(email_domains__domain=registration.email_domain).distinct()[:limit], "same email domain")
     add(_similar_names(base, registration.company_name)[:limit], "similar name")
     order = {"same business id": 0, "same email domain": 1, "similar name": 2}
-    return sorted(found.values(), key=lambda c: (min(order[r] for r in c.reasons), c.account.name))[:limit]
+
+    def rank(c: Candidate) -> tuple:
+        return (min(order[r] for r in c.reasons), not c.is_customer, c.account.name)
+
+    return sorted(found.values(), key=rank)[:limit]
 
 
 def _similar_names(base: QuerySet[Account], name: str) -> QuerySet[Account]:

@@ -277,7 +277,7 @@ def portal_confirmations(request: HttpRequest) -> HttpResponse:
     context = {
         "account": account,
         "items": list(selectors.registrations_awaiting_admin(account=account).select_related("user")),
-        "portal_section": "organisation",
+        "nav_section": "organisation",
     }
     return render(request, "registrations/portal_confirmations.html", context)
 

@@ -319,3 +319,22 @@ def test_leads_are_admitted_automatically_when_configured(settings, sales_rep):
     membership = Membership.objects.get(user=registration.user)
     assert membership.is_lead_only
     assert Membership.objects.usable().filter(pk=membership.pk).exists()
+
+
+def test_portal_home_tells_the_org_admin_who_to_confirm(nordlys):
+    admin = MembershipFactory(account=nordlys, roles=["org_admin"])
+    verified()
+    client = Client()
+    client.force_login(admin.user)
+    html = client.get(reverse("portal:home")).content.decode()
+    assert 'id="newcomers-to-confirm"' in html
+    assert reverse("registrations:portal_confirmations") in html
+
+
+def test_a_registrant_waiting_for_review_is_told_so_when_signing_in():
+    registration = verified()
+    client = Client()
+    client.force_login(registration.user)
+    response = client.get(reverse("portal:home"), follow=True)
+    assert response.status_code == 403  # the no-access page
+    assert 'id="registration-under-review"' in response.content.decode()
