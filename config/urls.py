@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("iam.staff_urls")),
     path("", include("registrations.urls")),
     path("", include("crm.urls")),
+    path("", include("invitations.urls")),
 ]

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from crm.errors import BusinessRuleViolation
-from crm.models import Account, AccountDomain, Contact, Lead
+from crm.models import Account, AccountDomain, Activity, Contact, Lead
 from iam.audit import audit_record
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import can_manage_members
@@ -552,6 +552,15 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
     lead.score = min(100, lead.score + settings.REGISTRATIONS_LEAD_SCORE_BONUS)
     lead.full_clean()
     lead.save()
+    Activity.objects.create(
+        kind=Activity.Kind.NOTE,
+        subject=f"Registered for the portal: {registration.email}",
+        body=f"Self-service registration of {registration.company_name} ({registration.business_id}). "
+        f"Score +{settings.REGISTRATIONS_LEAD_SCORE_BONUS} → {lead.score}.",
+        author=actor if actor is not None and actor.is_staff else lead.owner,
+        owner=lead.owner,
+        lead=lead,
+    )
     return lead
 
 

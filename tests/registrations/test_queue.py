@@ -271,6 +271,7 @@ def test_admit_as_lead_creates_the_lead_and_lead_only_access(manager, pending, s
     assert list(membership.roles.values_list("key", flat=True)) == ["lead"]
     assert Membership.objects.usable().filter(pk=membership.pk).exists()
     assert AuditEvent.objects.filter(action="crm.lead.registered", target_id=str(lead.pk)).exists()
+    assert lead.activities.get().subject == f"Registered for the portal: {pending.email}"
     pending.refresh_from_db()
     assert pending.decision == RegistrationRequest.Decision.LEAD
     assert pending.lead == lead
