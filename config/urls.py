@@ -18,6 +18,7 @@ urlpatterns = [
     path("portal/", include("iam.urls")),
     path("", include("iam.staff_urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("", include("registrations.urls")),
     path("", include("crm.urls")),
     path("", include("invitations.urls")),
     path("", include("analytics.urls")),

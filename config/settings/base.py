@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "iam",
     "crm",
     "invitations",
+    "registrations",
     "analytics",
     "webhooks",
 ]
@@ -234,6 +235,26 @@ INVITATIONS_BATCH_CHUNK_SIZE = env_int("INVITATIONS_BATCH_CHUNK_SIZE", 500)
 INVITATIONS_BATCH_RATE_PER_SECOND = env_int("INVITATIONS_BATCH_RATE_PER_SECOND", 0)
 # A batch chunk that has not moved for this long is taken to be lost with its worker and re-queued.
 INVITATIONS_BATCH_STALL_SECONDS = env_int("INVITATIONS_BATCH_STALL_SECONDS", 300)
+
+# --- Registrations ------------------------------------------------------------------------
+# Hours a registration may wait in the approval queue before it shows as overdue.
+REGISTRATIONS_SLA_HOURS = env_int("REGISTRATIONS_SLA_HOURS", 24)
+# Business roles (keys) of a registrant who joins an account that already has an org admin.
+REGISTRATIONS_MEMBER_ROLES = env_list("REGISTRATIONS_MEMBER_ROLES", ["buyer"])
+# Admit registrants without a matching customer as leads at once instead of queueing them.
+REGISTRATIONS_AUTO_ADMIT_LEADS = env_bool("REGISTRATIONS_AUTO_ADMIT_LEADS", False)
+# Points a lead's score rises by when its person registers (capped at 100).
+REGISTRATIONS_LEAD_SCORE_BONUS = env_int("REGISTRATIONS_LEAD_SCORE_BONUS", 25)
+# Staff user (email) who owns accounts and leads created from registrations; empty: the approver,
+# or for automatic decisions the longest-serving sales manager.
+REGISTRATIONS_OWNER_EMAIL = env_str("REGISTRATIONS_OWNER_EMAIL", "")
+# Registration forms accepted per client address and per email address within an hour.
+REGISTRATIONS_RATE_LIMIT_PER_IP = env_int("REGISTRATIONS_RATE_LIMIT_PER_IP", 10)
+REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL", 3)
+# Days the "answer our question" link in an information request works.
+REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
+# Where links in emails sent outside a request (background jobs, the shell) point.
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
