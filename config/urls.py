@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("auth/", include("allauth.urls")),
     path("portal/", include("iam.urls")),
+    path("api/", include("api.urls")),
+    path("", include("api.staff_urls")),
     path("", include("iam.staff_urls")),
     path("", include("crm.urls")),
 ]
