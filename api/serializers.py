@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
@@ -38,7 +39,19 @@ class StaffOwnerField(serializers.PrimaryKeyRelatedField):
 
 
 class StrictFieldsMixin:
-    """Refuses unknown and read-only fields in a request body, instead of dropping them silently."""
+    """Refuses unknown and read-only fields in a request body, instead of dropping them silently.
+
+    ``Meta.read_only_fields`` applies to declared fields too (DRF applies it to generated ones only),
+    so a subclass can make a parent's writable field read-only for one operation.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in getattr(getattr(self, "Meta", None), "read_only_fields", ()):
+            if name in fields and not fields[name].read_only:
+                fields[name].read_only = True
+                fields[name].required = False
+        return fields
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -59,7 +72,7 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
-class StrictSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class StrictSerializer(StrictFieldsMixin, CountryFieldMixin, serializers.ModelSerializer):
     pass
 
 
