@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("allauth.idp.urls")),
     path("applications/", include("iam.oidc.urls")),
     path("portal/", include("iam.urls")),
+    path("api/", include("api.urls")),
+    path("", include("api.staff_urls")),
     path("", include("iam.staff_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("", include("registrations.urls")),

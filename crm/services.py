@@ -180,8 +180,12 @@ def activity_log(
     due_at: dt.datetime | None = None,
     done: bool | None = None,
     owner: User | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> Activity:
-    """Log a call/email/meeting/note or plan a task on a record's timeline."""
+    """Log a call/email/meeting/note or plan a task on a record's timeline.
+
+    ``occurred_at`` defaults to now; an integration syncing past calls passes when they happened.
+    """
     _require_staff(actor)
     if not subject.strip():
         raise ValidationError({"subject": "Say in a few words what this was about."})
@@ -208,6 +212,7 @@ def activity_log(
         done_at=now if done else None,
         author=actor,
         owner=owner or actor,
+        occurred_at=occurred_at or now,
     )
     activity.full_clean()
     activity.save()
@@ -222,6 +227,28 @@ def activity_set_done(*, actor: User, activity: Activity, done: bool = True) -> 
             activity.done = done
             activity.done_at = timezone.now() if done else None
             activity.save(update_fields=["done", "done_at", "updated_at"])
+    return activity
+
+
+def activity_update(*, actor: User, activity: Activity, changes: dict) -> Activity:
+    """Change what may change on a logged activity: subject, body, due date, owner, done."""
+    allowed = {"subject", "body", "due_at", "owner", "done"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This cannot be changed on a logged activity."))
+    _require_staff(actor)
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        done = changes.pop("done", None)
+        for name, value in changes.items():
+            setattr(activity, name, value)
+        if "subject" in changes:
+            activity.subject = (activity.subject or "").strip()
+        if done is not None and done != activity.done:
+            activity.done = done
+            activity.done_at = timezone.now() if done else None
+        activity.full_clean()
+        activity.save()
     return activity
 
 
@@ -361,3 +388,38 @@ def contract_save(*, actor: User, contract: Contract) -> Contract:
         elif was_active and contract.status in (Contract.Status.EXPIRED, Contract.Status.TERMINATED):
             webhook_emit_records("contract.ended", [contract])
     return contract
+
+
+# --- Deleting records (only where nothing else depends on them) ----------------------------------
+
+
+def contact_delete(*, actor: User, contact: Contact) -> None:
+    """Delete a contact that is nobody's portal identity (a membership keeps its contact)."""
+    _require_staff(actor)
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        if contact.memberships.exists():
+            raise BusinessRuleViolation("This contact is a portal user; remove their portal access first.")
+        contact.delete()
+
+
+def lead_delete(*, actor: User, lead: Lead) -> None:
+    """Delete a lead that was not converted (a converted lead is the history of its account)."""
+    _require_staff(actor)
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.status == Lead.Status.CONVERTED:
+            raise BusinessRuleViolation("A converted lead stays as the history of its account.")
+        lead.delete()
+
+
+def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
+    _require_staff(actor)
+    with transaction.atomic():
+        Opportunity.objects.filter(pk=opportunity.pk).delete()
+
+
+def activity_delete(*, actor: User, activity: Activity) -> None:
+    _require_staff(actor)
+    with transaction.atomic():
+        Activity.objects.filter(pk=activity.pk).delete()

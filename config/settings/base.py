@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
     "django_filters",
     "django_countries",
     "phonenumber_field",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "registrations",
     "analytics",
     "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +130,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "data-health-refresh": {"task": "analytics.data_health_refresh", "schedule": crontab(hour=2, minute=15)},
     "reconfirmations-send-due": {"task": "crm.reconfirmations_send_due", "schedule": crontab(hour=9, minute=0)},
     "users-deactivate-inactive": {"task": "iam.users_deactivate_inactive", "schedule": crontab(hour=3, minute=30)},
+    "api-idempotency-keys-expire": {"task": "api.idempotency_keys_expire", "schedule": 60 * 60},
 }
 
 # --- Identity -----------------------------------------------------------------------------
@@ -272,6 +275,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chart.js", _NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/swagger-ui", _NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -303,11 +307,50 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- REST framework -----------------------------------------------------------------------
+# --- API ---------------------------------------------------------------------------------
+# The REST API under /api/v1/ (api/): API keys or a staff browser session, problem+json errors.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiPrincipalThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clientele API",
+    "DESCRIPTION": (
+        "Accounts, contacts, leads, opportunities, contracts, activities, portal memberships and the "
+        "audit trail. Authenticate with `Authorization: Api-Key <key>`; errors are RFC 9457 problem "
+        "details (`application/problem+json`)."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "crm.models.Lead.Status",
+        "ContractStatusEnum": "crm.models.Contract.Status",
+        "MembershipStatusEnum": "iam.models.Membership.Status",
+        "CountryEnum": "api.schema.COUNTRY_CHOICES",
+    },
+}
+# Requests per API key (or staff user) and period: "600/min", "20/s", "10000/hour".
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
+# How long a stored Idempotency-Key answer is replayed (hours); older ones are deleted daily.
+API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24)
 
 # --- CRM ----------------------------------------------------------------------------------
 CRM_PAGE_SIZE = env_int("CRM_PAGE_SIZE", 50)
