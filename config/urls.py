@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("api.staff_urls")),
     path("", include("iam.staff_urls")),
     path("", include("crm.urls")),
+    path("", include("invitations.urls")),
 ]

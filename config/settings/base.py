@@ -118,6 +118,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
     "api-idempotency-keys-expire": {"task": "api.idempotency_keys_expire", "schedule": 60 * 60},
+    "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
+    "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
 }
 
 # --- Identity -----------------------------------------------------------------------------
@@ -186,6 +188,29 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clientele <no-reply@clientele.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Invitations --------------------------------------------------------------------------
+# Links in invitation emails start with this (emails are sent by workers, outside a request).
+INVITATIONS_SITE_URL = env_str("INVITATIONS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The company name invitation emails are branded with.
+INVITATIONS_COMPANY_NAME = env_str("INVITATIONS_COMPANY_NAME", "Clientele")
+# How long an invitation link works (days); capped at INVITATIONS_MAX_EXPIRY_DAYS (30).
+INVITATIONS_EXPIRY_DAYS = env_int("INVITATIONS_EXPIRY_DAYS", 7)
+INVITATIONS_MAX_EXPIRY_DAYS = 30
+# Business roles an invitation proposes when the inviter picks none (role keys).
+INVITATIONS_DEFAULT_ROLES = env_list("INVITATIONS_DEFAULT_ROLES", ["buyer"])
+# Lead invitations: the qualification lists' overrides (domains; a subdomain matches too).
+INVITATIONS_BLOCKED_EMAIL_DOMAINS = env_list("INVITATIONS_BLOCKED_EMAIL_DOMAINS", [])
+INVITATIONS_ALLOWED_EMAIL_DOMAINS = env_list("INVITATIONS_ALLOWED_EMAIL_DOMAINS", [])
+# Look up the domain's MX record when qualifying an address (network; off by default).
+INVITATIONS_EMAIL_CHECK_MX = env_bool("INVITATIONS_EMAIL_CHECK_MX", False)
+# Points a lead's score rises by when the lead accepts an invitation (capped at 100).
+INVITATIONS_LEAD_SCORE_BONUS = env_int("INVITATIONS_LEAD_SCORE_BONUS", 20)
+# Batch invitations: recipients per chunk, and emails per second (0: as fast as SMTP takes them).
+INVITATIONS_BATCH_CHUNK_SIZE = env_int("INVITATIONS_BATCH_CHUNK_SIZE", 500)
+INVITATIONS_BATCH_RATE_PER_SECOND = env_int("INVITATIONS_BATCH_RATE_PER_SECOND", 0)
+# A batch chunk that has not moved for this long is taken to be lost with its worker and re-queued.
+INVITATIONS_BATCH_STALL_SECONDS = env_int("INVITATIONS_BATCH_STALL_SECONDS", 300)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -270,6 +295,10 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "crm.models.Lead.Status",
         "ContractStatusEnum": "crm.models.Contract.Status",
         "MembershipStatusEnum": "iam.models.Membership.Status",
+        "InvitationStatusEnum": "invitations.models.Invitation.Status",
+        "InvitationBatchStatusEnum": "invitations.models.InvitationBatch.Status",
+        "LeadSourceEnum": "crm.models.Lead.Source",
+        "InvitationBatchSourceEnum": "invitations.models.InvitationBatch.Source",
         "CountryEnum": "api.schema.COUNTRY_CHOICES",
     },
 }
