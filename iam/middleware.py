@@ -37,7 +37,7 @@ class AuditContextMiddleware:
 
 
 # Paths a signed-in external user without usable access may still reach.
-_OPEN_PREFIXES = ("/static/", "/healthz", "/readyz", "/auth/logout/", "/portal/no-access/")
+_OPEN_PREFIXES = ("/static/", "/healthz", "/readyz", "/auth/logout/", "/identity/o/logout", "/portal/no-access/")
 # Paths where a user who must set up MFA does so.
 _MFA_SETUP_PREFIXES = ("/auth/",)
 

@@ -56,7 +56,11 @@ def test_after_the_contract_ends_the_refresh_fails_userinfo_is_401_and_a_new_sig
 
 def test_an_admin_suspension_revokes_that_members_tokens_at_once(orders, member, relying_party, user_agent, callback):
     rp = relying_party(orders)
-    _signed_in_tokens(rp, user_agent, callback, email=member.user.email)
+    token = _signed_in_tokens(rp, user_agent, callback, email=member.user.email)
+    introspected = rp.introspect(token["access_token"])
+    assert introspected["active"] is True
+    assert introspected["sub"] == str(member.user.pk)
+    assert introspected["roles"] == ["orders:read", "orders:write"]
     colleague = MembershipFactory(account=member.account, roles=["buyer"])
     colleague_rp = relying_party(orders)
     colleague_agent = type(user_agent)(base_url=user_agent.base_url)
@@ -65,6 +69,7 @@ def test_an_admin_suspension_revokes_that_members_tokens_at_once(orders, member,
     membership_suspend(actor=member.account.owner, membership=member)
 
     assert rp.userinfo().status_code == 401
+    assert rp.introspect(token["access_token"]) == {"active": False}
     with pytest.raises(OAuthError, match="invalid_grant"):
         rp.refresh()
     # Only the suspended member's tokens go.
