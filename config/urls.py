@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.health import healthz, readyz
+from crm.bounce_views import mail_bounce
+from crm.reconfirmation_views import reconfirm
 from crm.views import home
 
 urlpatterns = [
@@ -14,6 +16,14 @@ urlpatterns = [
     path("", include("allauth.idp.urls")),
     path("applications/", include("iam.oidc.urls")),
     path("portal/", include("iam.urls")),
+    path("api/", include("api.urls")),
+    path("", include("api.staff_urls")),
     path("", include("iam.staff_urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("", include("registrations.urls")),
     path("", include("crm.urls")),
+    path("", include("invitations.urls")),
+    path("", include("analytics.urls")),
+    path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
+    path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
 ]

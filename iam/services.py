@@ -89,20 +89,25 @@ def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
 
 def membership_create(
     *,
-    actor: User,
+    actor: User | None,
     user: User,
     account: Account,
     roles: Iterable[BusinessRole],
     contact: Contact | None = None,
     status: str = Membership.Status.ACTIVE,
 ) -> Membership:
-    """Link an external user to an account with business roles (or return the existing link)."""
+    """Link an external user to an account with business roles (or return the existing link).
+
+    ``actor=None`` is the system applying a rule its caller has checked (a registration approved
+    automatically because it matched a customer); the audit event then names no person.
+    """
     roles = list(roles)
     if user.is_staff:
         raise ValidationError({"user": "Staff users work in the CRM; they do not get portal memberships."})
-    _require_manager(actor, account)
-    if {r.pk for r in roles} - grantable_roles(actor, account, roles):
-        raise PermissionDenied("You may not grant one of these roles.")
+    if actor is not None:
+        _require_manager(actor, account)
+        if {r.pk for r in roles} - grantable_roles(actor, account, roles):
+            raise PermissionDenied("You may not grant one of these roles.")
     with transaction.atomic():
         existing = Membership.objects.select_for_update().filter(user=user, account=account).first()
         if existing is not None:
