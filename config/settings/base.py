@@ -201,6 +201,8 @@ IDP_OIDC_ACCESS_TOKEN_FORMAT = "opaque"  # noqa: S105 - a format name, not a sec
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN", 15 * 60)
 IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN", 30 * 24 * 60 * 60) or None
 IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+# RFC 7662, for the applications' own APIs to check an opaque token (each client its own tokens only).
+IDP_OIDC_INTROSPECTION_ENABLED = True
 # First-party services: with an id_token_hint of the signed-in user, sign-out needs no question.
 IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
 
