@@ -550,7 +550,7 @@ def endpoint_disabled_notify(*, endpoint_id: int) -> int:
     recipients = endpoint_disabled_recipients(endpoint)
     if not recipients:
         return 0
-    context = {"endpoint": endpoint, "url": settings.SITE_URL.rstrip("/") + endpoint.get_absolute_url()}
+    context = {"endpoint": endpoint, "url": settings.SITE_URL + endpoint.get_absolute_url()}
     message = EmailMultiAlternatives(
         subject=f"Webhook endpoint disabled: {endpoint}",
         body=render_to_string("webhooks/email/endpoint_disabled.txt", context),

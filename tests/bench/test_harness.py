@@ -37,8 +37,31 @@ TINY = {
 
 def _seed(**extra) -> str:
     out = io.StringIO()
-    call_command("seed_scale", stdout=out, **TINY, **extra)
+    call_command("seed_scale", stdout=out, **{**TINY, **extra})
     return out.getvalue()
+
+
+def test_seed_scale_gives_accounts_portal_users_with_one_org_admin_each_and_reruns_cleanly():
+    from iam.models import Membership
+
+    _seed(memberships=50)
+    members = Membership.objects.select_related("user")
+    assert members.count() == 50
+    assert all(not m.user.is_staff and not m.user.has_usable_password() for m in members)
+    assert all(m.contact.account_id == m.account_id for m in members.select_related("contact"))
+    admins = members.filter(is_org_admin=True)
+    assert admins.count() == members.values("account").distinct().count()  # one org admin per account
+    assert set(admins.values_list("roles__key", flat=True)) == {"org_admin"}
+    # Access follows the contract from the start: members without an active contract are suspended by it.
+    without_contract = members.exclude(account__contracts__status="active")
+    assert set(without_contract.values_list("status", "suspended_by").distinct()) <= {("suspended", "contract")}
+    assert members.filter(account__contracts__status="active", status="active").exists()
+
+    out = _seed(memberships=50)
+    assert "50 already loaded" in out
+    assert Membership.objects.count() == 50
+    _seed(memberships=20)
+    assert Membership.objects.count() == 20
 
 
 def test_seed_scale_loads_the_requested_counts_deterministically():
