@@ -98,6 +98,7 @@ def run_decay(
     recompute: bool = True,
     reconfirmation: bool = True,
     sim_sizes: dict[str, int] | None = None,
+    sim_in_place: bool = False,
 ) -> list[Result]:
     from django.utils import timezone
 
@@ -108,7 +109,7 @@ def run_decay(
     if reconfirmation:
         results.append(measure_reconfirmation(now=now, wanted=reconfirm))
     if sim is not None:
-        results += simulate(sim, sizes=sim_sizes)
+        results += simulate(sim, sizes=sim_sizes, in_place=sim_in_place)
     return results
 
 
@@ -332,36 +333,45 @@ def _admin_sql(statements: list[str]) -> None:
         conn.close()
 
 
+def _load(config: SimConfig, sizes: dict[str, int] | None, *, reset: bool = False) -> None:
+    """The simulation's starting point in the current database: seeded, all customers, truth all correct."""
+    from django.core.management import call_command
+
+    n = config.contacts
+    call_command(
+        "seed_scale",
+        **(
+            sizes
+            or {
+                "reps": 20,
+                "accounts": max(n // 10, 1),
+                "contacts": n,
+                "leads": max(n // 100, 1),
+                "opportunities": max(n // 100, 1),
+                "contracts": max(n // 10 * 7 // 10, 1),
+                "activities": max(n // 100, 1),
+                "big_contacts": max(n // 200, 1),
+                "big_activities": max(n // 100, 1),
+            }
+        ),
+        memberships=int(n * config.portal_share),
+        seed=config.seed,
+        reset=reset,
+        stdout=open(os.devnull, "w"),  # noqa: SIM115
+    )
+    _customers_for_the_year()
+    _sql("DROP TABLE IF EXISTS bench_decay_truth")
+    _sql("CREATE TABLE bench_decay_truth (contact_id bigint PRIMARY KEY, wrong boolean NOT NULL DEFAULT false)")
+    _sql("INSERT INTO bench_decay_truth (contact_id) SELECT id FROM crm_contact")
+
+
 def _prepare_template(name: str, config: SimConfig, sizes: dict[str, int] | None) -> None:
     from django.core.management import call_command
 
     _admin_sql([f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'])
     with _database(name):
         call_command("migrate", verbosity=0)
-        n = config.contacts
-        call_command(
-            "seed_scale",
-            **(
-                sizes
-                or {
-                    "reps": 20,
-                    "accounts": max(n // 10, 1),
-                    "contacts": n,
-                    "leads": max(n // 100, 1),
-                    "opportunities": max(n // 100, 1),
-                    "contracts": max(n // 10 * 7 // 10, 1),  # 70 % of accounts are customers
-                    "activities": max(n // 100, 1),
-                    "big_contacts": max(n // 200, 1),
-                    "big_activities": max(n // 100, 1),
-                }
-            ),
-            memberships=int(n * config.portal_share),
-            seed=config.seed,
-            stdout=open(os.devnull, "w"),  # noqa: SIM115
-        )
-        _customers_for_the_year()
-        _sql("CREATE TABLE bench_decay_truth (contact_id bigint PRIMARY KEY, wrong boolean NOT NULL DEFAULT false)")
-        _sql("INSERT INTO bench_decay_truth (contact_id) SELECT id FROM crm_contact")
+        _load(config, sizes)
 
 
 def _customers_for_the_year() -> None:
@@ -389,21 +399,29 @@ def _customers_for_the_year() -> None:
     access_sync(account_ids=None, actor=None)
 
 
-def simulate(config: SimConfig, *, sizes: dict[str, int] | None = None) -> list[Result]:
+def simulate(config: SimConfig, *, sizes: dict[str, int] | None = None, in_place: bool = False) -> list[Result]:
+    """Both years from the same start. In a database of its own (created from a template each
+    year), or ``in_place``: in the current database, reloaded for each year (the smoke test)."""
     from django.db import connection
 
-    base = connection.settings_dict["NAME"]
-    template, run_db = f"{base}_sim_template", f"{base}_sim"
     _log(f"[bench] decay: simulation database ({config.contacts:,} contacts, {config.portal_share:.0%} portal users)")
-    _prepare_template(template, config, sizes)
     outcomes = []
-    try:
+    if in_place:
         for loops in (False, True):
-            _admin_sql([f'DROP DATABASE IF EXISTS "{run_db}"', f'CREATE DATABASE "{run_db}" TEMPLATE "{template}"'])
-            with _database(run_db):
-                outcomes.append(_simulate_year(config, loops=loops))
-    finally:
-        _admin_sql([f'DROP DATABASE IF EXISTS "{run_db}"', f'DROP DATABASE IF EXISTS "{template}"'])
+            _load(config, sizes, reset=True)
+            outcomes.append(_simulate_year(config, loops=loops))
+        _sql("DROP TABLE IF EXISTS bench_decay_truth")
+    else:
+        base = connection.settings_dict["NAME"]
+        template, run_db = f"{base}_sim_template", f"{base}_sim"
+        _prepare_template(template, config, sizes)
+        try:
+            for loops in (False, True):
+                _admin_sql([f'DROP DATABASE IF EXISTS "{run_db}"', f'CREATE DATABASE "{run_db}" TEMPLATE "{template}"'])
+                with _database(run_db):
+                    outcomes.append(_simulate_year(config, loops=loops))
+        finally:
+            _admin_sql([f'DROP DATABASE IF EXISTS "{run_db}"', f'DROP DATABASE IF EXISTS "{template}"'])
     off, on = outcomes
     knobs = ", ".join(f"{k}={v}" for k, v in asdict(config).items())
     results = []

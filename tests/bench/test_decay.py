@@ -35,7 +35,7 @@ def test_decay_suite_measures_the_jobs_and_simulates_a_short_year(settings):
     call_command("seed_scale", memberships=100, stdout=open("/dev/null", "w"), **TINY)  # noqa: SIM115
     ctx = SuiteContext(database_url="", users={}, cookies={}, sizes={}, only=None, clients=1, workers=1, time_cap=5)
     config = SimConfig(contacts=300, months=3, portal_share=0.3, job_change=0.1)
-    results = run_decay(ctx, reconfirm=50, sim=config, sim_sizes=TINY)
+    results = run_decay(ctx, reconfirm=50, sim=config, sim_sizes=TINY, sim_in_place=True)
     names = [r.name for r in results]
     assert any("all 300 contacts change state" in n for n in names)
     assert any("reconfirmation job" in n for n in names)
