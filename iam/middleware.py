@@ -37,7 +37,17 @@ class AuditContextMiddleware:
 
 
 # Paths a signed-in external user without usable access may still reach.
-_OPEN_PREFIXES = ("/static/", "/healthz", "/readyz", "/auth/logout/", "/portal/no-access/")
+# An invitation link must open for someone whose other access is paused (it may be the way back in);
+# a registrant waiting for a decision continues their registration.
+_OPEN_PREFIXES = (
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/auth/logout/",
+    "/portal/no-access/",
+    "/invitations/accept/",
+    "/register/",
+)
 # Paths where a user who must set up MFA does so.
 _MFA_SETUP_PREFIXES = ("/auth/",)
 

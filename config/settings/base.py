@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
     "django_filters",
     "django_countries",
     "phonenumber_field",
@@ -35,10 +36,14 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.idp.oidc",
     "iam",
     "crm",
     "invitations",
+    "registrations",
     "analytics",
+    "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +60,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "iam.middleware.AuditContextMiddleware",
     "iam.middleware.PortalAccessMiddleware",
+    "iam.oidc.middleware.AccountChoiceMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -116,10 +122,15 @@ CELERY_TIMEZONE = "UTC"
 # Periodic schedules live here and only here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
+    "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
+    "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
+    "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
+    "webhooks-events-prune": {"task": "webhooks.events_prune", "schedule": 24 * 60 * 60},
     # Data decay: every job is idempotent and takes an advisory lock, so a late or doubled run is harmless.
     "data-health-refresh": {"task": "analytics.data_health_refresh", "schedule": crontab(hour=2, minute=15)},
     "reconfirmations-send-due": {"task": "crm.reconfirmations_send_due", "schedule": crontab(hour=9, minute=0)},
     "users-deactivate-inactive": {"task": "iam.users_deactivate_inactive", "schedule": crontab(hour=3, minute=30)},
+    "api-idempotency-keys-expire": {"task": "api.idempotency_keys_expire", "schedule": 60 * 60},
 }
 
 # --- Identity -----------------------------------------------------------------------------
@@ -177,6 +188,22 @@ IAM_TRUST_X_FORWARDED_FOR = env_bool("IAM_TRUST_X_FORWARDED_FOR", False)
 # Open self-service sign-up arrives with registration; until then accounts come from staff.
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
 
+# --- OpenID Connect provider (allauth idp.oidc) -------------------------------------------
+# Applications (iam.Application) are the clients; iam.oidc.adapter adds the account and roles.
+IDP_OIDC_ADAPTER = "iam.oidc.adapter.OIDCAdapter"
+# RS256 signing key, PEM (or IDP_OIDC_PRIVATE_KEY_FILE). Required in production; local and
+# test settings generate a development key when it is empty.
+IDP_OIDC_PRIVATE_KEY = env_str("IDP_OIDC_PRIVATE_KEY").replace("\\n", "\n")
+# Fixed issuer URL (https://id.example.com); empty: the URL the request came in on.
+IDP_OIDC_ISSUER = env_str("IDP_OIDC_ISSUER").rstrip("/")
+# Opaque access tokens are looked up on every use, so a revoked one stops working at once.
+IDP_OIDC_ACCESS_TOKEN_FORMAT = "opaque"  # noqa: S105 - a format name, not a secret
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN", 15 * 60)
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN", 30 * 24 * 60 * 60) or None
+IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+# First-party services: with an id_token_hint of the signed-in user, sign-out needs no question.
+IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
+
 # --- Email --------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -188,6 +215,49 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clientele <no-reply@clientele.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Invitations --------------------------------------------------------------------------
+# Links in invitation emails start with this (emails are sent by workers, outside a request).
+INVITATIONS_SITE_URL = env_str("INVITATIONS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The company name invitation emails are branded with.
+INVITATIONS_COMPANY_NAME = env_str("INVITATIONS_COMPANY_NAME", "Clientele")
+# How long an invitation link works (days); capped at INVITATIONS_MAX_EXPIRY_DAYS (30).
+INVITATIONS_EXPIRY_DAYS = env_int("INVITATIONS_EXPIRY_DAYS", 7)
+INVITATIONS_MAX_EXPIRY_DAYS = 30
+# Business roles an invitation proposes when the inviter picks none (role keys).
+INVITATIONS_DEFAULT_ROLES = env_list("INVITATIONS_DEFAULT_ROLES", ["buyer"])
+# Lead invitations: the qualification lists' overrides (domains; a subdomain matches too).
+INVITATIONS_BLOCKED_EMAIL_DOMAINS = env_list("INVITATIONS_BLOCKED_EMAIL_DOMAINS", [])
+INVITATIONS_ALLOWED_EMAIL_DOMAINS = env_list("INVITATIONS_ALLOWED_EMAIL_DOMAINS", [])
+# Look up the domain's MX record when qualifying an address (network; off by default).
+INVITATIONS_EMAIL_CHECK_MX = env_bool("INVITATIONS_EMAIL_CHECK_MX", False)
+# Points a lead's score rises by when the lead accepts an invitation (capped at 100).
+INVITATIONS_LEAD_SCORE_BONUS = env_int("INVITATIONS_LEAD_SCORE_BONUS", 20)
+# Batch invitations: recipients per chunk, and emails per second (0: as fast as SMTP takes them).
+INVITATIONS_BATCH_CHUNK_SIZE = env_int("INVITATIONS_BATCH_CHUNK_SIZE", 500)
+INVITATIONS_BATCH_RATE_PER_SECOND = env_int("INVITATIONS_BATCH_RATE_PER_SECOND", 0)
+# A batch chunk that has not moved for this long is taken to be lost with its worker and re-queued.
+INVITATIONS_BATCH_STALL_SECONDS = env_int("INVITATIONS_BATCH_STALL_SECONDS", 300)
+
+# --- Registrations ------------------------------------------------------------------------
+# Hours a registration may wait in the approval queue before it shows as overdue.
+REGISTRATIONS_SLA_HOURS = env_int("REGISTRATIONS_SLA_HOURS", 24)
+# Business roles (keys) of a registrant who joins an account that already has an org admin.
+REGISTRATIONS_MEMBER_ROLES = env_list("REGISTRATIONS_MEMBER_ROLES", ["buyer"])
+# Admit registrants without a matching customer as leads at once instead of queueing them.
+REGISTRATIONS_AUTO_ADMIT_LEADS = env_bool("REGISTRATIONS_AUTO_ADMIT_LEADS", False)
+# Points a lead's score rises by when its person registers (capped at 100).
+REGISTRATIONS_LEAD_SCORE_BONUS = env_int("REGISTRATIONS_LEAD_SCORE_BONUS", 25)
+# Staff user (email) who owns accounts and leads created from registrations; empty: the approver,
+# or for automatic decisions the longest-serving sales manager.
+REGISTRATIONS_OWNER_EMAIL = env_str("REGISTRATIONS_OWNER_EMAIL", "")
+# Registration forms accepted per client address and per email address within an hour.
+REGISTRATIONS_RATE_LIMIT_PER_IP = env_int("REGISTRATIONS_RATE_LIMIT_PER_IP", 10)
+REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL", 3)
+# Days the "answer our question" link in an information request works.
+REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
+# Where links in emails sent outside a request (background jobs, the shell) point.
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -205,6 +275,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chart.js", _NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/swagger-ui", _NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -236,11 +307,50 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- REST framework -----------------------------------------------------------------------
+# --- API ---------------------------------------------------------------------------------
+# The REST API under /api/v1/ (api/): API keys or a staff browser session, problem+json errors.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiPrincipalThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clientele API",
+    "DESCRIPTION": (
+        "Accounts, contacts, leads, opportunities, contracts, activities, portal memberships and the "
+        "audit trail. Authenticate with `Authorization: Api-Key <key>`; errors are RFC 9457 problem "
+        "details (`application/problem+json`)."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "crm.models.Lead.Status",
+        "ContractStatusEnum": "crm.models.Contract.Status",
+        "MembershipStatusEnum": "iam.models.Membership.Status",
+        "CountryEnum": "api.schema.COUNTRY_CHOICES",
+    },
+}
+# Requests per API key (or staff user) and period: "600/min", "20/s", "10000/hour".
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
+# How long a stored Idempotency-Key answer is replayed (hours); older ones are deleted daily.
+API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24)
 
 # --- CRM ----------------------------------------------------------------------------------
 CRM_PAGE_SIZE = env_int("CRM_PAGE_SIZE", 50)
@@ -272,6 +382,34 @@ MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
 
 PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
+
+# --- Webhooks -----------------------------------------------------------------------------
+# Where links in emails to staff point (e.g. https://crm.example.com).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Let endpoints point at loopback/private/link-local addresses (development and tests only).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.
+WEBHOOKS_RETRY_SCHEDULE = [
+    int(step) for step in env_list("WEBHOOKS_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"])
+]
+# An endpoint is disabled after this many failed attempts in a row, or failing for this many days.
+WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 50)
+WEBHOOKS_DISABLE_AFTER_DAYS = env_int("WEBHOOKS_DISABLE_AFTER_DAYS", 5)
+# Who else is emailed when an endpoint is disabled (besides its creator and operations staff).
+WEBHOOKS_ALERT_EMAILS = env_list("WEBHOOKS_ALERT_EMAILS", [])
+WEBHOOKS_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 3)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
+# Bytes of a receiver's response kept in the delivery log (the rest is never read).
+WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 4096)
+# After a secret rotation, messages carry a signature with the old secret too for this long.
+WEBHOOKS_SECRET_OVERLAP_HOURS = env_int("WEBHOOKS_SECRET_OVERLAP_HOURS", 24)
+WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 30)
+# Retries due within this many seconds are queued with a countdown; later ones by the sweep.
+WEBHOOKS_COUNTDOWN_MAX_SECONDS = 900
+# A claim older than this is taken to be lost with its worker and queued again.
+WEBHOOKS_CLAIM_TIMEOUT_SECONDS = 300
+WEBHOOKS_SWEEP_GRACE_SECONDS = 30
+WEBHOOKS_SWEEP_BATCH = 5000
 
 LOGGING = {
     "version": 1,

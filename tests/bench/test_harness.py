@@ -41,7 +41,6 @@ def _seed(**extra) -> str:
     return out.getvalue()
 
 
-
 def test_seed_scale_gives_accounts_portal_users_with_one_org_admin_each_and_reruns_cleanly():
     from iam.models import Membership
 
@@ -63,6 +62,7 @@ def test_seed_scale_gives_accounts_portal_users_with_one_org_admin_each_and_reru
     assert Membership.objects.count() == 50
     _seed(memberships=20)
     assert Membership.objects.count() == 20
+
 
 def test_seed_scale_loads_the_requested_counts_deterministically():
     _seed()

@@ -1,0 +1,30 @@
+"""Who may invite whom. Small pure functions over the IAM's rules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from iam.permissions import can_manage_members, is_crm_user
+
+if TYPE_CHECKING:
+    from crm.models import Account, Lead
+    from iam.models import User
+
+_LEAD_MANAGERS = ("operations", "sales_manager", "service_desk")
+
+
+def can_invite_to_account(user: User | None, account: Account) -> bool:
+    """Staff who manage the account's portal users, and the account's own org admins."""
+    return can_manage_members(user, account)
+
+
+def can_invite_lead(user: User | None, lead: Lead) -> bool:
+    """The lead's owner, and staff who work every record (managers, service desk, operations)."""
+    if not is_crm_user(user):
+        return False
+    return user.is_superuser or user.staff_role in _LEAD_MANAGERS or lead.owner_id == user.pk
+
+
+def can_run_batches(user: User | None) -> bool:
+    """Batch invitations reach many people at once: staff only."""
+    return is_crm_user(user)

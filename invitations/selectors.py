@@ -1,0 +1,139 @@
+"""Reads of invitations and batches, scoped to what the requester may see, joins in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Case, Count, IntegerField, Prefetch, QuerySet, When
+from django.shortcuts import get_object_or_404
+
+from crm.models import Account, Lead
+from iam.models import BusinessRole
+from iam.permissions import is_crm_user
+from invitations.models import BatchRecipient, Invitation, InvitationBatch
+from invitations.permissions import can_invite_lead, can_invite_to_account
+
+if TYPE_CHECKING:
+    from crm.models import Contact
+    from iam.models import User
+
+INVITATIONS_SHOWN = 50
+
+
+def _rows(queryset: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    open_first = Case(
+        When(status__in=Invitation.OPEN_STATUSES, then=0),
+        When(status=Invitation.Status.BOUNCED, then=1),
+        default=2,
+        output_field=IntegerField(),
+    )
+    return (
+        queryset.select_related("invited_by", "contact")
+        .prefetch_related(Prefetch("roles", queryset=BusinessRole.objects.order_by("sort_order", "name")))
+        .annotate(open_first=open_first)
+        .order_by("open_first", "-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class InvitationList:
+    invitations: list[Invitation]
+    open_count: int
+    can_manage: bool
+
+
+def account_invitations(*, user: User, account: Account, limit: int = INVITATIONS_SHOWN) -> InvitationList:
+    """The account's invitations, open ones first: three queries however many there are."""
+    qs = Invitation.objects.filter(account=account, lead__isnull=True)
+    return InvitationList(
+        invitations=list(_rows(qs)[:limit]),
+        open_count=qs.open().count(),
+        can_manage=can_invite_to_account(user, account),
+    )
+
+
+def invitation_for_manager(*, user: User, pk: int) -> Invitation:
+    """An invitation the user may resend or revoke; anything else is a 404."""
+    invitation = get_object_or_404(Invitation.objects.select_related("account", "lead"), pk=pk)
+    allowed = (
+        can_invite_lead(user, invitation.lead)
+        if invitation.lead_id and invitation.account_id is None
+        else can_invite_to_account(user, invitation.account)
+    )
+    if not allowed:
+        from django.http import Http404
+
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def latest_invitation(*, contact: Contact | None = None, lead: Lead | None = None) -> Invitation | None:
+    qs = Invitation.objects.filter(contact=contact) if contact is not None else Invitation.objects.filter(lead=lead)
+    return qs.order_by("-created_at", "-id").first()
+
+
+# --- batches ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Counted from the recipients' states, so the numbers are right after any crash."""
+
+    total: int
+    queued: int
+    sending: int
+    sent: int
+    skipped: int
+    failed: int
+    cancelled: int
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.skipped + self.failed + self.cancelled
+
+    @property
+    def waiting(self) -> int:
+        return self.queued + self.sending
+
+    def percent(self, part: int) -> float:
+        return round(100 * part / self.total, 1) if self.total else 0.0
+
+    @property
+    def sent_pct(self) -> float:
+        return self.percent(self.sent)
+
+    @property
+    def skipped_pct(self) -> float:
+        return self.percent(self.skipped + self.cancelled)
+
+    @property
+    def failed_pct(self) -> float:
+        return self.percent(self.failed)
+
+    @property
+    def done_pct(self) -> float:
+        return self.percent(self.done)
+
+
+def batch_progress(*, batch: InvitationBatch) -> BatchProgress:
+    counts = dict(BatchRecipient.objects.filter(batch=batch).values_list("state").annotate(n=Count("id")).order_by())
+    states = {state: counts.get(state, 0) for state in BatchRecipient.State.values}
+    return BatchProgress(total=sum(states.values()), **states)
+
+
+def batches_visible_to(*, user: User) -> QuerySet[InvitationBatch]:
+    if not is_crm_user(user):
+        return InvitationBatch.objects.none()
+    return InvitationBatch.objects.select_related("created_by")
+
+
+def batch_for(*, user: User, pk: int) -> InvitationBatch:
+    return get_object_or_404(batches_visible_to(user=user), pk=pk)
+
+
+def batch_recipient_rows(*, batch: InvitationBatch, state: str = "") -> QuerySet[BatchRecipient]:
+    qs = BatchRecipient.objects.filter(batch=batch).select_related("account", "contact", "lead")
+    if state:
+        qs = qs.filter(state=state)
+    return qs
