@@ -197,8 +197,8 @@ def _issue_links(rows: list[dict], *, now: dt.datetime) -> list[EmailMultiAltern
 def _message(row: dict, secret: str, expires_at: dt.datetime) -> EmailMultiAlternatives:
     context = {
         "first_name": row["first_name"],
-        "confirm_url": settings.SITE_URL + reverse("reconfirm", args=[reconfirmation_link_token(secret)]),
-        "update_url": settings.SITE_URL + reverse("portal:profile"),
+        "confirm_url": settings.SITE_URL.rstrip("/") + reverse("reconfirm", args=[reconfirmation_link_token(secret)]),
+        "update_url": settings.SITE_URL.rstrip("/") + reverse("portal:profile"),
         "expires_at": expires_at,
     }
     message = EmailMultiAlternatives(
