@@ -381,8 +381,7 @@ DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
 # email IAM_INACTIVITY_WARNING_DAYS before.
 IAM_DEACTIVATE_INACTIVE_AFTER_DAYS = env_int("IAM_DEACTIVATE_INACTIVE_AFTER_DAYS", 365)
 IAM_INACTIVITY_WARNING_DAYS = env_int("IAM_INACTIVITY_WARNING_DAYS", 14)
-# Where people reach this instance: links in emails that jobs send (no request to take it from).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in the emails these jobs send start with SITE_URL (see Webhooks below).
 # Shared secret of the mail provider's bounce notifications (HMAC-SHA256 of the body, or a bearer token).
 MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
 
