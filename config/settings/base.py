@@ -228,7 +228,7 @@ REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL
 # Days the "answer our question" link in an information request works.
 REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
 # Where links in emails sent outside a request (background jobs, the shell) point.
-REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", "http://127.0.0.1:8000")
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", INVITATIONS_SITE_URL).rstrip("/")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -293,3 +293,22 @@ def test_member_of_a_customer_with_an_admin_is_confirmed_after_a_manual_link(man
     pending.refresh_from_db()
     assert pending.admin_confirmation_requested
     assert not Membership.objects.get(user=pending.user).is_org_admin
+
+
+def test_a_race_to_create_the_same_company_links_the_loser_to_the_winners_account(manager, pending, monkeypatch):
+    """The locked lookup found nothing (the other approval had not committed): the constraint decides."""
+    from registrations import services as registration_services
+
+    winner = AccountFactory(name="Nordlys (created a moment ago)", business_id="2112345-6")
+    lookups = iter([None])
+    real = registration_services._account_by_business_id
+
+    def lookup_missing_the_concurrent_insert(registration, *, lock=False):
+        return next(lookups, None) if lock else real(registration, lock=lock)
+
+    monkeypatch.setattr(registration_services, "_account_by_business_id", lookup_missing_the_concurrent_insert)
+    services.registration_approve(actor=manager, registration=pending, create_account=True)
+    assert Account.objects.filter(business_id="2112345-6").count() == 1
+    pending.refresh_from_db()
+    assert pending.matched_account == winner
+    assert pending.decision == RegistrationRequest.Decision.LINKED
