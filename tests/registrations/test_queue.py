@@ -312,3 +312,24 @@ def test_a_race_to_create_the_same_company_links_the_loser_to_the_winners_accoun
     pending.refresh_from_db()
     assert pending.matched_account == winner
     assert pending.decision == RegistrationRequest.Decision.LINKED
+
+
+def test_service_desk_approves_creating_the_account_from_the_page(service_desk, pending):
+    client = _client(service_desk)
+    response = client.post(reverse("registrations:approve", args=[pending.pk]), {"create_account": "on"}, follow=True)
+    assert response.status_code == 200
+    assert "is now a user of Nordlys Robotics Oy" in response.content.decode()
+    account = Account.objects.get()
+    assert account.business_id == "2112345-6"
+    assert AuditEvent.objects.filter(action="crm.account.created", account_id=account.pk, actor=service_desk).exists()
+    # Asking again is refused with a message, and changes nothing.
+    response = client.post(reverse("registrations:approve", args=[pending.pk]), {"create_account": "on"}, follow=True)
+    assert "already decided" in response.content.decode()
+    assert Account.objects.count() == 1
+    assert Membership.objects.count() == 1
+
+
+def test_approve_without_a_choice_is_refused(manager, pending):
+    response = _client(manager).post(reverse("registrations:approve", args=[pending.pk]), {}, follow=True)
+    assert "Choose the account to link" in response.content.decode()
+    _unchanged(pending)
