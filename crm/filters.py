@@ -68,9 +68,13 @@ class ContactFilter(SearchFilterSet):
         method="filter_verification",
     )
 
+    freshness = django_filters.ChoiceFilter(
+        label="Freshness state", choices=Contact._meta.get_field("freshness").choices, field_name="freshness"
+    )
+
     class Meta:
         model = Contact
-        fields = ["q", "owner", "account", "verification"]
+        fields = ["q", "owner", "account", "verification", "freshness"]
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Name ("Anna Smith" too), email or company, paged as a search (``listing.as_search``).

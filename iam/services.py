@@ -18,6 +18,7 @@ from crm.errors import BusinessRuleViolation
 from crm.models import Account, Contact, Contract
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
+from iam.oidc.services import tokens_revoke_for_memberships
 from iam.permissions import can_manage_members, grantable_roles, is_staff_admin_of
 
 if TYPE_CHECKING:
@@ -204,6 +205,7 @@ def membership_suspend(*, actor: User, membership: Membership) -> Membership:
             action="iam.membership.suspended",
             why="admin",
         )
+        tokens_revoke_for_memberships([membership])
         _after_commit_end_sessions([membership.user_id])
     return membership
 
@@ -240,6 +242,7 @@ def membership_remove(*, actor: User, membership: Membership) -> Membership:
         _set_status(
             actor=actor, membership=membership, status=Membership.Status.DEACTIVATED, action="iam.membership.removed"
         )
+        tokens_revoke_for_memberships([membership])
         _after_commit_end_sessions([membership.user_id])
     return membership
 
@@ -298,6 +301,7 @@ def access_sync(*, account_ids: Iterable[int] | None = None, actor: User | None 
                 items=[(m.account, m) for m in to_suspend],
                 data={"reason": "contract"},
             )
+            tokens_revoke_for_memberships(to_suspend)
             _after_commit_end_sessions(m.user_id for m in to_suspend)
         if restored:
             audit_record_many(

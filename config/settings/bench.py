@@ -9,7 +9,7 @@ from __future__ import annotations
 from config.env import env_str
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE
+from .base import IDP_OIDC_PRIVATE_KEY, MIDDLEWARE
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
@@ -24,3 +24,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+if not IDP_OIDC_PRIVATE_KEY:
+    from iam.oidc.keys import generate_private_key_pem
+
+    IDP_OIDC_PRIVATE_KEY = generate_private_key_pem()

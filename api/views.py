@@ -1,0 +1,347 @@
+"""The API's resources. Each view parses, scopes and calls one service; nothing here writes itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api import filters, serializers
+from api.idempotency import idempotent
+from api.viewsets import CreateMixin, DestroyMixin, ListMixin, ResourceViewSet, RetrieveMixin, UpdateMixin
+from crm import selectors as crm_selectors
+from crm import services as crm_services
+from crm.listing import Sort
+from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
+from iam import selectors as iam_selectors
+from iam import services as iam_services
+from iam.models import User
+
+
+def _owner(data: dict[str, Any], default: User) -> User:
+    return data.pop("owner", None) or default
+
+
+def _apply(record, data: dict[str, Any]):
+    for name, value in data.items():
+        setattr(record, name, value)
+    return record
+
+
+CREATED = Sort("-created", "Newest first", "created_at", descending=True)
+UPDATED = Sort("-updated", "Most recently changed first", "updated_at", descending=True)
+UPDATED_ASC = Sort("updated_at", "Least recently changed first (incremental sync)", "updated_at")
+
+
+def _orderings(*sorts: Sort) -> dict[str, Sort]:
+    return {s.key: s for s in sorts}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List accounts"),
+    retrieve=extend_schema(summary="Get an account"),
+    create=extend_schema(summary="Create an account"),
+    partial_update=extend_schema(summary="Change an account"),
+)
+class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, ResourceViewSet):
+    """Customer organisations. Not deleted through the API: an account carries contracts and history."""
+
+    resource = "accounts"
+    audit_noun = "account"
+    account_field = "pk"
+    serializer_class = serializers.AccountSerializer
+    filterset_class = filters.AccountFilter
+    orderings = _orderings(Sort("name", "Name A–Z", "name"), CREATED)
+
+    @staticmethod
+    def selector(*, user: User) -> QuerySet[Account]:
+        domains = Prefetch("email_domains", queryset=AccountDomain.objects.order_by("domain"))
+        return crm_selectors.account_list(user=user).prefetch_related(domains)
+
+    def _save(self, account: Account, data: dict[str, Any]) -> Account:
+        domains = data.pop("domains", None)
+        return crm_services.account_save(actor=self.request.user, account=_apply(account, data), domains=domains)
+
+    def perform_create(self, data: dict[str, Any]) -> Account:
+        owner = _owner(data, self.request.user)
+        return self._save(Account(owner=owner), data)
+
+    def perform_update(self, account: Account, data: dict[str, Any]) -> Account:
+        return self._save(account, data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contacts"),
+    retrieve=extend_schema(summary="Get a contact"),
+    create=extend_schema(summary="Create a contact"),
+    partial_update=extend_schema(summary="Change a contact"),
+    destroy=extend_schema(summary="Delete a contact", description="Refused (409) for a portal user's contact."),
+)
+class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+    resource = "contacts"
+    audit_noun = "contact"
+    serializer_class = serializers.ContactSerializer
+    filterset_class = filters.ContactFilter
+    orderings = _orderings(Sort("name", "Surname A–Z", "last_name"), UPDATED, UPDATED_ASC, CREATED)
+    selector = staticmethod(crm_selectors.contact_list)
+
+    def perform_create(self, data: dict[str, Any]) -> Contact:
+        owner = data.pop("owner", None) or data["account"].owner
+        return crm_services.contact_save(actor=self.request.user, contact=_apply(Contact(owner=owner), data))
+
+    def perform_update(self, contact: Contact, data: dict[str, Any]) -> Contact:
+        return crm_services.contact_save(actor=self.request.user, contact=_apply(contact, data))
+
+    def perform_destroy(self, contact: Contact) -> None:
+        crm_services.contact_delete(actor=self.request.user, contact=contact)
+
+    @extend_schema(
+        summary="Confirm a contact's data is current",
+        request=None,
+        responses={200: serializers.ContactSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        def handler() -> Response:
+            with transaction.atomic():
+                contact = crm_services.contact_verify(actor=request.user, contact=self.get_object())
+                self.audit_write("verified", contact)
+            return self.detail_response(self.written(contact))
+
+        return idempotent(request, handler)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List leads"),
+    retrieve=extend_schema(summary="Get a lead"),
+    create=extend_schema(summary="Create a lead"),
+    partial_update=extend_schema(summary="Change a lead", description="Conversion only through …/convert/."),
+    destroy=extend_schema(summary="Delete a lead", description="Refused (409) for a converted lead."),
+)
+class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+    resource = "leads"
+    audit_noun = "lead"
+    account_field = None  # a lead belongs to no account yet: keys restricted to accounts see none
+    serializer_class = serializers.LeadSerializer
+    filterset_class = filters.LeadFilter
+    orderings = _orderings(
+        CREATED,
+        Sort("-score", "Highest score first", "score", descending=True),
+        Sort("name", "Surname A–Z", "last_name"),
+    )
+    selector = staticmethod(crm_selectors.lead_list)
+
+    def get_serializer_class(self):
+        return serializers.LeadConvertSerializer if self.action == "convert" else super().get_serializer_class()
+
+    def perform_create(self, data: dict[str, Any]) -> Lead:
+        owner = _owner(data, self.request.user)
+        return crm_services.lead_save(actor=self.request.user, lead=_apply(Lead(owner=owner), data))
+
+    def perform_update(self, lead: Lead, data: dict[str, Any]) -> Lead:
+        return crm_services.lead_save(actor=self.request.user, lead=_apply(lead, data))
+
+    def perform_destroy(self, lead: Lead) -> None:
+        crm_services.lead_delete(actor=self.request.user, lead=lead)
+
+    @extend_schema(
+        summary="Convert a lead into account + contact (+ opportunity)",
+        request=serializers.LeadConvertSerializer,
+        responses={200: serializers.LeadConversionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def convert(self, request, pk=None):
+        def handler() -> Response:
+            lead = self.get_object()
+            serializer = serializers.LeadConvertSerializer(data=request.data, context=self.get_serializer_context())
+            serializer.is_valid(raise_exception=True)
+            with transaction.atomic():
+                conversion = crm_services.lead_convert(actor=request.user, lead=lead, **serializer.validated_data)
+                self.audit_write(
+                    "converted", conversion.lead, account_id=conversion.account.pk, contact_id=conversion.contact.pk
+                )
+            body = serializers.LeadConversionSerializer(conversion, context=self.get_serializer_context()).data
+            return Response(body, status=status.HTTP_200_OK)
+
+        return idempotent(request, handler)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List opportunities"),
+    retrieve=extend_schema(summary="Get an opportunity"),
+    create=extend_schema(summary="Create an opportunity"),
+    partial_update=extend_schema(summary="Change an opportunity"),
+    destroy=extend_schema(summary="Delete an opportunity"),
+)
+class OpportunityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+    resource = "opportunities"
+    audit_noun = "opportunity"
+    serializer_class = serializers.OpportunitySerializer
+    filterset_class = filters.OpportunityFilter
+    orderings = _orderings(
+        Sort("close_date", "Closing soonest first", "expected_close_date"),
+        Sort("-amount", "Largest first", "amount", descending=True),
+    )
+    selector = staticmethod(crm_selectors.opportunity_list)
+
+    def perform_create(self, data: dict[str, Any]) -> Opportunity:
+        owner = _owner(data, self.request.user)
+        record = _apply(Opportunity(owner=owner), data)
+        return crm_services.opportunity_save(actor=self.request.user, opportunity=record)
+
+    def perform_update(self, opportunity: Opportunity, data: dict[str, Any]) -> Opportunity:
+        return crm_services.opportunity_save(actor=self.request.user, opportunity=_apply(opportunity, data))
+
+    def perform_destroy(self, opportunity: Opportunity) -> None:
+        crm_services.opportunity_delete(actor=self.request.user, opportunity=opportunity)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contracts"),
+    retrieve=extend_schema(summary="Get a contract"),
+    create=extend_schema(summary="Create a contract", description="Portal access of the account follows at once."),
+    partial_update=extend_schema(
+        summary="Change a contract", description="A status change suspends or restores the account's portal access."
+    ),
+)
+class ContractViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, ResourceViewSet):
+    """What accounts bought. Not deleted: end a contract by setting its status (expired, terminated)."""
+
+    resource = "contracts"
+    audit_noun = "contract"
+    serializer_class = serializers.ContractSerializer
+    filterset_class = filters.ContractFilter
+    orderings = _orderings(Sort("end_date", "Ending soonest first", "end_date"))
+    selector = staticmethod(crm_selectors.contract_list)
+
+    def perform_create(self, data: dict[str, Any]) -> Contract:
+        owner = _owner(data, self.request.user)
+        return crm_services.contract_save(actor=self.request.user, contract=_apply(Contract(owner=owner), data))
+
+    def perform_update(self, contract: Contract, data: dict[str, Any]) -> Contract:
+        return crm_services.contract_save(actor=self.request.user, contract=_apply(contract, data))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List activities"),
+    retrieve=extend_schema(summary="Get an activity"),
+    create=extend_schema(summary="Log an activity or plan a task"),
+    partial_update=extend_schema(summary="Change an activity", request=serializers.ActivityUpdateSerializer),
+    destroy=extend_schema(summary="Delete an activity"),
+)
+class ActivityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+    resource = "activities"
+    audit_noun = "activity"
+    serializer_class = serializers.ActivitySerializer
+    filterset_class = filters.ActivityFilter
+    orderings = _orderings(Sort("-occurred", "Newest first", "occurred_at", descending=True))
+
+    @staticmethod
+    def selector(*, user: User) -> QuerySet[Activity]:
+        # The representation holds ids only: no joins needed.
+        return Activity.objects.visible_to(user)
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return serializers.ActivityUpdateSerializer
+        return super().get_serializer_class()
+
+    def perform_create(self, data: dict[str, Any]) -> Activity:
+        return crm_services.activity_log(actor=self.request.user, **data)
+
+    def perform_update(self, activity: Activity, data: dict[str, Any]) -> Activity:
+        return crm_services.activity_update(actor=self.request.user, activity=activity, changes=dict(data))
+
+    def perform_destroy(self, activity: Activity) -> None:
+        crm_services.activity_delete(actor=self.request.user, activity=activity)
+
+
+_MEMBERSHIP_ACTION = extend_schema(request=None, responses={200: serializers.MembershipSerializer})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List portal memberships"),
+    retrieve=extend_schema(summary="Get a membership"),
+    create=extend_schema(
+        summary="Give a contact portal access",
+        description="Finds or creates the contact's user (by email) and links them to the account with roles.",
+    ),
+    partial_update=extend_schema(
+        summary="Change a membership's business roles", request=serializers.MembershipUpdateSerializer
+    ),
+    destroy=extend_schema(
+        summary="Remove a user from the organisation",
+        description="The membership stays, deactivated, for the audit trail.",
+    ),
+    suspend=extend_schema(summary="Suspend a membership (admin)"),
+    reactivate=extend_schema(summary="Reactivate a membership an admin suspended"),
+)
+class MembershipViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+    resource = "memberships"
+    audit_noun = "membership"
+    serializer_class = serializers.MembershipSerializer
+    filterset_class = filters.MembershipFilter
+    orderings = _orderings(Sort("id", "Oldest first", "id"), Sort("-id", "Newest first", "id", descending=True))
+    selector = staticmethod(iam_selectors.memberships_visible_to)
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return serializers.MembershipUpdateSerializer
+        if self.action in ("suspend", "reactivate"):
+            return serializers.MembershipSerializer
+        return super().get_serializer_class()
+
+    def perform_create(self, data: dict[str, Any]):
+        return iam_services.portal_user_add(
+            actor=self.request.user, account=data["account"], contact=data["contact"], roles=data["roles"]
+        )
+
+    def perform_update(self, membership, data: dict[str, Any]):
+        if "roles" in data:
+            membership = iam_services.membership_set_roles(
+                actor=self.request.user, membership=membership, roles=data["roles"]
+            )
+        return membership
+
+    def perform_destroy(self, membership) -> None:
+        iam_services.membership_remove(actor=self.request.user, membership=membership)
+
+    def _status_action(self, request, service, verb: str) -> Response:
+        def handler() -> Response:
+            with transaction.atomic():
+                membership = service(actor=request.user, membership=self.get_object())
+                self.audit_write(verb, membership)
+            return self.detail_response(self.written(membership))
+
+        return idempotent(request, handler)
+
+    @_MEMBERSHIP_ACTION
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        return self._status_action(request, iam_services.membership_suspend, "suspended")
+
+    @_MEMBERSHIP_ACTION
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, pk=None):
+        return self._status_action(request, iam_services.membership_reactivate, "reactivated")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List audit events", description="Newest first; append-only."),
+    retrieve=extend_schema(summary="Get an audit event"),
+)
+class AuditEventViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    resource = "audit-events"
+    audit_noun = "audit_event"
+    serializer_class = serializers.AuditEventSerializer
+    filterset_class = filters.AuditEventFilter
+    orderings = _orderings(Sort("-occurred", "Newest first", "occurred_at", descending=True))
+
+    @staticmethod
+    def selector(*, user: User):
+        return iam_selectors.audit_events_visible_to(user=user)
