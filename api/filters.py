@@ -13,6 +13,8 @@ from crm import filters as crm_filters
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import AuditEvent, Membership
 from invitations.models import Invitation, InvitationBatch
+from registrations.models import RegistrationRequest
+from webhooks.models import Endpoint
 
 
 class ApiFilterSet(django_filters.FilterSet):
@@ -163,4 +165,24 @@ class InvitationBatchFilter(django_filters.FilterSet):
 
     class Meta:
         model = InvitationBatch
+        fields: list[str] = []
+
+
+class RegistrationFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RegistrationRequest.Status.choices)
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    business_id = django_filters.CharFilter()
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+
+    class Meta:
+        model = RegistrationRequest
+        fields: list[str] = []
+
+
+class WebhookEndpointFilter(django_filters.FilterSet):
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Endpoint
         fields: list[str] = []

@@ -19,6 +19,8 @@ from rest_framework import serializers
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import AuditEvent, BusinessRole, Membership, User
 from invitations.models import Invitation, InvitationBatch
+from registrations.models import RegistrationRequest
+from webhooks.models import Delivery, Endpoint
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -489,3 +491,135 @@ class InvitationBatchCreateSerializer(StrictPlainSerializer):
         if attrs.get("account") and attrs["source"] != InvitationBatch.Source.CONTACTS:
             raise serializers.ValidationError({"account": "An account selects contacts (source: contacts)."})
         return attrs
+
+
+# --- Registrations (the registrations app) ---------------------------------------------------------
+
+
+class RegistrationSerializer(StrictSerializer):
+    class Meta:
+        model = RegistrationRequest
+        fields = [
+            "id",
+            "status",
+            "company_name",
+            "business_id",
+            "country",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "user",
+            "matched_account",
+            "membership",
+            "lead",
+            "decision",
+            "decided_by",
+            "decided_at",
+            "reason",
+            "info_request",
+            "info_response",
+            "info_requested_at",
+            "info_responded_at",
+            "email_verified_at",
+            "submitted_at",
+            *_TIMESTAMPS,
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, registration: RegistrationRequest) -> dict[str, Any]:
+        data = super().to_representation(registration)
+        data["phone"] = str(registration.phone) if registration.phone else ""
+        return data
+
+
+class RegistrationApproveSerializer(StrictPlainSerializer):
+    account = ScopedPrimaryKeyRelatedField(
+        Account, required=False, allow_null=True, help_text="Link the registrant to this account…"
+    )
+    create_account = serializers.BooleanField(required=False, default=False, help_text="…or create a new account.")
+
+
+class RegistrationRejectSerializer(StrictPlainSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="Sent to the registrant.")
+
+
+class RegistrationInfoSerializer(StrictPlainSerializer):
+    message = serializers.CharField(max_length=2000, help_text="What you need to know; sent to the registrant.")
+
+
+# --- Webhooks (the webhooks app) ---------------------------------------------------------------------
+
+
+class WebhookEndpointSerializer(StrictSerializer):
+    event_types = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        help_text="Event types to receive (empty: every event).",
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "is_active",
+            "disabled_at",
+            "disabled_reason",
+            "consecutive_failures",
+            "failing_since",
+            "last_success_at",
+            "last_failure_at",
+            "created_by",
+            *_TIMESTAMPS,
+        ]
+        read_only_fields = [
+            "id",
+            "is_active",
+            "disabled_at",
+            "disabled_reason",
+            "consecutive_failures",
+            "failing_since",
+            "last_success_at",
+            "last_failure_at",
+            "created_by",
+            *_TIMESTAMPS,
+        ]
+        extra_kwargs = {"url": {"validators": []}}  # the service checks the URL (scheme, SSRF)
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    """Only in the answers to create and rotate-secret: the signing secret, shown that once."""
+
+    secret = serializers.CharField(read_only=True, help_text="whsec_…: verify signatures with it. Shown once.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookDisableSerializer(StrictPlainSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.CharField(source="event.public_id", read_only=True)
+    event_type = serializers.CharField(source="event.type", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "event_id",
+            "event_type",
+            "state",
+            "attempt_count",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "last_attempt_at",
+            "succeeded_at",
+            "created_at",
+        ]
+        read_only_fields = fields
