@@ -7,6 +7,7 @@ read-only, are refused, not ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,10 @@ from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import AuditEvent, BusinessRole, Membership, User
@@ -39,6 +43,83 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 class StaffOwnerField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         return User.objects.staff()
+
+
+class FastRepresentationMixin:
+    """Output of a list page without DRF's per-field machinery, with exactly DRF's results.
+
+    DRF spends most of a 50-row page in ``Field.get_attribute`` and ``to_representation`` (and in
+    the ``PKOnlyObject`` it builds per foreign key). For the common field types the value is read
+    straight off the model (a foreign key's id from its ``*_id`` attribute; a UTC datetime in
+    ISO 8601 with ``Z``, as DRF writes it); every other field goes through DRF as usual.
+    """
+
+    _RAW = (
+        serializers.CharField,
+        serializers.EmailField,
+        serializers.ChoiceField,
+        serializers.BooleanField,
+        serializers.IntegerField,
+        serializers.JSONField,
+        serializers.SlugField,
+    )
+
+    def _plan(self) -> list[tuple[str, str, Any, Any]]:
+        # Built once per serializer class, from a context-free prototype: a page then never builds
+        # (deep-copies, introspects) its fields at all. The fields used here need no context.
+        cls = type(self)
+        plan = cls.__dict__.get("_representation_plan")
+        if plan is not None:
+            return plan
+        from django.conf import settings
+
+        utc = settings.USE_TZ and settings.TIME_ZONE == "UTC"
+        prototype = cls(context={})
+        plan = []
+        for field in prototype._readable_fields:
+            single = len(field.source_attrs) == 1
+            attr = field.source_attrs[0] if single else None
+            kind = "drf"
+            if single and type(field) in self._RAW:
+                kind = "raw"
+            elif single and type(field) in (
+                serializers.PrimaryKeyRelatedField,
+                ScopedPrimaryKeyRelatedField,
+                StaffOwnerField,
+            ):
+                model_field = cls.Meta.model._meta.get_field(attr)
+                kind, attr = "raw", model_field.attname
+            elif single and type(field) is serializers.DateTimeField and utc and _iso_output(field):
+                kind = "datetime"
+            plan.append((field.field_name, kind, attr, field))
+        cls._representation_plan = plan
+        return plan
+
+    def to_representation(self, instance):
+        ret = {}
+        for name, kind, attr, field in self._plan():
+            if kind == "raw":
+                ret[name] = getattr(instance, attr)
+            elif kind == "datetime":
+                value = getattr(instance, attr)
+                if value is None:
+                    ret[name] = None
+                else:
+                    text = value.astimezone(dt.UTC).isoformat()
+                    ret[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
+            else:
+                try:
+                    attribute = field.get_attribute(instance)
+                except SkipField:
+                    continue
+                check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+                ret[name] = None if check is None else field.to_representation(attribute)
+        return ret
+
+
+def _iso_output(field) -> bool:
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    return isinstance(output_format, str) and output_format.lower() == ISO_8601
 
 
 class StrictFieldsMixin:
@@ -75,7 +156,7 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
-class StrictSerializer(StrictFieldsMixin, CountryFieldMixin, serializers.ModelSerializer):
+class StrictSerializer(FastRepresentationMixin, StrictFieldsMixin, CountryFieldMixin, serializers.ModelSerializer):
     pass
 
 
@@ -349,7 +430,7 @@ class MembershipUpdateSerializer(MembershipSerializer):
         read_only_fields = [*MembershipSerializer.Meta.read_only_fields, "account", "contact"]
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
@@ -371,7 +452,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
 # --- Invitations (the invitations app) -------------------------------------------------------------
 
 
-class InvitationSerializer(serializers.ModelSerializer):
+class InvitationSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     roles = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
 
     class Meta:
@@ -417,7 +498,7 @@ class InvitationResendSerializer(StrictPlainSerializer):
     expires_in_days = serializers.IntegerField(required=False, min_value=1)
 
 
-class InvitationBatchSerializer(serializers.ModelSerializer):
+class InvitationBatchSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     roles = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
 
     class Meta:
