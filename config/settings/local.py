@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.env import env_bool, env_str
+from config.env import env_bool, env_list, env_str
 
 from .base import *  # noqa: F403
 from .base import VAR_DIR
@@ -15,3 +15,5 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 # Passkeys on http://127.0.0.1 during development.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", True)
+# The demo's leads live at *.example, a reserved TLD that cannot receive mail: let them qualify here.
+INVITATIONS_ALLOWED_EMAIL_DOMAINS = env_list("INVITATIONS_ALLOWED_EMAIL_DOMAINS", ["example"])
