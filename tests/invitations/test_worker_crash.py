@@ -122,7 +122,7 @@ def test_a_worker_killed_mid_batch_resumes_and_each_recipient_gets_exactly_one_e
             actor=manager, name="Crash test", source="contacts",
             queryset=Contact.objects.filter(account=account), roles=roles("buyer"),
         )  # fmt: skip
-        _wait(smtp_sink.holding.is_set, timeout=60, what="the sink to hold a message", log=log)
+        _wait(smtp_sink.holding.is_set, timeout=180, what="the sink to hold a message", log=log)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         smtp_sink.release()
@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_batch_resumes_and_each_recipient_gets_exactly_one_e
         restarted = _start_worker(broker_queue, smtp_sink, tmp_path, log)
         _wait(
             lambda: InvitationBatch.objects.get(pk=batch.pk).status == "finished",
-            timeout=90, what="the restarted worker to finish the batch", log=log,
+            timeout=240, what="the restarted worker to finish the batch", log=log,
         )  # fmt: skip
     finally:
         for process in (worker, restarted):
