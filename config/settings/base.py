@@ -239,6 +239,8 @@ INVITATIONS_LEAD_SCORE_BONUS = env_int("INVITATIONS_LEAD_SCORE_BONUS", 20)
 # Batch invitations: recipients per chunk, and emails per second (0: as fast as SMTP takes them).
 INVITATIONS_BATCH_CHUNK_SIZE = env_int("INVITATIONS_BATCH_CHUNK_SIZE", 500)
 INVITATIONS_BATCH_RATE_PER_SECOND = env_int("INVITATIONS_BATCH_RATE_PER_SECOND", 0)
+# Chunks of one batch sent at the same time (each over its own SMTP connection); give the worker as many slots.
+INVITATIONS_BATCH_SENDERS = env_int("INVITATIONS_BATCH_SENDERS", 4)
 # A batch chunk that has not moved for this long is taken to be lost with its worker and re-queued.
 INVITATIONS_BATCH_STALL_SECONDS = env_int("INVITATIONS_BATCH_STALL_SECONDS", 300)
 

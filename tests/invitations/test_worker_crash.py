@@ -22,6 +22,7 @@ from crm.models import Contact
 from invitations import batches
 from invitations.models import BatchRecipient, InvitationBatch
 from tests.factories import ContactFactory, ContractFactory, StaffFactory
+from tests.invitations.celery_app import forget_result_backend, queue_name
 from tests.invitations.factories import roles
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -88,9 +89,10 @@ def broker_queue():
         if os.environ.get("CI"):
             pytest.fail(f"Redis does not answer at {REDIS_URL}; CI must have it.")
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
-    queue = f"test-inv-{os.getpid()}-{int(time.time())}"
-    previous = dict(app.conf)
-    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, task_default_queue=queue)
+    queue = queue_name()
+    changed = {"task_always_eager": False, "broker_url": REDIS_URL, "task_default_queue": queue}
+    previous = {key: app.conf[key] for key in changed}  # restore only these: a namespaced copy of all would win later
+    app.conf.update(changed)
     try:
         yield queue
     finally:
@@ -100,6 +102,7 @@ def broker_queue():
         except Exception:  # noqa: BLE001, S110 - best effort: a leftover test queue is harmless
             pass
         app.conf.update(previous)
+        forget_result_backend(app)
 
 
 @pytest.mark.django_db(transaction=True)
