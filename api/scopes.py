@@ -16,6 +16,8 @@ RESOURCES: dict[str, str] = {
     "memberships": "Portal memberships",
     "invitations": "Invitations",
     "invitation-batches": "Invitation batches",
+    "registrations": "Registration requests",
+    "webhooks": "Webhook endpoints",
     "audit-events": "Audit trail",
 }
 # Resources that are only ever read through the API.

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -504,3 +505,251 @@ class InvitationBatchViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
             return self.detail_response(self.written(batch))
 
         return idempotent(request, handler)
+
+
+# --- Registrations ----------------------------------------------------------------------------------
+
+_REGISTRATION_ACTION = {200: serializers.RegistrationSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List registration requests"),
+    retrieve=extend_schema(summary="Get a registration request"),
+    approve=extend_schema(
+        summary="Approve: link to an account, or create one",
+        request=serializers.RegistrationApproveSerializer,
+        responses=_REGISTRATION_ACTION,
+    ),
+    reject=extend_schema(
+        summary="Reject (the reason is sent to the registrant)",
+        request=serializers.RegistrationRejectSerializer,
+        responses=_REGISTRATION_ACTION,
+    ),
+    request_info=extend_schema(
+        summary="Ask the registrant for more information",
+        request=serializers.RegistrationInfoSerializer,
+        responses=_REGISTRATION_ACTION,
+    ),
+)
+class RegistrationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    """Self-service sign-ups of organisations. Decided by sales managers, the service desk and operations:
+    other staff get 404s, as if there were none."""
+
+    resource = "registrations"
+    audit_noun = "registration"
+    account_field = None  # a request belongs to no account until it is decided
+    serializer_class = serializers.RegistrationSerializer
+    filterset_class = filters.RegistrationFilter
+    orderings = _orderings(CREATED, Sort("submitted", "Oldest submitted first (the queue)", "submitted_at"))
+
+    @staticmethod
+    def selector(*, user: User):
+        from registrations.selectors import registrations_visible_to
+
+        return registrations_visible_to(user)
+
+    def _decide(self, request, service, verb: str, parser_class, **fixed) -> Response:
+        def handler() -> Response:
+            parser = parser_class(data=request.data, context=self.get_serializer_context())
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                registration = service(
+                    actor=request.user, registration=self.get_object(), **parser.validated_data, **fixed
+                )
+                self.audit_write(verb, registration)
+            return self.detail_response(self.written(registration))
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        from registrations.services import registration_approve
+
+        return self._decide(request, registration_approve, "approved", serializers.RegistrationApproveSerializer)
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        from registrations.services import registration_reject
+
+        return self._decide(request, registration_reject, "rejected", serializers.RegistrationRejectSerializer)
+
+    @action(detail=True, methods=["post"], url_path="request-info")
+    def request_info(self, request, pk=None):
+        from registrations.services import registration_request_info
+
+        return self._decide(
+            request, registration_request_info, "info_requested", serializers.RegistrationInfoSerializer
+        )
+
+
+# --- Webhooks --------------------------------------------------------------------------------------
+
+_ENDPOINT = {200: serializers.WebhookEndpointSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List webhook endpoints"),
+    retrieve=extend_schema(summary="Get a webhook endpoint"),
+    create=extend_schema(
+        summary="Register a webhook endpoint",
+        description="The answer carries the signing secret, once. Only http(s) URLs that do not resolve to "
+        "loopback, private or link-local addresses are accepted.",
+        responses={201: serializers.WebhookEndpointWithSecretSerializer},
+    ),
+    partial_update=extend_schema(summary="Change an endpoint's URL, description or event types"),
+    disable=extend_schema(
+        summary="Disable an endpoint", request=serializers.WebhookDisableSerializer, responses=_ENDPOINT
+    ),
+    enable=extend_schema(summary="Enable an endpoint again", request=None, responses=_ENDPOINT),
+    rotate_secret=extend_schema(
+        summary="Rotate the signing secret",
+        description="The old secret keeps signing alongside the new one for a while.",
+        request=None,
+        responses={200: serializers.WebhookEndpointWithSecretSerializer},
+    ),
+    test=extend_schema(
+        summary="Send a test event", request=None, responses={202: serializers.WebhookDeliverySerializer}
+    ),
+    deliveries=extend_schema(
+        summary="The endpoint's delivery log", responses=serializers.WebhookDeliverySerializer(many=True)
+    ),
+    redeliver=extend_schema(
+        summary="Send a delivery again", request=None, responses={202: serializers.WebhookDeliverySerializer}
+    ),
+)
+class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, ResourceViewSet):
+    """Where Clientele sends events. Managed by operations: other staff get 404s, as if there were none."""
+
+    resource = "webhooks"
+    audit_noun = "webhook_endpoint"
+    account_field = None  # endpoints receive every account's events: keys restricted to accounts see none
+    serializer_class = serializers.WebhookEndpointSerializer
+    filterset_class = filters.WebhookEndpointFilter
+    orderings = _orderings(CREATED)
+
+    @staticmethod
+    def selector(*, user: User):
+        from webhooks.models import Endpoint
+        from webhooks.permissions import can_manage_webhooks
+        from webhooks.selectors import endpoints_list
+
+        return endpoints_list() if can_manage_webhooks(user) else Endpoint.objects.none()
+
+    def get_serializer_class(self):
+        if self.action == "deliveries":
+            return serializers.WebhookDeliverySerializer
+        return super().get_serializer_class()
+
+    def perform_create(self, data: dict[str, Any]):
+        from webhooks.services import endpoint_create
+
+        return endpoint_create(actor=self.request.user, **data)
+
+    def perform_update(self, endpoint, data: dict[str, Any]):
+        from webhooks.services import endpoint_update
+
+        return endpoint_update(actor=self.request.user, endpoint=endpoint, **data)
+
+    def create(self, request, *args, **kwargs):
+        def handler() -> Response:
+            parser = self.get_serializer(data=request.data)
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                endpoint = self.perform_create(dict(parser.validated_data))
+                self.audit_write("created", endpoint)
+            return self._with_secret(endpoint, status.HTTP_201_CREATED, location=True)
+
+        return idempotent(request, handler)
+
+    def _with_secret(self, endpoint, status_code: int, *, location: bool = False) -> Response:
+        response = self.detail_response(self.written(endpoint), status_code=status_code, location=location)
+        body = serializers.WebhookEndpointWithSecretSerializer(endpoint, context=self.get_serializer_context()).data
+        response.data = body
+        return response
+
+    def _endpoint_action(self, request, call, verb: str, parser_class=None) -> Response:
+        def handler() -> Response:
+            kwargs = {}
+            if parser_class is not None:
+                parser = parser_class(data=request.data)
+                parser.is_valid(raise_exception=True)
+                kwargs = dict(parser.validated_data)
+            with transaction.atomic():
+                endpoint = call(actor=request.user, endpoint=self.get_object(), **kwargs)
+                self.audit_write(verb, endpoint)
+            return endpoint
+
+        return handler
+
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        from webhooks.services import endpoint_disable
+
+        handler = self._endpoint_action(request, endpoint_disable, "disabled", serializers.WebhookDisableSerializer)
+        return idempotent(request, lambda: self.detail_response(self.written(handler())))
+
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        from webhooks.services import endpoint_enable
+
+        handler = self._endpoint_action(request, endpoint_enable, "enabled")
+        return idempotent(request, lambda: self.detail_response(self.written(handler())))
+
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        from webhooks.services import endpoint_rotate_secret
+
+        handler = self._endpoint_action(request, endpoint_rotate_secret, "secret_rotated")
+        return idempotent(request, lambda: self._with_secret(handler(), status.HTTP_200_OK))
+
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        from webhooks.services import endpoint_send_test
+
+        def handler() -> Response:
+            endpoint = self.get_object()
+            with transaction.atomic():
+                delivery = endpoint_send_test(actor=request.user, endpoint=endpoint)
+                self.audit_write("tested", endpoint, delivery=delivery.pk)
+            body = serializers.WebhookDeliverySerializer(delivery).data
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        from webhooks.selectors import endpoint_deliveries
+
+        qs = self.filter_queryset_for_deliveries(endpoint_deliveries(self.get_object()))
+        page = self.paginator.paginate_queryset(qs, request, view=_DeliveryOrdering)
+        return self.paginator.get_paginated_response(serializers.WebhookDeliverySerializer(page, many=True).data)
+
+    def filter_queryset_for_deliveries(self, qs):
+        state = self.request.query_params.get("state")
+        if state:
+            from webhooks.models import Delivery
+
+            if state not in Delivery.State.values:
+                raise exceptions.ValidationError({"state": [f"Choose one of: {', '.join(Delivery.State.values)}."]})
+            qs = qs.filter(state=state)
+        return qs
+
+    @action(detail=True, methods=["post"], url_path="deliveries/<int:delivery_id>/redeliver")
+    def redeliver(self, request, pk=None, delivery_id=None):
+        from webhooks.services import delivery_redeliver
+
+        def handler() -> Response:
+            endpoint = self.get_object()
+            delivery = get_object_or_404(endpoint.deliveries.select_related("event"), pk=delivery_id)
+            with transaction.atomic():
+                delivery = delivery_redeliver(actor=request.user, delivery=delivery)
+                self.audit_write("redelivered", endpoint, delivery=delivery.pk)
+            return Response(serializers.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, handler)
+
+
+class _DeliveryOrdering:
+    """The delivery log's one ordering, for the paginator: newest first."""
+
+    orderings = _orderings(Sort("-created", "Newest first", "created_at", descending=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from iam.audit import audit_record
@@ -14,6 +15,12 @@ from tests.factories import (
     MembershipFactory,
     OpportunityFactory,
 )
+
+_registrations = itertools.count()
+
+# Staff who are not sales managers, service desk or operations see no registrations, and only
+# operations see webhook endpoints: for them these are the same 404 as a missing id.
+HIDDEN_FROM_SALES_REPS = {"registrations", "webhooks"}
 
 
 def _audit_event():
@@ -67,6 +74,15 @@ def make(resource: str) -> tuple[Any, Any]:
         return _invitation()
     elif resource == "invitation-batches":
         return _invitation_batch()
+    elif resource == "registrations":
+        from tests.registrations.factories import verified
+
+        n = next(_registrations)
+        return verified(email=f"registrant{n}@nordlys-robotics.fi", company_name=f"Nordlys {n} Oy"), None
+    elif resource == "webhooks":
+        from tests.webhooks.factories import EndpointFactory
+
+        return EndpointFactory(), None
     else:
         raise AssertionError(resource)
     return record, record.account
@@ -82,5 +98,7 @@ RESOURCES = [
     "memberships",
     "invitations",
     "invitation-batches",
+    "registrations",
+    "webhooks",
     "audit-events",
 ]

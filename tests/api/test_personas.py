@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.factories import Api, issue_key
-from tests.api.records import RESOURCES, make
+from tests.api.records import HIDDEN_FROM_SALES_REPS, RESOURCES, make
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +27,18 @@ def test_operations_staff_see_the_list_and_the_record(resource, ops_api):
     assert detail.json()["id"] == record.pk
 
 
-@pytest.mark.parametrize("resource", RESOURCES)
+@pytest.mark.parametrize("resource", sorted(set(RESOURCES) - HIDDEN_FROM_SALES_REPS))
 def test_a_sales_rep_sees_company_records(resource, rep_api):
     record, _account = make(resource)
     assert rep_api.get(f"/api/v1/{resource}/{record.pk}/").status_code == 200
     assert record.pk in _ids(rep_api.get(f"/api/v1/{resource}/"))
+
+
+@pytest.mark.parametrize("resource", sorted(HIDDEN_FROM_SALES_REPS))
+def test_a_sales_rep_gets_404_where_their_role_may_not_look(resource, rep_api):
+    record, _account = make(resource)
+    assert rep_api.get(f"/api/v1/{resource}/{record.pk}/").status_code == 404
+    assert rep_api.get(f"/api/v1/{resource}/").json()["results"] == []
 
 
 @pytest.mark.parametrize("resource", RESOURCES)
@@ -93,7 +100,7 @@ def test_a_read_only_key_may_not_write(resource, ops):
     _key, raw = issue_key(f"{resource}:read", created_by=ops)
     response = Api(key=raw).patch(f"/api/v1/{resource}/{record.pk}/", {})
     # 405 where the resource has no PATCH at all.
-    no_patch = {"audit-events", "invitations", "invitation-batches"}
+    no_patch = {"audit-events", "invitations", "invitation-batches", "registrations"}
     assert response.status_code == (405 if resource in no_patch else 403)
 
 
