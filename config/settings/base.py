@@ -122,6 +122,7 @@ CELERY_TIMEZONE = "UTC"
 # Periodic schedules live here and only here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
+    "registrations-expire-unverified": {"task": "registrations.expire_unverified", "schedule": 60 * 60},
     "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
     "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
     "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
@@ -258,8 +259,10 @@ REGISTRATIONS_RATE_LIMIT_PER_IP = env_int("REGISTRATIONS_RATE_LIMIT_PER_IP", 10)
 REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL", 3)
 # Days the "answer our question" link in an information request works.
 REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
+# Days an unverified registration (and the login it made) is kept before it is forgotten.
+REGISTRATIONS_UNVERIFIED_DAYS = env_int("REGISTRATIONS_UNVERIFIED_DAYS", 7)
 # Where links in emails sent outside a request (background jobs, the shell) point.
-REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", "http://127.0.0.1:8000")
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", INVITATIONS_SITE_URL).rstrip("/")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -344,6 +347,10 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "crm.models.Lead.Status",
         "ContractStatusEnum": "crm.models.Contract.Status",
         "MembershipStatusEnum": "iam.models.Membership.Status",
+        "InvitationStatusEnum": "invitations.models.Invitation.Status",
+        "InvitationBatchStatusEnum": "invitations.models.InvitationBatch.Status",
+        "LeadSourceEnum": "crm.models.Lead.Source",
+        "InvitationBatchSourceEnum": "invitations.models.InvitationBatch.Source",
         "CountryEnum": "api.schema.COUNTRY_CHOICES",
     },
 }
@@ -377,8 +384,7 @@ DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
 # email IAM_INACTIVITY_WARNING_DAYS before.
 IAM_DEACTIVATE_INACTIVE_AFTER_DAYS = env_int("IAM_DEACTIVATE_INACTIVE_AFTER_DAYS", 365)
 IAM_INACTIVITY_WARNING_DAYS = env_int("IAM_INACTIVITY_WARNING_DAYS", 14)
-# Where people reach this instance: links in emails that jobs send (no request to take it from).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in the emails these jobs send start with SITE_URL (see Webhooks below).
 # Shared secret of the mail provider's bounce notifications (HMAC-SHA256 of the body, or a bearer token).
 MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
 
@@ -386,8 +392,6 @@ PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Webhooks -----------------------------------------------------------------------------
-# Where links in emails to staff point (e.g. https://crm.example.com).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # Let endpoints point at loopback/private/link-local addresses (development and tests only).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.
