@@ -19,6 +19,13 @@ from tests.factories import ContractFactory
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+def _forget_backend() -> None:
+    # The app caches its result backend once built (eager tasks of earlier tests build the
+    # disabled one): drop it so the backend configured here, and afterwards the old one, apply.
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
 def _redis_answers() -> bool:
     parsed = urlparse(REDIS_URL)
     try:
@@ -43,11 +50,13 @@ def real_worker():
         # A queue of our own, so a developer's running worker cannot take the test's job.
         task_default_queue=f"test-{os.getpid()}",
     )
+    _forget_backend()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, queues=[app.conf.task_default_queue]):
             yield
     finally:
         app.conf.update(previous)
+        _forget_backend()
 
 
 @pytest.mark.django_db(transaction=True)
