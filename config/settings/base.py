@@ -122,6 +122,7 @@ CELERY_TIMEZONE = "UTC"
 # Periodic schedules live here and only here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
+    "registrations-expire-unverified": {"task": "registrations.expire_unverified", "schedule": 60 * 60},
     "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
     "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
     "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
@@ -201,6 +202,8 @@ IDP_OIDC_ACCESS_TOKEN_FORMAT = "opaque"  # noqa: S105 - a format name, not a sec
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN", 15 * 60)
 IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN", 30 * 24 * 60 * 60) or None
 IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+# RFC 7662, for the applications' own APIs to check an opaque token (each client its own tokens only).
+IDP_OIDC_INTROSPECTION_ENABLED = True
 # First-party services: with an id_token_hint of the signed-in user, sign-out needs no question.
 IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
 
@@ -256,8 +259,10 @@ REGISTRATIONS_RATE_LIMIT_PER_IP = env_int("REGISTRATIONS_RATE_LIMIT_PER_IP", 10)
 REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL", 3)
 # Days the "answer our question" link in an information request works.
 REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
+# Days an unverified registration (and the login it made) is kept before it is forgotten.
+REGISTRATIONS_UNVERIFIED_DAYS = env_int("REGISTRATIONS_UNVERIFIED_DAYS", 7)
 # Where links in emails sent outside a request (background jobs, the shell) point.
-REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", "http://127.0.0.1:8000")
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", INVITATIONS_SITE_URL).rstrip("/")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -342,6 +347,10 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "crm.models.Lead.Status",
         "ContractStatusEnum": "crm.models.Contract.Status",
         "MembershipStatusEnum": "iam.models.Membership.Status",
+        "InvitationStatusEnum": "invitations.models.Invitation.Status",
+        "InvitationBatchStatusEnum": "invitations.models.InvitationBatch.Status",
+        "LeadSourceEnum": "crm.models.Lead.Source",
+        "InvitationBatchSourceEnum": "invitations.models.InvitationBatch.Source",
         "CountryEnum": "api.schema.COUNTRY_CHOICES",
     },
 }
@@ -375,8 +384,7 @@ DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
 # email IAM_INACTIVITY_WARNING_DAYS before.
 IAM_DEACTIVATE_INACTIVE_AFTER_DAYS = env_int("IAM_DEACTIVATE_INACTIVE_AFTER_DAYS", 365)
 IAM_INACTIVITY_WARNING_DAYS = env_int("IAM_INACTIVITY_WARNING_DAYS", 14)
-# Where people reach this instance: links in emails that jobs send (no request to take it from).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in the emails these jobs send start with SITE_URL (see Webhooks below).
 # Shared secret of the mail provider's bounce notifications (HMAC-SHA256 of the body, or a bearer token).
 MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
 

@@ -19,13 +19,6 @@ from tests.factories import ContractFactory
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _forget_backend() -> None:
-    # The app caches its result backend once built (eager tasks of earlier tests build the
-    # disabled one): drop it so the backend configured here, and afterwards the old one, apply.
-    app._backend_cache = None
-    app._local.__dict__.pop("backend", None)
-
-
 def _redis_answers() -> bool:
     parsed = urlparse(REDIS_URL)
     try:
@@ -35,6 +28,13 @@ def _redis_answers() -> bool:
         return False
 
 
+def _forget_result_backend() -> None:
+    """Celery caches the result backend on first use; drop it so the next use reads the conf."""
+    app._backend_cache = None
+    if hasattr(app._local, "backend"):
+        del app._local.backend
+
+
 @pytest.fixture
 def real_worker():
     if not _redis_answers():
@@ -42,6 +42,7 @@ def real_worker():
             pytest.fail(f"Redis does not answer at {REDIS_URL}; CI must have it.")
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
     previous = dict(app.conf)
+    _forget_result_backend()  # another test may have cached the disabled one this run
     app.conf.update(
         task_always_eager=False,
         broker_url=REDIS_URL,
@@ -50,13 +51,12 @@ def real_worker():
         # A queue of our own, so a developer's running worker cannot take the test's job.
         task_default_queue=f"test-{os.getpid()}",
     )
-    _forget_backend()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, queues=[app.conf.task_default_queue]):
             yield
     finally:
         app.conf.update(previous)
-        _forget_backend()
+        _forget_result_backend()
 
 
 @pytest.mark.django_db(transaction=True)
