@@ -495,6 +495,7 @@ SUITES: list[str] = [
     "bench.api",
     "bench.decay",
     "bench.invitations",
+    "bench.webhooks",
 ]
 
 
