@@ -30,7 +30,7 @@ class DataHealth:
 def data_health(*, user: User, trend_days: int = TREND_DAYS) -> DataHealth:
     """The latest snapshot, stale share per owner and the accounts with most stale contacts, the trend.
 
-    Seven queries whatever the size of the CRM: each reads a snapshot table by its indexes.
+    Six queries whatever the size of the CRM: each reads a snapshot table by its indexes.
     """
     if not is_crm_user(user):
         return DataHealth(snapshot=None)

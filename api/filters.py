@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from crm import filters as crm_filters
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import AuditEvent, Membership
+from invitations.models import Invitation, InvitationBatch
 
 
 class ApiFilterSet(django_filters.FilterSet):
@@ -137,4 +138,29 @@ class AuditEventFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
+        fields: list[str] = []
+
+
+class InvitationFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    contact = django_filters.NumberFilter(field_name="contact_id")
+    batch = django_filters.NumberFilter(field_name="batch_id")
+    status = django_filters.ChoiceFilter(choices=Invitation.Status.choices)
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Invitation
+        fields: list[str] = []
+
+
+class InvitationBatchFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=InvitationBatch.Status.choices)
+    source = django_filters.ChoiceFilter(choices=InvitationBatch.Source.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = InvitationBatch
         fields: list[str] = []

@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import AuditEvent, BusinessRole, Membership, User
+from invitations.models import Invitation, InvitationBatch
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -363,3 +364,128 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "ip_address",
         ]
         read_only_fields = fields
+
+
+# --- Invitations (the invitations app) -------------------------------------------------------------
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    roles = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "account",
+            "lead",
+            "contact",
+            "roles",
+            "status",
+            "failure_reason",
+            "note",
+            "expires_at",
+            "send_count",
+            "invited_by",
+            "batch",
+            "sent_at",
+            "accepted_at",
+            "revoked_at",
+            "membership",
+            *_TIMESTAMPS,
+        ]
+        read_only_fields = fields
+
+
+class InvitationCreateSerializer(StrictPlainSerializer):
+    """Invite a contact (or an email address) into an account, or a lead into lead access."""
+
+    email = serializers.EmailField(required=False, allow_blank=True, help_text="Defaults to the contact's or lead's.")
+    account = ScopedPrimaryKeyRelatedField(Account, required=False, allow_null=True)
+    contact = ScopedPrimaryKeyRelatedField(Contact, required=False, allow_null=True)
+    lead = ScopedPrimaryKeyRelatedField(Lead, required=False, allow_null=True, help_text="Invite a lead (alone).")
+    roles = serializers.SlugRelatedField(
+        many=True, slug_field="key", queryset=BusinessRole.objects.all(), required=False, help_text="Role keys."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    expires_in_days = serializers.IntegerField(required=False, min_value=1)
+
+
+class InvitationResendSerializer(StrictPlainSerializer):
+    expires_in_days = serializers.IntegerField(required=False, min_value=1)
+
+
+class InvitationBatchSerializer(serializers.ModelSerializer):
+    roles = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
+
+    class Meta:
+        model = InvitationBatch
+        fields = [
+            "id",
+            "name",
+            "source",
+            "selection",
+            "roles",
+            "note",
+            "expires_in_days",
+            "created_by",
+            "status",
+            "total",
+            "finished_at",
+            "cancelled_at",
+            *_TIMESTAMPS,
+        ]
+        read_only_fields = fields
+
+
+class BatchProgressSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    queued = serializers.IntegerField()
+    sending = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class InvitationBatchDetailSerializer(InvitationBatchSerializer):
+    progress = serializers.SerializerMethodField(help_text="Recipients per state.")
+
+    class Meta(InvitationBatchSerializer.Meta):
+        fields = [*InvitationBatchSerializer.Meta.fields, "progress"]
+        read_only_fields = fields
+
+    @extend_schema_field(BatchProgressSerializer)
+    def get_progress(self, batch: InvitationBatch) -> dict[str, int]:
+        from invitations.selectors import batch_progress
+
+        progress = batch_progress(batch=batch)
+        return {name: getattr(progress, name) for name in BatchProgressSerializer().fields}
+
+
+class InvitationBatchCreateSerializer(StrictPlainSerializer):
+    """Whom to invite: contacts or leads by id, or every contact of an account."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    source = serializers.ChoiceField(choices=InvitationBatch.Source.choices)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=10_000,
+        help_text="Contact or lead ids (as source says); at most 10,000.",
+    )
+    account = ScopedPrimaryKeyRelatedField(
+        Account, required=False, allow_null=True, help_text="Instead of ids: every contact of this account."
+    )
+    roles = serializers.SlugRelatedField(
+        many=True, slug_field="key", queryset=BusinessRole.objects.all(), required=False
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    expires_in_days = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("ids")) == bool(attrs.get("account")):
+            raise serializers.ValidationError("Send either ids or account.")
+        if attrs.get("account") and attrs["source"] != InvitationBatch.Source.CONTACTS:
+            raise serializers.ValidationError({"account": "An account selects contacts (source: contacts)."})
+        return attrs

@@ -12,7 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api import filters, serializers
+from api import selectors as api_selectors
 from api.idempotency import idempotent
+from api.problems import Conflict
 from api.viewsets import CreateMixin, DestroyMixin, ListMixin, ResourceViewSet, RetrieveMixin, UpdateMixin
 from crm import selectors as crm_selectors
 from crm import services as crm_services
@@ -345,3 +347,160 @@ class AuditEventViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     @staticmethod
     def selector(*, user: User):
         return iam_selectors.audit_events_visible_to(user=user)
+
+
+# --- Invitations ------------------------------------------------------------------------------------
+
+_INVITATION_ACTION = {200: serializers.InvitationSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitations"),
+    retrieve=extend_schema(summary="Get an invitation"),
+    create=extend_schema(
+        summary="Invite a contact, an email address or a lead",
+        description="Idempotent by nature: an open invitation for the same email and account (or lead) is "
+        "refreshed (200) instead of duplicated (201). Someone who is already a portal user: 409, nothing sent.",
+        request=serializers.InvitationCreateSerializer,
+        responses={201: serializers.InvitationSerializer, 200: serializers.InvitationSerializer},
+    ),
+    resend=extend_schema(
+        summary="Send a new link (the old one stops working)",
+        request=serializers.InvitationResendSerializer,
+        responses=_INVITATION_ACTION,
+    ),
+    revoke=extend_schema(summary="Revoke an invitation", request=None, responses=_INVITATION_ACTION),
+)
+class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    resource = "invitations"
+    audit_noun = "invitation"
+    serializer_class = serializers.InvitationSerializer
+    filterset_class = filters.InvitationFilter
+    orderings = _orderings(CREATED)
+    selector = staticmethod(api_selectors.invitations_visible_to)
+
+    def create(self, request, *args, **kwargs):
+        from invitations.services import invitation_create
+
+        def handler() -> Response:
+            parser = serializers.InvitationCreateSerializer(data=request.data, context=self.get_serializer_context())
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                outcome = invitation_create(actor=request.user, **parser.validated_data)
+                if outcome.invitation is None:  # already a member: nothing was created or sent
+                    raise Conflict(outcome.message)
+                self.audit_write("created" if outcome.created else "refreshed", outcome.invitation)
+            code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+            return self.detail_response(self.written(outcome.invitation), status_code=code, location=outcome.created)
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        from invitations.services import invitation_resend
+
+        def handler() -> Response:
+            parser = serializers.InvitationResendSerializer(data=request.data)
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                invitation = invitation_resend(
+                    actor=request.user, invitation=self.get_object(), **parser.validated_data
+                )
+                self.audit_write("resent", invitation)
+            return self.detail_response(self.written(invitation))
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        from invitations.services import invitation_revoke
+
+        def handler() -> Response:
+            with transaction.atomic():
+                invitation = invitation_revoke(actor=request.user, invitation=self.get_object())
+                self.audit_write("revoked", invitation)
+            return self.detail_response(self.written(invitation))
+
+        return idempotent(request, handler)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitation batches"),
+    retrieve=extend_schema(summary="Get an invitation batch and its progress"),
+    create=extend_schema(
+        summary="Invite many contacts or leads as one job",
+        description="The recipients are stored at once; a background job sends the emails. Poll the batch "
+        "for progress.",
+        request=serializers.InvitationBatchCreateSerializer,
+        responses={201: serializers.InvitationBatchDetailSerializer},
+    ),
+    cancel=extend_schema(
+        summary="Cancel a running batch", request=None, responses={200: serializers.InvitationBatchDetailSerializer}
+    ),
+)
+class InvitationBatchViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    resource = "invitation-batches"
+    audit_noun = "invitation_batch"
+    account_field = None  # a batch spans accounts: keys restricted to accounts see none
+    serializer_class = serializers.InvitationBatchSerializer
+    filterset_class = filters.InvitationBatchFilter
+    orderings = _orderings(CREATED)
+
+    @staticmethod
+    def selector(*, user: User):
+        from invitations.selectors import batches_visible_to
+
+        return batches_visible_to(user=user).prefetch_related("roles")
+
+    def get_serializer_class(self):
+        if self.action in ("retrieve", "cancel", "create"):
+            return serializers.InvitationBatchDetailSerializer
+        return super().get_serializer_class()
+
+    def create(self, request, *args, **kwargs):
+        from invitations.batches import invitation_batch_create
+
+        def handler() -> Response:
+            parser = serializers.InvitationBatchCreateSerializer(
+                data=request.data, context=self.get_serializer_context()
+            )
+            parser.is_valid(raise_exception=True)
+            data = dict(parser.validated_data)
+            source = data["source"]
+            model = Contact if source == "contacts" else Lead
+            queryset = self.scoped(model)
+            if data.get("account"):
+                queryset = queryset.filter(account=data.pop("account"))
+                selection = {"account": request.data.get("account")}
+            else:
+                ids = data.pop("ids")
+                queryset = queryset.filter(pk__in=ids)
+                selection = {"ids": len(ids)}
+            with transaction.atomic():
+                batch = invitation_batch_create(
+                    actor=request.user,
+                    name=data.get("name", ""),
+                    source=source,
+                    queryset=queryset,
+                    selection={"via": "api", **selection},
+                    roles=data.get("roles"),
+                    note=data.get("note", ""),
+                    expires_in_days=data.get("expires_in_days"),
+                )
+                self.audit_write("created", batch, recipients=batch.total)
+            return self.detail_response(self.written(batch), status_code=status.HTTP_201_CREATED, location=True)
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        from invitations.batches import invitation_batch_cancel
+
+        def handler() -> Response:
+            batch = self.get_object()
+            with transaction.atomic():
+                not_sent = invitation_batch_cancel(actor=request.user, batch=batch)
+                self.audit_write("cancelled", batch, not_sent=not_sent)
+            return self.detail_response(self.written(batch))
+
+        return idempotent(request, handler)

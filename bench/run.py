@@ -491,7 +491,10 @@ class SuiteContext:
 # Benchmarks that are not page loads (batch invitations, decay jobs, the API list) live in a
 # module of their own under bench/ with `measure(ctx: SuiteContext) -> list[Result]`; a
 # Result's `unit` says what its figures are in. Add one line per suite here.
-SUITES: list[str] = []
+SUITES: list[str] = [
+    "bench.api",
+    "bench.decay",
+]
 
 
 def run_suites(ctx: SuiteContext) -> list[Result]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -196,8 +197,8 @@ def _issue_links(rows: list[dict], *, now: dt.datetime) -> list[EmailMultiAltern
 def _message(row: dict, secret: str, expires_at: dt.datetime) -> EmailMultiAlternatives:
     context = {
         "first_name": row["first_name"],
-        "confirm_url": settings.SITE_URL + reverse("reconfirm", args=[reconfirmation_link_token(secret)]),
-        "update_url": settings.SITE_URL + reverse("portal:profile"),
+        "confirm_url": settings.SITE_URL.rstrip("/") + reverse("reconfirm", args=[reconfirmation_link_token(secret)]),
+        "update_url": settings.SITE_URL.rstrip("/") + reverse("portal:profile"),
         "expires_at": expires_at,
     }
     message = EmailMultiAlternatives(
@@ -221,17 +222,33 @@ def _send(messages: list[EmailMultiAlternatives]) -> None:
 
 
 def _invite(rows: list[dict], *, actor) -> int:
-    """Contacts without portal access but with consent: an invitation to confirm by registering."""
+    """Contacts without portal access but with consent: an invitation to confirm by registering.
+
+    Sent in the name of whoever asked when they may invite into that account, else the account's
+    owner (the nightly job has no person behind it). Someone the invitation services refuse
+    (a suspended member, a staff address) is skipped; they stay claimed until the interval passes.
+    """
     if not rows:
         return 0
+    from invitations.permissions import can_invite_to_account
     from invitations.services import invitation_create
 
     invited = 0
-    contacts = Contact.objects.select_related("account").in_bulk([row["pk"] for row in rows])
+    contacts = Contact.objects.select_related("account__owner").in_bulk([row["pk"] for row in rows])
     for row in rows:
         contact = contacts[row["pk"]]
-        invitation_create(actor=actor, email=contact.email, account=contact.account, contact=contact)
-        invited += 1
+        inviter = actor if actor is not None and can_invite_to_account(actor, contact.account) else None
+        inviter = inviter or contact.account.owner
+        try:
+            with transaction.atomic():
+                outcome = invitation_create(
+                    actor=inviter, email=contact.email, account=contact.account, contact=contact
+                )
+        except (ValidationError, PermissionDenied, BusinessRuleViolation) as exc:
+            logger.info("No reconfirmation invitation for contact %s: %s", contact.pk, exc)
+            continue
+        if outcome.status in ("created", "refreshed"):
+            invited += 1
     return invited
 
 

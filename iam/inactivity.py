@@ -92,7 +92,8 @@ def users_deactivate_inactive(*, now: dt.datetime | None = None) -> InactivityOu
 
 
 def _warning(user: User, deadline: dt.datetime) -> EmailMultiAlternatives:
-    context = {"user": user, "deadline": deadline, "login_url": settings.SITE_URL + reverse("account_login")}
+    login_url = settings.SITE_URL.rstrip("/") + reverse("account_login")
+    context = {"user": user, "deadline": deadline, "login_url": login_url}
     message = EmailMultiAlternatives(
         subject="Your Clientele account will be deactivated unless you sign in",
         body=render_to_string("emails/inactivity_warning.txt", context),

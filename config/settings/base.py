@@ -202,6 +202,8 @@ IDP_OIDC_ACCESS_TOKEN_FORMAT = "opaque"  # noqa: S105 - a format name, not a sec
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN", 15 * 60)
 IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN", 30 * 24 * 60 * 60) or None
 IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+# RFC 7662, for the applications' own APIs to check an opaque token (each client its own tokens only).
+IDP_OIDC_INTROSPECTION_ENABLED = True
 # First-party services: with an id_token_hint of the signed-in user, sign-out needs no question.
 IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
 
@@ -345,6 +347,10 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "crm.models.Lead.Status",
         "ContractStatusEnum": "crm.models.Contract.Status",
         "MembershipStatusEnum": "iam.models.Membership.Status",
+        "InvitationStatusEnum": "invitations.models.Invitation.Status",
+        "InvitationBatchStatusEnum": "invitations.models.InvitationBatch.Status",
+        "LeadSourceEnum": "crm.models.Lead.Source",
+        "InvitationBatchSourceEnum": "invitations.models.InvitationBatch.Source",
         "CountryEnum": "api.schema.COUNTRY_CHOICES",
     },
 }
@@ -378,8 +384,7 @@ DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
 # email IAM_INACTIVITY_WARNING_DAYS before.
 IAM_DEACTIVATE_INACTIVE_AFTER_DAYS = env_int("IAM_DEACTIVATE_INACTIVE_AFTER_DAYS", 365)
 IAM_INACTIVITY_WARNING_DAYS = env_int("IAM_INACTIVITY_WARNING_DAYS", 14)
-# Where people reach this instance: links in emails that jobs send (no request to take it from).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in the emails these jobs send start with SITE_URL (see Webhooks below).
 # Shared secret of the mail provider's bounce notifications (HMAC-SHA256 of the body, or a bearer token).
 MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
 
@@ -387,8 +392,6 @@ PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Webhooks -----------------------------------------------------------------------------
-# Where links in emails to staff point (e.g. https://crm.example.com).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # Let endpoints point at loopback/private/link-local addresses (development and tests only).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.

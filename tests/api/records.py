@@ -21,6 +21,30 @@ def _audit_event():
     return audit_record(actor=account.owner, action="iam.test.happened", account=account, target=account), account
 
 
+def _invitation():
+    from invitations.services import invitation_create
+
+    contract = ContractFactory()
+    contact = ContactFactory(account=contract.account)
+    outcome = invitation_create(actor=contract.account.owner, contact=contact)
+    return outcome.invitation, contract.account
+
+
+def _invitation_batch():
+    from crm.models import Contact
+    from invitations.batches import invitation_batch_create
+
+    contract = ContractFactory()
+    ContactFactory(account=contract.account)
+    batch = invitation_batch_create(
+        actor=contract.account.owner,
+        name="Spring",
+        source="contacts",
+        queryset=Contact.objects.filter(account=contract.account),
+    )
+    return batch, None
+
+
 def make(resource: str) -> tuple[Any, Any]:
     if resource == "accounts":
         account = AccountFactory()
@@ -39,9 +63,24 @@ def make(resource: str) -> tuple[Any, Any]:
         record = MembershipFactory()
     elif resource == "audit-events":
         return _audit_event()
+    elif resource == "invitations":
+        return _invitation()
+    elif resource == "invitation-batches":
+        return _invitation_batch()
     else:
         raise AssertionError(resource)
     return record, record.account
 
 
-RESOURCES = ["accounts", "contacts", "leads", "opportunities", "contracts", "activities", "memberships", "audit-events"]
+RESOURCES = [
+    "accounts",
+    "contacts",
+    "leads",
+    "opportunities",
+    "contracts",
+    "activities",
+    "memberships",
+    "invitations",
+    "invitation-batches",
+    "audit-events",
+]

@@ -112,3 +112,16 @@ def test_malformed_bodies_get_400_and_change_nothing(body):
 
 def test_a_get_is_not_allowed():
     assert Client().get(URL).status_code == 405
+
+
+def test_a_bounce_marks_the_addresss_open_invitations_bounced(django_capture_on_commit_callbacks):
+    invitations = pytest.importorskip("invitations.services")
+    from invitations.models import Invitation
+
+    contact = verified(10, email="gone@company.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        invitations.invitation_create(actor=contact.account.owner, account=contact.account, contact=contact)
+    response = _post({"email": "gone@company.example", "reason": "550"}, Authorization=f"Bearer {SECRET}")
+    assert response.status_code == 200
+    assert Invitation.objects.get().status == Invitation.Status.BOUNCED
+    assert AuditEvent.objects.filter(action="invitations.invitation.bounced").count() == 1

@@ -101,6 +101,34 @@ def test_contacts_with_consent_but_no_portal_access_wait_for_invitations(django_
     assert Contact.objects.get(pk=consenting.pk).last_reconfirmation_sent_at is None
 
 
+def test_contacts_with_consent_but_no_portal_access_get_an_invitation_to_confirm_and_register(
+    django_capture_on_commit_callbacks,
+):
+    if not _invitations_available():
+        pytest.skip("invitations have not landed")
+    from invitations.models import Invitation
+
+    consenting = ContactFactory(consent_to_contact=True)
+    ContactFactory(consent_to_contact=False)
+    outcome = _send(django_capture_on_commit_callbacks)
+    assert (outcome.sent, outcome.invited, outcome.contact_ids) == (0, 1, [consenting.pk])
+    invitation = Invitation.objects.get()
+    assert (invitation.contact_id, invitation.account_id, invitation.email) == (
+        consenting.pk,
+        consenting.account_id,
+        consenting.email,
+    )
+    assert invitation.invited_by == consenting.account.owner  # the nightly job invites in the owner's name
+    assert [m.to for m in mail.outbox] == [[consenting.email]]
+    assert AuditEvent.objects.filter(action="invitations.invitation.created").count() == 1
+
+    mail.outbox.clear()
+    again = _send(django_capture_on_commit_callbacks)
+    assert (again.invited, again.contact_ids) == (0, [])
+    assert Invitation.objects.count() == 1
+    assert mail.outbox == []
+
+
 def test_a_run_is_capped_by_its_limit_and_the_next_run_continues(django_capture_on_commit_callbacks):
     for _ in range(3):
         stale_portal_user()

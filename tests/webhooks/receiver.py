@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,15 @@ class Receiver:
         self.responses = [r if isinstance(r, tuple) else (r, b"", {}) for r in responses]
 
 
+class _LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN (slow, and useless here).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
 def start_receiver() -> Receiver:
     receiver: Receiver
 
@@ -101,7 +111,7 @@ def start_receiver() -> Receiver:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _LoopbackServer(("127.0.0.1", 0), Handler)
     receiver = Receiver(server=server)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return receiver
