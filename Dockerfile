@@ -26,9 +26,10 @@ RUN pip install -r requirements.txt
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
 
-# Production settings refuse to load without a secret and hosts; give collectstatic
+# Production settings refuse to load without secrets and hosts; give collectstatic
 # throwaway ones that exist only for this command, never in the image's environment.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+    IDP_OIDC_PRIVATE_KEY="$(python -c 'from iam.oidc.keys import generate_private_key_pem; print(generate_private_key_pem())')" \
     ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput \
  && useradd --system --uid 10001 --user-group --home-dir /app --no-create-home clientele \

@@ -60,9 +60,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	@echo "manage.py check --deploy (production settings, throwaway secret)"
+	@echo "manage.py check --deploy (production settings, throwaway secrets)"
 	@DJANGO_SETTINGS_MODULE=config.settings.production ALLOWED_HOSTS=example.com \
 		SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))') \
+		IDP_OIDC_PRIVATE_KEY="$$($(PY) -c 'from iam.oidc.keys import generate_private_key_pem; print(generate_private_key_pem())')" \
 		$(PY) manage.py check --deploy --fail-level WARNING
 
 # bench: see the Benchmarks section of README.md (docs/benchmarks.md); added by its owner.

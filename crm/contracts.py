@@ -19,11 +19,17 @@ def contracts_expire_due(*, today: dt.date | None = None) -> int:
     crashed earlier run left half done.
     """
     from iam.services import access_sync
+    from webhooks.services import webhook_emit_records
 
     today = today or timezone.localdate()
     with transaction.atomic():
+        now = timezone.now()
         changed = Contract.objects.filter(status=Contract.Status.ACTIVE, end_date__lt=today).update(
-            status=Contract.Status.EXPIRED, updated_at=timezone.now()
+            status=Contract.Status.EXPIRED, updated_at=now
         )
+        if changed:
+            # This run's UPDATE stamped exactly these rows with its own ``now``.
+            ended = Contract.objects.filter(status=Contract.Status.EXPIRED, end_date__lt=today, updated_at=now)
+            webhook_emit_records("contract.ended", ended)
         access_sync(account_ids=None, actor=None)
     return changed

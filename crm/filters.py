@@ -79,9 +79,13 @@ class ContactFilter(SearchFilterSet):
         method="filter_portal",
     )
 
+    freshness = django_filters.ChoiceFilter(
+        label="Freshness state", choices=Contact._meta.get_field("freshness").choices, field_name="freshness"
+    )
+
     class Meta:
         model = Contact
-        fields = ["q", "owner", "account", "verification", "customer", "portal"]
+        fields = ["q", "owner", "account", "verification", "freshness", "customer", "portal"]
 
     def filter_customer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         active = Exists(Contract.objects.filter(account=OuterRef("account_id"), status=Contract.Status.ACTIVE))

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
+from crm.decay import DecayPolicy, Freshness, freshness_state
 from crm.querysets import CRMQuerySet
 
 
@@ -154,6 +155,7 @@ class Contact(TimestampedModel):
     class VerificationMethod(models.TextChoices):
         REP = "rep", "Confirmed by a sales rep"
         SELF_SERVICE = "self_service", "Confirmed by the person (self-service)"
+        RECONFIRMATION = "reconfirmation", "Confirmed by the person (reconfirmation)"
         IMPORT = "import", "Imported"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
@@ -175,6 +177,15 @@ class Contact(TimestampedModel):
         related_name="+",
     )
     verification_method = models.CharField(max_length=16, choices=VerificationMethod.choices, blank=True)
+    # Derived from last_verified_at and the decay policy (crm.decay); kept in a column so lists
+    # and reports filter on it by index. Writes set it; the daily job moves it along with time.
+    freshness = models.CharField(
+        max_length=8, choices=Freshness.choices, default=Freshness.STALE, db_default=Freshness.STALE, editable=False
+    )
+    last_reconfirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_bounced_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The mail provider reported this address as bouncing."
+    )
 
     objects = CRMQuerySet.as_manager()
 
@@ -195,10 +206,22 @@ class Contact(TimestampedModel):
             models.Index(fields=["-updated_at", "-id"], name="crm_contact_updated"),
             models.Index(fields=["-created_at", "-id"], name="crm_contact_created"),
             models.Index(fields=["email"], name="crm_contact_email"),
+            models.Index(Upper("email"), name="crm_contact_email_ci"),
+            models.Index(fields=["freshness", "last_name", "id"], name="crm_contact_fresh_name"),
+            models.Index(fields=["account", "freshness"], name="crm_contact_account_fresh"),
+            models.Index(fields=["owner", "freshness"], name="crm_contact_owner_fresh"),
         ]
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args, **kwargs) -> None:
+        # The stored state always matches the verification date it was saved with.
+        self.freshness = freshness_state(self.last_verified_at)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "last_verified_at" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "freshness"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("crm:contact_detail", args=[self.pk])
@@ -208,16 +231,9 @@ class Contact(TimestampedModel):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
-    def freshness(self) -> str:
-        """'fresh' (verified within 6 months), 'aging' (within 12) or 'stale'."""
-        if not self.last_verified_at:
-            return "stale"
-        age = timezone.now() - self.last_verified_at
-        if age.days <= 182:
-            return "fresh"
-        if age.days <= 365:
-            return "aging"
-        return "stale"
+    def freshness_probability(self) -> float:
+        """The probability (0 to 1) that this contact's data is still accurate."""
+        return DecayPolicy.from_settings().probability(self.last_verified_at)
 
 
 class Lead(TimestampedModel):
@@ -491,3 +507,37 @@ class Activity(TimestampedModel):
             "task": "check2-square",
             "note": "journal-text",
         }[self.kind]
+
+
+class ContactReconfirmation(models.Model):
+    """A reconfirmation request: a single-use, expiring link asking a person to confirm their data.
+
+    Only a SHA-256 digest of the link's secret is stored; the secret itself exists in the email
+    and nowhere else, so a copy of the database lets nobody confirm anything.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "", "Waiting for an answer"
+        CONFIRMED = "confirmed", "Confirmed as correct"
+        SUPERSEDED = "superseded", "Replaced by a newer request"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="reconfirmations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_to = models.EmailField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(used_at__isnull=True) & Q(outcome="")) | (Q(used_at__isnull=False) & ~Q(outcome="")),
+                name="crm_reconfirmation_used_has_outcome",
+            ),
+        ]
+        indexes = [models.Index(fields=["contact", "-created_at"], name="crm_reconfirm_contact")]
+
+    def __str__(self) -> str:
+        return f"Reconfirmation of {self.contact_id} ({self.created_at:%Y-%m-%d})"

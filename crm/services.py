@@ -17,6 +17,7 @@ from django.utils import timezone
 from crm.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.permissions import is_crm_user
+from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
     from iam.models import User
@@ -153,6 +154,9 @@ def lead_convert(
             lead=lead,
             opportunity=opportunity,
         )
+        if contact_created:
+            webhook_emit_records("contact.created", [contact])
+        webhook_emit_records("lead.converted", [lead])
     return LeadConversion(
         lead=lead,
         account=account,
@@ -176,8 +180,12 @@ def activity_log(
     due_at: dt.datetime | None = None,
     done: bool | None = None,
     owner: User | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> Activity:
-    """Log a call/email/meeting/note or plan a task on a record's timeline."""
+    """Log a call/email/meeting/note or plan a task on a record's timeline.
+
+    ``occurred_at`` defaults to now; an integration syncing past calls passes when they happened.
+    """
     _require_staff(actor)
     if not subject.strip():
         raise ValidationError({"subject": "Say in a few words what this was about."})
@@ -204,6 +212,7 @@ def activity_log(
         done_at=now if done else None,
         author=actor,
         owner=owner or actor,
+        occurred_at=occurred_at or now,
     )
     activity.full_clean()
     activity.save()
@@ -221,14 +230,48 @@ def activity_set_done(*, actor: User, activity: Activity, done: bool = True) -> 
     return activity
 
 
+def activity_update(*, actor: User, activity: Activity, changes: dict) -> Activity:
+    """Change what may change on a logged activity: subject, body, due date, owner, done."""
+    allowed = {"subject", "body", "due_at", "owner", "done"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This cannot be changed on a logged activity."))
+    _require_staff(actor)
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        done = changes.pop("done", None)
+        for name, value in changes.items():
+            setattr(activity, name, value)
+        if "subject" in changes:
+            activity.subject = (activity.subject or "").strip()
+        if done is not None and done != activity.done:
+            activity.done = done
+            activity.done_at = timezone.now() if done else None
+        activity.full_clean()
+        activity.save()
+    return activity
+
+
 def contact_verify(*, actor: User, contact: Contact, method: str = Contact.VerificationMethod.REP) -> Contact:
-    """Record that a contact's data was confirmed as current, by whom and how."""
+    """Record that a contact's data was confirmed as current, by whom and how: fresh from now."""
+    from crm.decay import freshness_state
+    from iam.audit import audit_record
+
     if method == Contact.VerificationMethod.REP:
         _require_staff(actor)
-    Contact.objects.filter(pk=contact.pk).update(
-        last_verified_at=timezone.now(), verified_by=actor, verification_method=method, updated_at=timezone.now()
-    )
-    contact.refresh_from_db()
+    now = timezone.now()
+    with transaction.atomic():
+        Contact.objects.filter(pk=contact.pk).update(
+            last_verified_at=now,
+            verified_by=actor,
+            verification_method=method,
+            freshness=freshness_state(now, now=now),
+            updated_at=now,
+        )
+        contact.refresh_from_db()
+        if method == Contact.VerificationMethod.REP:
+            # Self-service edits are audited by the profile service that calls this.
+            audit_record(actor=actor, action="crm.contact.verified", account=contact.account, target=contact)
     return contact
 
 
@@ -249,6 +292,7 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
 
     _require_staff(actor)
     with transaction.atomic():
+        created = account.pk is None
         was_required = (
             Account.objects.filter(pk=account.pk).values_list("require_mfa", flat=True).first() if account.pk else False
         )
@@ -269,6 +313,7 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
             AccountDomain.objects.bulk_create(
                 [AccountDomain(account=account, domain=d) for d in sorted(wanted - existing)]
             )
+        webhook_emit_records("account.created" if created else "account.updated", [account])
     return account
 
 
@@ -283,7 +328,13 @@ def contact_save(*, actor: User, contact: Contact) -> Contact:
             )
         if had_consent != contact.consent_to_contact:
             contact.consent_updated_at = timezone.now()
+        created = contact.pk is None
+        if contact.email_bounced_at and contact.pk:
+            stored_email = Contact.objects.filter(pk=contact.pk).values_list("email", flat=True).first()
+            if (stored_email or "").lower() != (contact.email or "").lower():
+                contact.email_bounced_at = None  # a new address: worth writing to again
         _save_record(contact)
+        webhook_emit_records("contact.created" if created else "contact.updated", [contact])
     return contact
 
 
@@ -297,7 +348,10 @@ def lead_save(*, actor: User, lead: Lead) -> Lead:
                 raise BusinessRuleViolation("A converted lead stays converted; work on its account instead.")
         if lead.status == Lead.Status.CONVERTED and not lead.converted_at:
             raise ValidationError({"status": "Convert the lead with the Convert button."})
+        created = lead.pk is None
         _save_record(lead)
+        if created:
+            webhook_emit_records("lead.created", [lead])
     return lead
 
 
@@ -328,4 +382,44 @@ def contract_save(*, actor: User, contract: Contract) -> Contract:
         access_sync(
             account_ids={contract.account_id, before["account_id"] if before else contract.account_id}, actor=actor
         )
+        was_active = before is not None and before["status"] == Contract.Status.ACTIVE
+        if contract.status == Contract.Status.ACTIVE and not was_active:
+            webhook_emit_records("contract.activated", [contract])
+        elif was_active and contract.status in (Contract.Status.EXPIRED, Contract.Status.TERMINATED):
+            webhook_emit_records("contract.ended", [contract])
     return contract
+
+
+# --- Deleting records (only where nothing else depends on them) ----------------------------------
+
+
+def contact_delete(*, actor: User, contact: Contact) -> None:
+    """Delete a contact that is nobody's portal identity (a membership keeps its contact)."""
+    _require_staff(actor)
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        if contact.memberships.exists():
+            raise BusinessRuleViolation("This contact is a portal user; remove their portal access first.")
+        contact.delete()
+
+
+def lead_delete(*, actor: User, lead: Lead) -> None:
+    """Delete a lead that was not converted (a converted lead is the history of its account)."""
+    _require_staff(actor)
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.status == Lead.Status.CONVERTED:
+            raise BusinessRuleViolation("A converted lead stays as the history of its account.")
+        lead.delete()
+
+
+def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
+    _require_staff(actor)
+    with transaction.atomic():
+        Opportunity.objects.filter(pk=opportunity.pk).delete()
+
+
+def activity_delete(*, actor: User, activity: Activity) -> None:
+    _require_staff(actor)
+    with transaction.atomic():
+        Activity.objects.filter(pk=activity.pk).delete()

@@ -2,6 +2,9 @@
 
 Where the change came from (IP, user agent) is taken from the request being served, which
 :class:`iam.middleware.AuditContextMiddleware` puts in a context variable; jobs have none.
+When a request is made with a credential other than a sign-in (an API key), the API puts that
+credential in a second context variable: every event written while it is set names it as the
+actor (``actor_label``) and in ``data``, whichever service writes the event.
 """
 
 from __future__ import annotations
@@ -22,7 +25,16 @@ class RequestOrigin:
     user_agent: str
 
 
+@dataclass(frozen=True)
+class ActingCredential:
+    """A credential acting for its user: ``label="api-key:ERP sync"``, ``reference={"api_key": "ab12cd34"}``."""
+
+    label: str
+    reference: dict[str, Any]
+
+
 _origin: contextvars.ContextVar[RequestOrigin | None] = contextvars.ContextVar("audit_origin", default=None)
+_credential: contextvars.ContextVar[ActingCredential | None] = contextvars.ContextVar("audit_credential", default=None)
 
 
 def set_origin(origin: RequestOrigin | None) -> contextvars.Token:
@@ -31,6 +43,41 @@ def set_origin(origin: RequestOrigin | None) -> contextvars.Token:
 
 def reset_origin(token: contextvars.Token) -> None:
     _origin.reset(token)
+
+
+# Audit actions that integrators also hear about, as webhook events (the catalogue is
+# webhooks.events.EVENT_TYPES). Emitted inside the audit event's transaction and delivered
+# only once it commits, so the code that audits a change needs to know nothing of webhooks.
+WEBHOOK_EVENT_TYPES: dict[str, str] = {
+    "iam.membership.created": "membership.created",
+    "iam.membership.suspended": "membership.suspended",
+    "iam.membership.reactivated": "membership.reactivated",
+    "iam.membership.removed": "membership.removed",
+    "iam.membership.roles_changed": "membership.roles_changed",
+    "invitations.invitation.sent": "invitation.sent",
+    "invitations.invitation.accepted": "invitation.accepted",
+    "invitations.invitation.expired": "invitation.expired",
+    "crm.lead.registered": "lead.registered",
+    "registrations.registration.submitted": "registration.submitted",
+    "registrations.registration.approved": "registration.approved",
+    "registrations.registration.rejected": "registration.rejected",
+}
+
+
+def _emit_webhooks(
+    action: str, events: list[AuditEvent], targets: list[models.Model | None], *, set_based: bool = False
+) -> None:
+    from webhooks.services import webhooks_emit_audited
+
+    webhooks_emit_audited(WEBHOOK_EVENT_TYPES[action], audit_events=events, targets=targets, reread=set_based)
+
+
+def set_credential(credential: ActingCredential | None) -> contextvars.Token:
+    return _credential.set(credential)
+
+
+def reset_credential(token: contextvars.Token) -> None:
+    _credential.reset(token)
 
 
 def _actor_label(actor: User | None) -> str:
@@ -48,9 +95,12 @@ def _event(
     data: dict | None = None,
 ) -> AuditEvent:
     origin = _origin.get()
+    credential = _credential.get()
+    if credential is not None:
+        data = {**(data or {}), **credential.reference}
     return AuditEvent(
         actor=actor if actor is not None and actor.pk else None,
-        actor_label=_actor_label(actor),
+        actor_label=credential.label[:254] if credential is not None else _actor_label(actor),
         action=action,
         account=account,
         target_type=target._meta.label_lower if target is not None else "",
@@ -73,6 +123,8 @@ def audit_record(
     """Append one event. ``action`` is a dotted name: ``iam.membership.suspended``."""
     event = _event(actor=actor, action=action, account=account, target=target, data=data)
     event.save()
+    if action in WEBHOOK_EVENT_TYPES:
+        _emit_webhooks(action, [event], [target])
     return event
 
 
@@ -80,6 +132,9 @@ def audit_record_many(
     *, actor: User | None, action: str, items: Iterable[tuple[Any, models.Model]], data: dict | None = None
 ) -> int:
     """One event per (account, target), in one INSERT: for set-based jobs."""
+    items = list(items)
     events = [_event(actor=actor, action=action, account=a, target=t, data=data) for a, t in items]
     AuditEvent.objects.bulk_create(events, batch_size=1000)
+    if events and action in WEBHOOK_EVENT_TYPES:
+        _emit_webhooks(action, events, [t for _a, t in items], set_based=True)
     return len(events)

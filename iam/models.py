@@ -121,13 +121,24 @@ class BusinessRole(models.Model):
 
 
 class Application(models.Model):
-    """One of the company's online services (an OpenID Connect client, later)."""
+    """One of the company's online services, signing its users in as an OpenID Connect client."""
 
     key = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     url = models.URLField(blank=True)
     is_active = models.BooleanField(default=True)
+    # allauth's client record: redirect URIs, hashed secret, grant types (iam.oidc.services keeps it in step).
+    oidc_client = models.OneToOneField(
+        "allauth_idp_oidc.Client",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="application",
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -213,6 +224,28 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.email} @ {self.account}"
+
+
+class ApplicationAccountChoice(models.Model):
+    """The account a user acts for in an application: chosen at sign-in, carried by its tokens.
+
+    One per user and application. Choosing another account ends the application's tokens
+    issued for the previous one, so a live token never changes account.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="application_account_choices")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="account_choices")
+    account = models.ForeignKey("crm.Account", on_delete=models.CASCADE, related_name="application_account_choices")
+    chosen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application"], name="iam_app_account_choice_one_per_app"),
+        ]
+        indexes = [models.Index(fields=["account", "user"], name="iam_app_choice_account_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.application_id} for {self.account_id}"
 
 
 class AuditEvent(models.Model):

@@ -29,6 +29,11 @@ def is_staff_admin_of(user: User | None, account: Account) -> bool:
     return account.owner_id == user.pk
 
 
+def can_manage_applications(user: User | None) -> bool:
+    """Registering applications and their credentials is operations' work; other staff may look."""
+    return is_crm_user(user) and (user.is_superuser or user.staff_role == "operations")
+
+
 def org_admin_membership(user: User | None, account: Account) -> Membership | None:
     """The user's usable org-admin membership of this account, if they have one."""
     from iam.models import Membership

@@ -62,3 +62,12 @@ def audit_events_visible_to(*, user: User, account: Account | None = None) -> Qu
 
 def can_staff_manage(*, user: User, account: Account) -> bool:
     return is_staff_admin_of(user, account)
+
+
+def memberships_visible_to(*, user: User) -> QuerySet[Membership]:
+    """Every membership for staff (as on the accounts' Portal users tabs); nothing for anyone else."""
+    if not is_crm_user(user):
+        return Membership.objects.none()
+    return Membership.objects.select_related("user").prefetch_related(
+        Prefetch("roles", queryset=BusinessRole.objects.order_by("sort_order", "name"))
+    )

@@ -18,6 +18,7 @@ from crm.errors import BusinessRuleViolation
 from crm.models import Account, Contact, Contract
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
+from iam.oidc.services import tokens_revoke_for_memberships
 from iam.permissions import can_manage_members, grantable_roles, is_staff_admin_of
 
 if TYPE_CHECKING:
@@ -88,20 +89,25 @@ def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
 
 def membership_create(
     *,
-    actor: User,
+    actor: User | None,
     user: User,
     account: Account,
     roles: Iterable[BusinessRole],
     contact: Contact | None = None,
     status: str = Membership.Status.ACTIVE,
 ) -> Membership:
-    """Link an external user to an account with business roles (or return the existing link)."""
+    """Link an external user to an account with business roles (or return the existing link).
+
+    ``actor=None`` is the system applying a rule its caller has checked (a registration approved
+    automatically because it matched a customer); the audit event then names no person.
+    """
     roles = list(roles)
     if user.is_staff:
         raise ValidationError({"user": "Staff users work in the CRM; they do not get portal memberships."})
-    _require_manager(actor, account)
-    if {r.pk for r in roles} - grantable_roles(actor, account, roles):
-        raise PermissionDenied("You may not grant one of these roles.")
+    if actor is not None:
+        _require_manager(actor, account)
+        if {r.pk for r in roles} - grantable_roles(actor, account, roles):
+            raise PermissionDenied("You may not grant one of these roles.")
     with transaction.atomic():
         existing = Membership.objects.select_for_update().filter(user=user, account=account).first()
         if existing is not None:
@@ -199,6 +205,7 @@ def membership_suspend(*, actor: User, membership: Membership) -> Membership:
             action="iam.membership.suspended",
             why="admin",
         )
+        tokens_revoke_for_memberships([membership])
         _after_commit_end_sessions([membership.user_id])
     return membership
 
@@ -235,6 +242,7 @@ def membership_remove(*, actor: User, membership: Membership) -> Membership:
         _set_status(
             actor=actor, membership=membership, status=Membership.Status.DEACTIVATED, action="iam.membership.removed"
         )
+        tokens_revoke_for_memberships([membership])
         _after_commit_end_sessions([membership.user_id])
     return membership
 
@@ -293,6 +301,7 @@ def access_sync(*, account_ids: Iterable[int] | None = None, actor: User | None 
                 items=[(m.account, m) for m in to_suspend],
                 data={"reason": "contract"},
             )
+            tokens_revoke_for_memberships(to_suspend)
             _after_commit_end_sessions(m.user_id for m in to_suspend)
         if restored:
             audit_record_many(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CLIENTELE_VAR_DIR", str(BASE_DIR / "var")))
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
     "django_filters",
     "django_countries",
     "phonenumber_field",
@@ -34,10 +36,14 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.idp.oidc",
     "iam",
     "crm",
     "invitations",
+    "registrations",
     "analytics",
+    "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +60,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "iam.middleware.AuditContextMiddleware",
     "iam.middleware.PortalAccessMiddleware",
+    "iam.oidc.middleware.AccountChoiceMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -115,8 +122,16 @@ CELERY_TIMEZONE = "UTC"
 # Periodic schedules live here and only here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
+    "registrations-expire-unverified": {"task": "registrations.expire_unverified", "schedule": 60 * 60},
     "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
     "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
+    "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
+    "webhooks-events-prune": {"task": "webhooks.events_prune", "schedule": 24 * 60 * 60},
+    # Data decay: every job is idempotent and takes an advisory lock, so a late or doubled run is harmless.
+    "data-health-refresh": {"task": "analytics.data_health_refresh", "schedule": crontab(hour=2, minute=15)},
+    "reconfirmations-send-due": {"task": "crm.reconfirmations_send_due", "schedule": crontab(hour=9, minute=0)},
+    "users-deactivate-inactive": {"task": "iam.users_deactivate_inactive", "schedule": crontab(hour=3, minute=30)},
+    "api-idempotency-keys-expire": {"task": "api.idempotency_keys_expire", "schedule": 60 * 60},
 }
 
 # --- Identity -----------------------------------------------------------------------------
@@ -174,6 +189,24 @@ IAM_TRUST_X_FORWARDED_FOR = env_bool("IAM_TRUST_X_FORWARDED_FOR", False)
 # Open self-service sign-up arrives with registration; until then accounts come from staff.
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
 
+# --- OpenID Connect provider (allauth idp.oidc) -------------------------------------------
+# Applications (iam.Application) are the clients; iam.oidc.adapter adds the account and roles.
+IDP_OIDC_ADAPTER = "iam.oidc.adapter.OIDCAdapter"
+# RS256 signing key, PEM (or IDP_OIDC_PRIVATE_KEY_FILE). Required in production; local and
+# test settings generate a development key when it is empty.
+IDP_OIDC_PRIVATE_KEY = env_str("IDP_OIDC_PRIVATE_KEY").replace("\\n", "\n")
+# Fixed issuer URL (https://id.example.com); empty: the URL the request came in on.
+IDP_OIDC_ISSUER = env_str("IDP_OIDC_ISSUER").rstrip("/")
+# Opaque access tokens are looked up on every use, so a revoked one stops working at once.
+IDP_OIDC_ACCESS_TOKEN_FORMAT = "opaque"  # noqa: S105 - a format name, not a secret
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN", 15 * 60)
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN", 30 * 24 * 60 * 60) or None
+IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+# RFC 7662, for the applications' own APIs to check an opaque token (each client its own tokens only).
+IDP_OIDC_INTROSPECTION_ENABLED = True
+# First-party services: with an id_token_hint of the signed-in user, sign-out needs no question.
+IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
+
 # --- Email --------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -211,6 +244,28 @@ INVITATIONS_BATCH_SENDERS = env_int("INVITATIONS_BATCH_SENDERS", 4)
 # A batch chunk that has not moved for this long is taken to be lost with its worker and re-queued.
 INVITATIONS_BATCH_STALL_SECONDS = env_int("INVITATIONS_BATCH_STALL_SECONDS", 300)
 
+# --- Registrations ------------------------------------------------------------------------
+# Hours a registration may wait in the approval queue before it shows as overdue.
+REGISTRATIONS_SLA_HOURS = env_int("REGISTRATIONS_SLA_HOURS", 24)
+# Business roles (keys) of a registrant who joins an account that already has an org admin.
+REGISTRATIONS_MEMBER_ROLES = env_list("REGISTRATIONS_MEMBER_ROLES", ["buyer"])
+# Admit registrants without a matching customer as leads at once instead of queueing them.
+REGISTRATIONS_AUTO_ADMIT_LEADS = env_bool("REGISTRATIONS_AUTO_ADMIT_LEADS", False)
+# Points a lead's score rises by when its person registers (capped at 100).
+REGISTRATIONS_LEAD_SCORE_BONUS = env_int("REGISTRATIONS_LEAD_SCORE_BONUS", 25)
+# Staff user (email) who owns accounts and leads created from registrations; empty: the approver,
+# or for automatic decisions the longest-serving sales manager.
+REGISTRATIONS_OWNER_EMAIL = env_str("REGISTRATIONS_OWNER_EMAIL", "")
+# Registration forms accepted per client address and per email address within an hour.
+REGISTRATIONS_RATE_LIMIT_PER_IP = env_int("REGISTRATIONS_RATE_LIMIT_PER_IP", 10)
+REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL", 3)
+# Days the "answer our question" link in an information request works.
+REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
+# Days an unverified registration (and the login it made) is kept before it is forgotten.
+REGISTRATIONS_UNVERIFIED_DAYS = env_int("REGISTRATIONS_UNVERIFIED_DAYS", 7)
+# Where links in emails sent outside a request (background jobs, the shell) point.
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", INVITATIONS_SITE_URL).rstrip("/")
+
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -227,6 +282,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chart.js", _NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/swagger-ui", _NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -258,19 +314,110 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- REST framework -----------------------------------------------------------------------
+# --- API ---------------------------------------------------------------------------------
+# The REST API under /api/v1/ (api/): API keys or a staff browser session, problem+json errors.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiPrincipalThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.QueryFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clientele API",
+    "DESCRIPTION": (
+        "Accounts, contacts, leads, opportunities, contracts, activities, portal memberships and the "
+        "audit trail. Authenticate with `Authorization: Api-Key <key>`; errors are RFC 9457 problem "
+        "details (`application/problem+json`)."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "crm.models.Lead.Status",
+        "ContractStatusEnum": "crm.models.Contract.Status",
+        "MembershipStatusEnum": "iam.models.Membership.Status",
+        "InvitationStatusEnum": "invitations.models.Invitation.Status",
+        "InvitationBatchStatusEnum": "invitations.models.InvitationBatch.Status",
+        "LeadSourceEnum": "crm.models.Lead.Source",
+        "InvitationBatchSourceEnum": "invitations.models.InvitationBatch.Source",
+        "CountryEnum": "api.schema.COUNTRY_CHOICES",
+    },
+}
+# Requests per API key (or staff user) and period: "600/min", "20/s", "10000/hour".
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
+# How long a stored Idempotency-Key answer is replayed (hours); older ones are deleted daily.
+API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24)
 
 # --- CRM ----------------------------------------------------------------------------------
 CRM_PAGE_SIZE = env_int("CRM_PAGE_SIZE", 50)
 # Above this many matching rows a list shows "10,000+" rather than counting them all.
 CRM_COUNT_LIMIT = env_int("CRM_COUNT_LIMIT", 10_000)
 
+# --- Data decay ---------------------------------------------------------------------------
+# Probability a contact's data is still accurate: (1 - rate) ** months since last verified.
+DECAY_MONTHLY_RATE = env_float("DECAY_MONTHLY_RATE", 0.02)
+# Fresh while that probability is at least DECAY_FRESH_FROM (0.88: ~6 months at 2 %), stale once
+# it is below DECAY_STALE_BELOW (0.78: ~12 months); ageing in between. Never verified: stale.
+DECAY_FRESH_FROM = env_float("DECAY_FRESH_FROM", 0.88)
+DECAY_STALE_BELOW = env_float("DECAY_STALE_BELOW", 0.78)
+# A contact is asked to reconfirm at most once per this many days; links expire after the second.
+DECAY_RECONFIRMATION_INTERVAL_DAYS = env_int("DECAY_RECONFIRMATION_INTERVAL_DAYS", 90)
+DECAY_RECONFIRMATION_LINK_DAYS = env_int("DECAY_RECONFIRMATION_LINK_DAYS", 14)
+# Requests one run of the reconfirmation job sends at most (0: no limit).
+DECAY_RECONFIRMATION_BATCH_LIMIT = env_int("DECAY_RECONFIRMATION_BATCH_LIMIT", 5000)
+# Detail rows (per owner, per account) of data-health snapshots older than this are dropped; totals stay.
+DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
+# Portal identities not signed in for this many days are deactivated (0: never), warned first by
+# email IAM_INACTIVITY_WARNING_DAYS before.
+IAM_DEACTIVATE_INACTIVE_AFTER_DAYS = env_int("IAM_DEACTIVATE_INACTIVE_AFTER_DAYS", 365)
+IAM_INACTIVITY_WARNING_DAYS = env_int("IAM_INACTIVITY_WARNING_DAYS", 14)
+# Links in the emails these jobs send start with SITE_URL (see Webhooks below).
+# Shared secret of the mail provider's bounce notifications (HMAC-SHA256 of the body, or a bearer token).
+MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
+
 PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
+
+# --- Webhooks -----------------------------------------------------------------------------
+# Let endpoints point at loopback/private/link-local addresses (development and tests only).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.
+WEBHOOKS_RETRY_SCHEDULE = [
+    int(step) for step in env_list("WEBHOOKS_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"])
+]
+# An endpoint is disabled after this many failed attempts in a row, or failing for this many days.
+WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 50)
+WEBHOOKS_DISABLE_AFTER_DAYS = env_int("WEBHOOKS_DISABLE_AFTER_DAYS", 5)
+# Who else is emailed when an endpoint is disabled (besides its creator and operations staff).
+WEBHOOKS_ALERT_EMAILS = env_list("WEBHOOKS_ALERT_EMAILS", [])
+WEBHOOKS_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 3)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
+# Bytes of a receiver's response kept in the delivery log (the rest is never read).
+WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 4096)
+# After a secret rotation, messages carry a signature with the old secret too for this long.
+WEBHOOKS_SECRET_OVERLAP_HOURS = env_int("WEBHOOKS_SECRET_OVERLAP_HOURS", 24)
+WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 30)
+# Retries due within this many seconds are queued with a countdown; later ones by the sweep.
+WEBHOOKS_COUNTDOWN_MAX_SECONDS = 900
+# A claim older than this is taken to be lost with its worker and queued again.
+WEBHOOKS_CLAIM_TIMEOUT_SECONDS = 300
+WEBHOOKS_SWEEP_GRACE_SECONDS = 30
+WEBHOOKS_SWEEP_BATCH = 5000
 
 LOGGING = {
     "version": 1,

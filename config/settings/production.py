@@ -16,6 +16,16 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required in production (comma-separated).")
 
+# OpenID Connect: tokens must be signed with a key that survives restarts and is shared by
+# every web process, so it comes from the environment (IDP_OIDC_PRIVATE_KEY or its _FILE).
+IDP_OIDC_PRIVATE_KEY = env_str("IDP_OIDC_PRIVATE_KEY", required=True).replace("\\n", "\n")
+try:
+    from iam.oidc.keys import check_private_key_pem
+
+    check_private_key_pem(IDP_OIDC_PRIVATE_KEY)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"IDP_OIDC_PRIVATE_KEY must be an RSA private key in PEM form: {exc}.") from exc
+
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -17,3 +17,7 @@ STORAGES = {
 }
 STATIC_ROOT = None  # nothing is collected in tests; WhiteNoise serves from the finders
 WHITENOISE_USE_FINDERS = True
+# A signing key made for this test run only: nothing secret is committed.
+from iam.oidc.keys import generate_private_key_pem  # noqa: E402
+
+IDP_OIDC_PRIVATE_KEY = generate_private_key_pem()

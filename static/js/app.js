@@ -10,6 +10,14 @@ function initBehaviours(root) {
       if (!window.confirm(el.dataset.confirm)) event.preventDefault();
     });
   });
+  // <button data-copy="#input"> copies that input's value (a secret shown once).
+  root.querySelectorAll("[data-copy]").forEach((el) => {
+    el.addEventListener("click", () => {
+      const source = document.querySelector(el.dataset.copy);
+      if (source && navigator.clipboard) navigator.clipboard.writeText(source.value);
+      if (source) source.select();
+    });
+  });
   // An opportunity's stage select fills in the stage's usual probability.
   root.querySelectorAll("select[data-probability-defaults]").forEach((el) => {
     const defaults = JSON.parse(el.dataset.probabilityDefaults);

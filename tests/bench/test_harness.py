@@ -37,8 +37,31 @@ TINY = {
 
 def _seed(**extra) -> str:
     out = io.StringIO()
-    call_command("seed_scale", stdout=out, **TINY, **extra)
+    call_command("seed_scale", stdout=out, **{**TINY, **extra})
     return out.getvalue()
+
+
+def test_seed_scale_gives_accounts_portal_users_with_one_org_admin_each_and_reruns_cleanly():
+    from iam.models import Membership
+
+    _seed(memberships=50)
+    members = Membership.objects.select_related("user")
+    assert members.count() == 50
+    assert all(not m.user.is_staff and not m.user.has_usable_password() for m in members)
+    assert all(m.contact.account_id == m.account_id for m in members.select_related("contact"))
+    admins = members.filter(is_org_admin=True)
+    assert admins.count() == members.values("account").distinct().count()  # one org admin per account
+    assert set(admins.values_list("roles__key", flat=True)) == {"org_admin"}
+    # Access follows the contract from the start: members without an active contract are suspended by it.
+    without_contract = members.exclude(account__contracts__status="active")
+    assert set(without_contract.values_list("status", "suspended_by").distinct()) <= {("suspended", "contract")}
+    assert members.filter(account__contracts__status="active", status="active").exists()
+
+    out = _seed(memberships=50)
+    assert "50 already loaded" in out
+    assert Membership.objects.count() == 50
+    _seed(memberships=20)
+    assert Membership.objects.count() == 20
 
 
 def test_seed_scale_loads_the_requested_counts_deterministically():
@@ -68,8 +91,23 @@ def test_seed_scale_loads_the_requested_counts_deterministically():
     assert names_checksum() != checksum
 
 
-def test_harness_runs_and_reports_a_table_and_json(tmp_path, capsys):
-    from bench.run import run
+def test_harness_runs_and_reports_a_table_and_json(tmp_path, capsys, monkeypatch):
+    import sys
+    import types
+
+    import bench.run
+    from bench.run import Result, run
+
+    # The real suites have smoke tests of their own (tests/bench/test_<suite>.py); here one
+    # stand-in checks that the page run hands over to the suites and reports their figures.
+    handed: list = []
+
+    def measure(ctx):
+        handed.append(ctx)
+        return [Result(name="suite: stand-in", path="-", target_ms=5.0, p50=7.0, p95=9.0, unit="jobs/s")]
+
+    monkeypatch.setitem(sys.modules, "tests_bench_stand_in", types.SimpleNamespace(measure=measure))
+    monkeypatch.setattr(bench.run, "SUITES", ["tests_bench_stand_in"])
 
     sizes = {k: TINY[k] for k in ("accounts", "contacts", "leads", "opportunities", "contracts", "activities")}
     json_out, markdown_out = tmp_path / "results.json", tmp_path / "benchmarks.md"
@@ -99,3 +137,8 @@ def test_harness_runs_and_reports_a_table_and_json(tmp_path, capsys):
     assert first["queries"] > 0
     assert any(name.startswith("search: company") and r["status"] == "ok" for name, r in results.items())
     assert "| operation |" in markdown_out.read_text()
+    assert len(handed) == 1
+    assert handed[0].database_url.startswith("postgres://")
+    assert handed[0].sizes["contacts"] == 200
+    assert results["suite: stand-in"]["unit"] == "jobs/s"
+    assert "7.0 jobs/s" in printed

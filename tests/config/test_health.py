@@ -100,6 +100,10 @@ def test_production_settings_refuse_to_start_with_empty_allowed_hosts():
 
 
 def test_production_settings_start_when_configured():
-    result = _import_production_settings(SECRET_KEY=GOOD_SECRET_KEY, ALLOWED_HOSTS="example.com")
+    from iam.oidc.keys import generate_private_key_pem
+
+    result = _import_production_settings(
+        SECRET_KEY=GOOD_SECRET_KEY, ALLOWED_HOSTS="example.com", IDP_OIDC_PRIVATE_KEY=generate_private_key_pem()
+    )
 
     assert result.returncode == 0, result.stderr

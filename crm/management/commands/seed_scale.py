@@ -22,7 +22,6 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
@@ -779,7 +778,7 @@ class Command(BaseCommand):
         parser.add_argument("--opportunities", type=int, default=100_000)
         parser.add_argument("--contracts", type=int, default=60_000)
         parser.add_argument("--activities", type=int, default=2_000_000)
-        parser.add_argument("--memberships", type=int, default=200_000, help="Portal memberships (once IAM has them).")
+        parser.add_argument("--memberships", type=int, default=200_000, help="Portal users with a membership each.")
         parser.add_argument("--big-contacts", type=int, default=5_000, help=f"Contacts of '{BIG_ACCOUNT_NAME}'.")
         parser.add_argument("--big-activities", type=int, default=20_000, help=f"Activities of '{BIG_ACCOUNT_NAME}'.")
         parser.add_argument("--reset", action="store_true", help="Truncate the CRM tables (CASCADE) and reload.")
@@ -804,12 +803,12 @@ class Command(BaseCommand):
             big_contacts=min(options["big_contacts"], options["contacts"]),
             big_activities=min(options["big_activities"], options["activities"]),
         )
-        self._memberships(options["memberships"])
         counts = table_counts()
         if not options["reset"] and read_marker() == json.loads(sizes.marker()[len(MARKER_PREFIX) :]):
             expected = self._expected_counts(sizes)
             if all(counts[t] == expected[t] for t in TABLES if t != "crm_accountdomain"):
                 self.stdout.write(f"Scale data (seed {sizes.seed}) already loaded: {counts}. Nothing to do.")
+                self._memberships(options["memberships"])
                 return
         if any(counts.values()) and not options["reset"]:
             raise CommandError(
@@ -825,17 +824,96 @@ class Command(BaseCommand):
             t0 = time.monotonic()
             cursor.execute("VACUUM (ANALYZE) " + ", ".join(TABLES))
             self.stdout.write(f"  VACUUM ANALYZE in {time.monotonic() - t0:.1f} s")
+        self._memberships(options["memberships"])
         self.stdout.write(self.style.SUCCESS(f"Loaded in {time.monotonic() - started:.1f} s (seed {sizes.seed})."))
 
     def _memberships(self, wanted: int) -> None:
+        """Portal users and their memberships, set-based: every k-th contact becomes a portal user.
+
+        Idempotent on its own: the users are keyed by an email derived from the contact, and the
+        memberships are reloaded only when their count differs. The first member of an account is
+        its org admin, the others buyers; members of accounts without an active contract are
+        suspended by the contract, as access_sync would leave them.
+        """
+        from iam.defaults import ensure_default_business_roles
+        from iam.models import BusinessRole
+
         if not wanted:
             return
-        try:
-            apps.get_model("iam", "Membership")
-        except LookupError:
-            self.stdout.write(f"  memberships: skipped ({wanted:,} requested; the IAM memberships do not exist yet)")
+        portal_domain = f"portal.{SEED_DOMAIN}"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM iam_membership m JOIN iam_user u ON u.id = m.user_id WHERE u.email LIKE %s",
+                [f"%@{portal_domain}"],
+            )
+            have = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM crm_contact")
+            contacts = cursor.fetchone()[0]
+        wanted = min(wanted, contacts)
+        if have == wanted:
+            self.stdout.write(f"  memberships: {have:,} already loaded")
             return
-        self.stdout.write("  memberships: not generated yet by seed_scale")
+        ensure_default_business_roles(BusinessRole)
+        roles = dict(BusinessRole.objects.filter(key__in=["org_admin", "buyer"]).values_list("key", "id"))
+        step = max(1, contacts // max(wanted, 1))
+        t0 = time.monotonic()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM iam_membership_roles WHERE membership_id IN (SELECT m.id FROM iam_membership m "
+                "JOIN iam_user u ON u.id = m.user_id WHERE u.email LIKE %s)",
+                [f"%@{portal_domain}"],
+            )
+            cursor.execute(
+                "DELETE FROM iam_membership WHERE user_id IN (SELECT id FROM iam_user WHERE email LIKE %s)",
+                [f"%@{portal_domain}"],
+            )
+            cursor.execute(
+                """
+                CREATE TEMP TABLE seed_portal ON COMMIT DROP AS
+                SELECT c.id AS contact_id, c.account_id, c.first_name, c.last_name, c.created_at,
+                       'u' || c.id || '@' || %(domain)s AS email,
+                       row_number() OVER (PARTITION BY c.account_id ORDER BY c.id) = 1 AS is_admin,
+                       EXISTS (SELECT 1 FROM crm_contract k WHERE k.account_id = c.account_id
+                               AND k.status = 'active') AS has_contract
+                FROM crm_contact c
+                WHERE c.id %% %(step)s = 0
+                ORDER BY c.id
+                LIMIT %(wanted)s
+                """,
+                {"domain": portal_domain, "step": step, "wanted": wanted},
+            )
+            cursor.execute(
+                """
+                INSERT INTO iam_user (password, email, first_name, last_name, is_staff, staff_role, is_active,
+                                      is_superuser, date_joined)
+                SELECT '!' || md5(s.email), s.email, s.first_name, s.last_name, false, '', true, false, s.created_at
+                FROM seed_portal s
+                ON CONFLICT (email) DO NOTHING
+                """
+            )
+            cursor.execute(
+                """
+                INSERT INTO iam_membership (user_id, account_id, contact_id, status, suspended_by, is_lead_only,
+                                            is_org_admin, created_at, updated_at, status_changed_at)
+                SELECT u.id, s.account_id, s.contact_id,
+                       CASE WHEN s.has_contract THEN 'active' ELSE 'suspended' END,
+                       CASE WHEN s.has_contract THEN '' ELSE 'contract' END,
+                       false, s.is_admin, s.created_at, s.created_at, s.created_at
+                FROM seed_portal s JOIN iam_user u ON u.email = s.email
+                """
+            )
+            loaded = cursor.rowcount
+            cursor.execute(
+                """
+                INSERT INTO iam_membership_roles (membership_id, businessrole_id)
+                SELECT m.id, CASE WHEN m.is_org_admin THEN %s ELSE %s END
+                FROM iam_membership m JOIN iam_user u ON u.id = m.user_id WHERE u.email LIKE %s
+                """,
+                [roles["org_admin"], roles["buyer"], f"%@{portal_domain}"],
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) iam_user, iam_membership, iam_membership_roles")
+        self.stdout.write(f"  memberships: {loaded:,} portal users and memberships in {time.monotonic() - t0:.1f} s")
 
     @staticmethod
     def _expected_counts(sizes: Sizes) -> dict[str, int]:

@@ -1,0 +1,207 @@
+"""Query filters per resource (django-filter): owner, status, dates, account, ``updated_since`` for sync.
+
+Search reuses the CRM lists' own search (``crm.filters``), so the API finds what the UI finds,
+contacts by name, email or company through the trigram indexes.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+
+from crm import filters as crm_filters
+from crm.decay import Freshness
+from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from iam.models import AuditEvent, Membership
+from invitations.models import Invitation, InvitationBatch
+from registrations.models import RegistrationRequest
+from webhooks.models import Endpoint
+
+
+class QueryFilterBackend(DjangoFilterBackend):
+    """django-filter, skipped when the request sends none of the view's filters (a plain page).
+
+    Building and validating a FilterSet's form costs more than the rest of an unfiltered page.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        names = filterset_class.base_filters.keys()
+        if not any(name in request.query_params for name in names):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class ApiFilterSet(django_filters.FilterSet):
+    search_fields: tuple[str, ...] = ()
+
+    owner = django_filters.NumberFilter(field_name="owner_id", help_text="Staff user id of the owner.")
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Only records changed at or after this time (ISO 8601): for incremental sync, "
+        "with ordering=updated_at.",
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", help_text="Text search.")
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return crm_filters.SearchFilterSet.search(self, queryset, name, value)
+
+
+class AccountFilter(ApiFilterSet):
+    search_fields = ("name", "business_id", "website")
+    tier = django_filters.ChoiceFilter(choices=Account.Tier.choices)
+    industry = django_filters.ChoiceFilter(choices=Account.Industry.choices)
+    business_id = django_filters.CharFilter()
+    customer = django_filters.BooleanFilter(method="filter_customer", help_text="Has an active contract.")
+
+    class Meta:
+        model = Account
+        fields: list[str] = []
+
+    def filter_customer(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        return crm_filters.AccountFilter.filter_customer(self, queryset, name, value)
+
+
+class ContactFilter(ApiFilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    verified = django_filters.BooleanFilter(
+        field_name="last_verified_at", lookup_expr="isnull", exclude=True, help_text="Ever verified."
+    )
+    freshness = django_filters.ChoiceFilter(choices=Freshness.choices, help_text="How current the data is.")
+    search = django_filters.CharFilter(method="filter_search", help_text="Name (“Anna Smith” too), email or company.")
+
+    class Meta:
+        model = Contact
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return crm_filters.ContactFilter.search(self, queryset, name, value)
+
+
+class LeadFilter(ApiFilterSet):
+    search_fields = ("first_name", "last_name", "email", "company_name")
+    status = django_filters.ChoiceFilter(choices=Lead.Status.choices)
+    source = django_filters.ChoiceFilter(choices=Lead.Source.choices)
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+
+class OpportunityFilter(ApiFilterSet):
+    search_fields = ("name",)
+    account = django_filters.NumberFilter(field_name="account_id")
+    stage = django_filters.ChoiceFilter(choices=Opportunity.Stage.choices)
+    close_after = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="gte")
+    close_before = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="lte")
+
+    class Meta:
+        model = Opportunity
+        fields: list[str] = []
+
+
+class ContractFilter(ApiFilterSet):
+    search_fields = ("number",)
+    account = django_filters.NumberFilter(field_name="account_id")
+    status = django_filters.ChoiceFilter(choices=Contract.Status.choices)
+    ends_after = django_filters.DateFilter(field_name="end_date", lookup_expr="gte")
+    ends_before = django_filters.DateFilter(field_name="end_date", lookup_expr="lte")
+
+    class Meta:
+        model = Contract
+        fields: list[str] = []
+
+
+class ActivityFilter(ApiFilterSet):
+    search_fields = ("subject",)
+    kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices)
+    done = django_filters.BooleanFilter()
+    account = django_filters.NumberFilter(field_name="account_id")
+    contact = django_filters.NumberFilter(field_name="contact_id")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    opportunity = django_filters.NumberFilter(field_name="opportunity_id")
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Activity
+        fields: list[str] = []
+
+
+class MembershipFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    status = django_filters.ChoiceFilter(choices=Membership.Status.choices)
+    email = django_filters.CharFilter(field_name="user__email", lookup_expr="iexact")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Membership
+        fields: list[str] = []
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    action = django_filters.CharFilter(
+        field_name="action", lookup_expr="startswith", help_text="A dotted prefix: iam.membership"
+    )
+    actor = django_filters.NumberFilter(field_name="actor_id")
+    target_type = django_filters.CharFilter()
+    target_id = django_filters.CharFilter()
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+
+class InvitationFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    contact = django_filters.NumberFilter(field_name="contact_id")
+    batch = django_filters.NumberFilter(field_name="batch_id")
+    status = django_filters.ChoiceFilter(choices=Invitation.Status.choices)
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Invitation
+        fields: list[str] = []
+
+
+class InvitationBatchFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=InvitationBatch.Status.choices)
+    source = django_filters.ChoiceFilter(choices=InvitationBatch.Source.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = InvitationBatch
+        fields: list[str] = []
+
+
+class RegistrationFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RegistrationRequest.Status.choices)
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    business_id = django_filters.CharFilter()
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+
+    class Meta:
+        model = RegistrationRequest
+        fields: list[str] = []
+
+
+class WebhookEndpointFilter(django_filters.FilterSet):
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Endpoint
+        fields: list[str] = []

@@ -1,0 +1,33 @@
+"""/api/v1/ (the resources), /api/schema/ (OpenAPI 3) and /api/docs/ (Swagger UI, from npm)."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
+
+from api import docs, views
+
+router = SimpleRouter(trailing_slash=True, use_regex_path=False)
+router.register("accounts", views.AccountViewSet, basename="account")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("leads", views.LeadViewSet, basename="lead")
+router.register("opportunities", views.OpportunityViewSet, basename="opportunity")
+router.register("contracts", views.ContractViewSet, basename="contract")
+router.register("activities", views.ActivityViewSet, basename="activity")
+router.register("memberships", views.MembershipViewSet, basename="membership")
+router.register("invitations", views.InvitationViewSet, basename="invitation")
+router.register("invitation-batches", views.InvitationBatchViewSet, basename="invitation-batch")
+router.register("registrations", views.RegistrationViewSet, basename="registration")
+router.register("webhooks", views.WebhookViewSet, basename="webhook")
+router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", docs.api_docs, name="docs"),
+    # Anything else under /api/ is a problem+json 404, not an HTML page.
+    re_path(r"^v1/.*$", docs.NotFoundView.as_view(), name="not_found"),
+]

@@ -1,0 +1,312 @@
+"""Asking stale contacts whether their data is still correct, and taking their answer.
+
+Portal users get an email with a single-use, expiring link. The link carries a random secret,
+signed; only the secret's SHA-256 digest is stored (``ContactReconfirmation``), so the database
+alone cannot confirm anything. Contacts without portal access who agreed to be contacted get an
+invitation instead (to confirm their data by registering), through the Invitations services.
+
+A contact is asked at most once per ``DECAY_RECONFIRMATION_INTERVAL_DAYS``: the send claims the
+contact by setting ``last_reconfirmation_sent_at`` under a transaction-scoped advisory lock,
+chunk by chunk, so two runs at once never ask anyone twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.decay import Freshness
+from crm.errors import BusinessRuleViolation
+from crm.models import Contact, ContactReconfirmation
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+_SIGNER_SALT = "crm.reconfirmation"
+
+
+class ReconfirmationLinkInvalid(BusinessRuleViolation):
+    """The link is unknown, tampered with, used, replaced or expired. ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class ReconfirmationOutcome:
+    sent: int = 0  # emails with a link to portal users
+    invited: int = 0  # invitations to contacts without portal access
+    skipped_locked: bool = False
+    contact_ids: list[int] = field(default_factory=list, repr=False)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def reconfirmation_link_token(secret: str) -> str:
+    return signing.Signer(salt=_SIGNER_SALT).sign(secret)
+
+
+def _secret_from(token: str) -> str:
+    try:
+        return signing.Signer(salt=_SIGNER_SALT).unsign(token)
+    except signing.BadSignature as exc:
+        raise ReconfirmationLinkInvalid("invalid") from exc
+
+
+def _portal_user_exists() -> Exists:
+    from iam.models import Membership
+
+    return Exists(
+        Membership.objects.filter(contact=OuterRef("pk"), status=Membership.Status.ACTIVE, user__is_active=True)
+    )
+
+
+def _invitations_available() -> bool:
+    try:
+        from invitations.services import invitation_create  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _not_asked_since(now: dt.datetime) -> Q:
+    asked_before = now - dt.timedelta(days=settings.DECAY_RECONFIRMATION_INTERVAL_DAYS)
+    return Q(last_reconfirmation_sent_at__isnull=True) | Q(last_reconfirmation_sent_at__lt=asked_before)
+
+
+def reconfirmations_due(
+    *, now: dt.datetime, account_id: int | None = None, owner_id: int | None = None, invitations: bool = True
+) -> QuerySet[Contact]:
+    """Stale contacts we may ask now: a deliverable email, not asked within the interval, and
+    either a portal user or (when invitations exist) a contact who agreed to be contacted."""
+    due = (
+        Contact.objects.filter(freshness=Freshness.STALE, email_bounced_at__isnull=True)
+        .exclude(email="")
+        .filter(_not_asked_since(now))
+        .annotate(is_portal_user=_portal_user_exists())
+    )
+    if account_id is not None:
+        due = due.filter(account_id=account_id)
+    if owner_id is not None:
+        due = due.filter(owner_id=owner_id)
+    reachable = Q(is_portal_user=True)
+    if invitations and _invitations_available():
+        reachable |= Q(consent_to_contact=True)
+    return due.filter(reachable)
+
+
+def _lock_chunk() -> None:
+    # Blocking, transaction-scoped: a second run waits for the first's chunk to commit, then
+    # sees those contacts as asked. (SQLite serialises writers by itself.)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('clientele:reconfirmations_send'))")
+
+
+def reconfirmations_send_due(
+    *,
+    now: dt.datetime | None = None,
+    account_id: int | None = None,
+    owner_id: int | None = None,
+    limit: int | None = None,
+    actor=None,
+    invitations: bool = True,
+    on_progress: Callable[[ReconfirmationOutcome], None] | None = None,
+) -> ReconfirmationOutcome:
+    """Ask every due stale contact (of one account or owner, if given) to reconfirm, chunk by chunk.
+
+    ``limit`` (default ``DECAY_RECONFIRMATION_BATCH_LIMIT``; 0 means none) caps one run;
+    ``invitations=False`` asks portal users only.
+    Idempotent: a contact asked once is not due again until the interval has passed.
+    """
+    now = now or timezone.now()
+    limit = settings.DECAY_RECONFIRMATION_BATCH_LIMIT if limit is None else limit
+    outcome = ReconfirmationOutcome()
+    last_id = 0
+    while True:
+        room = CHUNK_SIZE if not limit else min(CHUNK_SIZE, limit - outcome.sent - outcome.invited)
+        if room <= 0:
+            break
+        with transaction.atomic():
+            _lock_chunk()
+            rows = list(
+                reconfirmations_due(now=now, account_id=account_id, owner_id=owner_id, invitations=invitations)
+                .filter(pk__gt=last_id)
+                .order_by("pk")
+                .values("pk", "email", "first_name", "last_name", "is_portal_user")[:room]
+            )
+            if not rows:
+                break
+            last_id = rows[-1]["pk"]
+            ids = [row["pk"] for row in rows]
+            # Claim: the interval condition again, so nothing claimed in the meantime is taken twice.
+            Contact.objects.filter(pk__in=ids).filter(_not_asked_since(now)).update(last_reconfirmation_sent_at=now)
+            portal = [row for row in rows if row["is_portal_user"]]
+            others = [row for row in rows if not row["is_portal_user"]]
+            messages = _issue_links(portal, now=now)
+            outcome.sent += len(portal)
+            outcome.invited += _invite(others, actor=actor)
+            outcome.contact_ids.extend(ids)
+            transaction.on_commit(lambda messages=messages: _send(messages))
+        if on_progress:
+            on_progress(outcome)
+    return outcome
+
+
+def _issue_links(rows: list[dict], *, now: dt.datetime) -> list[EmailMultiAlternatives]:
+    """One token row per contact in one INSERT; the secrets go only into the emails."""
+    if not rows:
+        return []
+    ids = [row["pk"] for row in rows]
+    ContactReconfirmation.objects.filter(contact_id__in=ids, used_at__isnull=True).update(
+        used_at=now, outcome=ContactReconfirmation.Outcome.SUPERSEDED
+    )
+    expires_at = now + dt.timedelta(days=settings.DECAY_RECONFIRMATION_LINK_DAYS)
+    secrets_by_id = {row["pk"]: secrets.token_urlsafe(32) for row in rows}
+    ContactReconfirmation.objects.bulk_create(
+        [
+            ContactReconfirmation(
+                contact_id=row["pk"],
+                token_hash=_digest(secrets_by_id[row["pk"]]),
+                sent_to=row["email"],
+                created_at=now,
+                expires_at=expires_at,
+            )
+            for row in rows
+        ],
+        batch_size=CHUNK_SIZE,
+    )
+    return [_message(row, secrets_by_id[row["pk"]], expires_at) for row in rows]
+
+
+def _message(row: dict, secret: str, expires_at: dt.datetime) -> EmailMultiAlternatives:
+    context = {
+        "first_name": row["first_name"],
+        "confirm_url": settings.SITE_URL.rstrip("/") + reverse("reconfirm", args=[reconfirmation_link_token(secret)]),
+        "update_url": settings.SITE_URL.rstrip("/") + reverse("portal:profile"),
+        "expires_at": expires_at,
+    }
+    message = EmailMultiAlternatives(
+        subject="Are your contact details still correct?",
+        body=render_to_string("emails/reconfirmation.txt", context),
+        to=[row["email"]],
+    )
+    message.attach_alternative(render_to_string("emails/reconfirmation.html", context), "text/html")
+    return message
+
+
+def _send(messages: list[EmailMultiAlternatives]) -> None:
+    if not messages:
+        return
+    try:
+        get_connection().send_messages(messages)
+    except Exception:
+        # The contacts stay claimed until the interval passes: better one missed request than
+        # a storm of repeats against a failing mail server. The log says how many were lost.
+        logger.exception("Could not send %d reconfirmation emails", len(messages))
+
+
+def _invite(rows: list[dict], *, actor) -> int:
+    """Contacts without portal access but with consent: an invitation to confirm by registering.
+
+    Sent in the name of whoever asked when they may invite into that account, else the account's
+    owner (the nightly job has no person behind it). Someone the invitation services refuse
+    (a suspended member, a staff address) is skipped; they stay claimed until the interval passes.
+    """
+    if not rows:
+        return 0
+    from invitations.permissions import can_invite_to_account
+    from invitations.services import invitation_create
+
+    invited = 0
+    contacts = Contact.objects.select_related("account__owner").in_bulk([row["pk"] for row in rows])
+    for row in rows:
+        contact = contacts[row["pk"]]
+        inviter = actor if actor is not None and can_invite_to_account(actor, contact.account) else None
+        inviter = inviter or contact.account.owner
+        try:
+            with transaction.atomic():
+                outcome = invitation_create(
+                    actor=inviter, email=contact.email, account=contact.account, contact=contact
+                )
+        except (ValidationError, PermissionDenied, BusinessRuleViolation) as exc:
+            logger.info("No reconfirmation invitation for contact %s: %s", contact.pk, exc)
+            continue
+        if outcome.status in ("created", "refreshed"):
+            invited += 1
+    return invited
+
+
+# --- The answer ------------------------------------------------------------------------------
+
+
+def reconfirmation_check(*, token: str, now: dt.datetime | None = None) -> ContactReconfirmation:
+    """The pending request behind a link, or ``ReconfirmationLinkInvalid`` saying why not."""
+    now = now or timezone.now()
+    secret = _secret_from(token)
+    request = (
+        ContactReconfirmation.objects.select_related("contact__account").filter(token_hash=_digest(secret)).first()
+    )
+    if request is None:
+        raise ReconfirmationLinkInvalid("invalid")
+    if request.outcome == ContactReconfirmation.Outcome.SUPERSEDED:
+        raise ReconfirmationLinkInvalid("superseded")
+    if request.used_at is not None:
+        raise ReconfirmationLinkInvalid("used")
+    if request.expires_at <= now:
+        raise ReconfirmationLinkInvalid("expired")
+    return request
+
+
+def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Contact:
+    """The person says their data is still correct: the contact is verified now, and audited."""
+    from iam.audit import audit_record
+    from iam.models import Membership
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = reconfirmation_check(token=token, now=now)
+        # Single use, even against a double click racing itself: only one UPDATE wins.
+        won = ContactReconfirmation.objects.filter(pk=request.pk, used_at__isnull=True).update(
+            used_at=now, outcome=ContactReconfirmation.Outcome.CONFIRMED
+        )
+        if not won:
+            raise ReconfirmationLinkInvalid("used")
+        contact = request.contact
+        membership = (
+            Membership.objects.filter(contact=contact, status=Membership.Status.ACTIVE).select_related("user").first()
+        )
+        person = membership.user if membership else None
+        Contact.objects.filter(pk=contact.pk).update(
+            last_verified_at=now,
+            verified_by=person,
+            verification_method=Contact.VerificationMethod.RECONFIRMATION,
+            freshness=Freshness.FRESH,
+            updated_at=now,
+        )
+        contact.refresh_from_db()
+        audit_record(
+            actor=person,
+            action="crm.contact.reconfirmed",
+            account=contact.account,
+            target=contact,
+            data={"email": request.sent_to, "requested_at": request.created_at.isoformat()},
+        )
+    return contact

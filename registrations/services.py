@@ -1,0 +1,694 @@
+"""Self-service registration of an organisation: submit, verify, match, decide.
+
+One write path for the public form, the staff queue, the portal and the API. Each service
+runs in a transaction, writes its audit event inside it and sends its emails on commit.
+Memberships are made only through ``iam.services``.
+
+The flow: ``registration_submit`` creates the registrant's login unverified (or finds their
+existing one) and emails an allauth verification link. allauth's ``email_confirmed`` signal
+(or, for an existing login, ``registration_continue`` after sign-in) calls
+``registration_email_verified``, which matches the request against the CRM: the business id,
+else a customer's email domain. A match with an active contract is approved at once; anything
+else waits in the queue for ``registration_approve`` / ``registration_reject`` /
+``registration_request_info`` / ``registration_admit_lead``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import phonenumbers
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_countries import countries
+
+from crm.errors import BusinessRuleViolation
+from crm.models import Account, AccountDomain, Activity, Contact, Lead
+from iam.audit import audit_record, audit_record_many
+from iam.models import BusinessRole, Membership, User
+from iam.permissions import can_manage_members
+from registrations import emails, tokens
+from registrations.business_ids import business_id_clean, business_id_variants
+from registrations.email_check import qualify_business_email
+from registrations.models import RegistrationRequest
+from registrations.permissions import can_decide_registrations
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+Status = RegistrationRequest.Status
+Decision = RegistrationRequest.Decision
+
+# --- Validation: what the form, the API and the services agree a registration is ---------------
+
+
+def _clean_phone(value: str, country: str) -> str:
+    try:
+        number = phonenumbers.parse((value or "").strip(), (country or None) and country.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("Enter a phone number, with its country code (+358 40 1234567).") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("This phone number does not exist. Check the digits and the country code.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def registration_clean(data: dict[str, Any]) -> dict[str, Any]:
+    """Normalise and check a submitted registration; every problem is raised at once, per field."""
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+
+    def need(name: str, message: str) -> str:
+        value = str(data.get(name) or "").strip()
+        if not value:
+            errors.setdefault(name, []).append(message)
+        return value
+
+    cleaned["company_name"] = need("company_name", "Enter your company's name.")
+    cleaned["first_name"] = need("first_name", "Enter your first name.")
+    cleaned["last_name"] = need("last_name", "Enter your last name.")
+    country = need("country", "Choose the country your company is registered in.").upper()
+    if country and country not in dict(countries):
+        errors.setdefault("country", []).append("Choose a country from the list.")
+        country = ""
+    cleaned["country"] = country
+    if country:
+        try:
+            cleaned["business_id"] = business_id_clean(country, str(data.get("business_id") or ""))
+        except ValidationError as exc:
+            errors.setdefault("business_id", []).extend(exc.messages)
+    email = User.objects.normalize_email(need("email", "Enter your work email address.")).lower()
+    if email:
+        verdict = qualify_business_email(email)
+        if not verdict.qualified:
+            errors.setdefault("email", []).append(verdict.reason)
+    cleaned["email"] = email
+    if str(data.get("phone") or "").strip():
+        try:
+            cleaned["phone"] = _clean_phone(str(data["phone"]), country)
+        except ValidationError as exc:
+            errors.setdefault("phone", []).extend(exc.messages)
+    else:
+        errors.setdefault("phone", []).append("Enter a phone number we can reach you on.")
+    if data.get("terms_accepted") is not True:
+        errors.setdefault("terms_accepted", []).append("Accept the terms of service to register.")
+    password = str(data.get("password") or "")
+    if not password:
+        errors.setdefault("password", []).append("Choose a password.")
+    else:
+        probe = User(email=email, first_name=cleaned["first_name"], last_name=cleaned["last_name"])
+        try:
+            validate_password(password, user=probe)
+        except ValidationError as exc:
+            errors.setdefault("password", []).extend(exc.messages)
+    cleaned["password"] = password
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+# --- Submit and verify ---------------------------------------------------------------------------
+
+
+def _verification_link(registration: RegistrationRequest) -> str:
+    address = EmailAddress.objects.get_for_user(registration.user, registration.email)
+    key = EmailConfirmationHMAC(address).key
+    return emails.absolute_url(reverse("registrations:verify", args=[key]))
+
+
+def _send_verification(registration: RegistrationRequest) -> None:
+    context = {"registration": registration}
+    if registration.created_user:
+        context["verify_url"] = _verification_link(registration)
+        emails.send("verify", to=[registration.email], context=context)
+    else:
+        # The address already has a login: the registrant proves it is theirs by signing in.
+        path = reverse("registrations:continue", args=[tokens.continue_token(registration)])
+        context["continue_url"] = emails.absolute_url(path)
+        emails.send("verify_existing", to=[registration.email], context=context)
+
+
+def registration_submit(*, actor: User | None = None, data: dict[str, Any]) -> RegistrationRequest:
+    """Take a registration from the public form (or the API) and email the verification link.
+
+    Creates nothing on bad input (``ValidationError`` per field). The registrant's login is
+    created unverified with the password they chose; if the address already has a login, the
+    password is ignored and they continue by signing in (the reply does not tell which).
+    Submitting again while the request is open updates it and sends the link again.
+    """
+    cleaned = registration_clean(data)
+    try:
+        return _submit(cleaned)
+    except IntegrityError:
+        # A concurrent submit of the same address won the race for the login or the open
+        # request (both unique); run again and find what it made.
+        return _submit(cleaned)
+
+
+def _submit(cleaned: dict[str, Any]) -> RegistrationRequest:
+    email = cleaned["email"]
+    fields = {k: cleaned[k] for k in ("company_name", "business_id", "country", "first_name", "last_name", "phone")}
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        if user is not None and user.is_staff:
+            raise ValidationError({"email": "This address belongs to our own staff; use your company's address."})
+        registration = RegistrationRequest.objects.select_for_update().open().filter(email=email).first()
+        if registration is not None and registration.status != Status.PENDING_VERIFICATION:
+            return registration  # already verified and waiting: nothing to send again
+        if user is None:
+            user = User.objects.create_user(
+                email=email,
+                password=cleaned["password"],
+                first_name=cleaned["first_name"],
+                last_name=cleaned["last_name"],
+            )
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+            audit_record(
+                actor=None, action="iam.user.created", target=user, data={"user": email, "via": "registration"}
+            )
+            created_user = True
+        else:
+            created_user = registration is not None and registration.created_user and registration.user_id == user.pk
+            if created_user and not EmailAddress.objects.filter(user=user, verified=True).exists():
+                # Still the unverified login this registration made: the new password counts.
+                user.set_password(cleaned["password"])
+                user.first_name, user.last_name = cleaned["first_name"], cleaned["last_name"]
+                user.save(update_fields=["password", "first_name", "last_name"])
+        if registration is None:
+            registration = RegistrationRequest(email=email)
+        for name, value in fields.items():
+            setattr(registration, name, value)
+        registration.user = user
+        registration.created_user = created_user
+        registration.terms_accepted_at = timezone.now()
+        registration.save()
+        transaction.on_commit(lambda: _send_verification(registration))
+    return registration
+
+
+def registration_email_verified(*, registration: RegistrationRequest, user: User) -> RegistrationRequest:
+    """The registrant proved the address is theirs: into the queue, or approved at once on a match."""
+    with transaction.atomic():
+        registration = RegistrationRequest.objects.select_for_update().get(pk=registration.pk)
+        if registration.status != Status.PENDING_VERIFICATION:
+            return registration
+        if registration.user_id != user.pk or user.email.lower() != registration.email:
+            raise PermissionDenied("This registration belongs to another email address.")
+        now = timezone.now()
+        registration.status = Status.PENDING
+        registration.email_verified_at = registration.submitted_at = now
+        registration.save(update_fields=["status", "email_verified_at", "submitted_at", "updated_at"])
+        audit_record(
+            actor=user,
+            action="registrations.registration.submitted",
+            target=registration,
+            data={"email": registration.email, "business_id": registration.business_id},
+        )
+        match = registration_match(registration)
+        if match.account is not None and match.is_customer:
+            decision = Decision.AUTO_BUSINESS_ID if match.on == "business_id" else Decision.AUTO_DOMAIN
+            return _approve(actor=None, registration=registration, account=match.account, decision=decision)
+        if settings.REGISTRATIONS_AUTO_ADMIT_LEADS and match.account is None:
+            try:
+                return _admit_lead(actor=None, registration=registration, decision=Decision.AUTO_LEAD)
+            except BusinessRuleViolation:
+                pass  # nobody to own the lead: a person decides
+        if match.account is not None:
+            registration.matched_account = match.account
+            registration.save(update_fields=["matched_account", "updated_at"])
+        transaction.on_commit(
+            lambda: emails.send("received", to=[registration.email], context={"registration": registration})
+        )
+    return registration
+
+
+def registration_continue(*, actor: User, registration: RegistrationRequest) -> RegistrationRequest:
+    """An existing login continues its registration after signing in (its address is verified)."""
+    if not EmailAddress.objects.filter(user=actor, email__iexact=registration.email, verified=True).exists():
+        raise PermissionDenied("Verify this email address first.")
+    return registration_email_verified(registration=registration, user=actor)
+
+
+# --- Matching ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    account: Account | None
+    on: str  # "business_id", "domain" or ""
+    is_customer: bool
+
+
+def _account_by_business_id(registration: RegistrationRequest, *, lock: bool = False) -> Account | None:
+    variants = business_id_variants(registration.country.code, registration.business_id)
+    qs = Account.objects.filter(business_id__in=[registration.business_id, *variants]).order_by("pk")
+    if lock:
+        qs = qs.select_for_update()
+    return qs.first()
+
+
+def registration_match(registration: RegistrationRequest) -> Match:
+    """The account this request belongs to: by business id, else by a customer's email domain.
+
+    A business id names one company, so it wins even when that account has no contract (then a
+    person decides, and approval links to it). A domain only counts when exactly one customer
+    (an account with an active contract) has it.
+    """
+    by_id = _account_by_business_id(registration)
+    if by_id is not None:
+        return Match(by_id, "business_id", by_id.is_customer)
+    customers = list(
+        Account.objects.customers().filter(email_domains__domain=registration.email_domain).order_by("pk")[:2]
+    )
+    if len(customers) == 1:
+        return Match(customers[0], "domain", True)
+    return Match(None, "", False)
+
+
+# --- Decisions ---------------------------------------------------------------------------------
+
+
+def _require_decider(actor: User) -> None:
+    if not can_decide_registrations(actor):
+        raise PermissionDenied("Registrations are decided by sales managers and the service desk.")
+
+
+def _locked_open(registration: RegistrationRequest) -> RegistrationRequest:
+    registration = (
+        RegistrationRequest.objects.select_for_update(of=("self",)).select_related("user").get(pk=registration.pk)
+    )
+    if registration.status == Status.PENDING_VERIFICATION:
+        raise BusinessRuleViolation("The registrant has not verified their email address yet.")
+    if not registration.is_open:
+        raise BusinessRuleViolation(f"This registration was already decided ({registration.get_status_display()}).")
+    return registration
+
+
+def _owner(actor: User | None) -> User:
+    """Who owns accounts and leads a registration creates."""
+    if settings.REGISTRATIONS_OWNER_EMAIL:
+        owner = User.objects.staff().filter(email__iexact=settings.REGISTRATIONS_OWNER_EMAIL).first()
+        if owner is not None:
+            return owner
+    if actor is not None and actor.is_staff and actor.staff_role in ("sales_rep", "sales_manager"):
+        return actor
+    owner = (
+        User.objects.staff().filter(staff_role=User.StaffRole.SALES_MANAGER).order_by("date_joined", "pk").first()
+        or (actor if actor is not None and actor.is_staff else None)
+        or User.objects.staff().filter(is_superuser=True).order_by("pk").first()
+    )
+    if owner is None:
+        raise BusinessRuleViolation("No staff user can own the new record. Set REGISTRATIONS_OWNER_EMAIL.")
+    return owner
+
+
+def _account_for(*, actor: User | None, registration: RegistrationRequest) -> tuple[Account, bool]:
+    """The account of this business id, created when there is none: never a second one.
+
+    The lookup locks the existing row; two approvals racing to create the same company are
+    settled by the unique constraint on the business id, the loser linking to the winner's.
+    """
+    existing = _account_by_business_id(registration, lock=True)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(
+                name=registration.company_name,
+                business_id=registration.business_id,
+                country=registration.country,
+                owner=_owner(actor),
+            )
+    except IntegrityError:
+        return Account.objects.get(business_id=registration.business_id), False
+    if qualify_business_email(registration.email).qualified:
+        AccountDomain.objects.get_or_create(account=account, domain=registration.email_domain)
+    audit_record(
+        actor=actor,
+        action="crm.account.created",
+        account=account,
+        target=account,
+        data={"via": "registration", "registration": registration.pk},
+    )
+    return account, True
+
+
+def _contact(*, actor: User | None, account: Account, registration: RegistrationRequest) -> Contact:
+    from crm.services import contact_verify
+    from iam.services import contact_for_user
+
+    contact = contact_for_user(account=account, user=registration.user, actor=actor)
+    if not contact.phone:
+        contact.phone = registration.phone
+        contact.save(update_fields=["phone", "updated_at"])
+    # The person typed these details themselves and proved the address: verified by self-service.
+    return contact_verify(actor=registration.user, contact=contact, method=Contact.VerificationMethod.SELF_SERVICE)
+
+
+def _roles(keys: Iterable[str]) -> list[BusinessRole]:
+    return list(BusinessRole.objects.filter(key__in=list(keys)))
+
+
+def _has_org_admin(account: Account) -> bool:
+    return Membership.objects.usable().filter(account=account, is_org_admin=True).exists()
+
+
+def _decide(
+    registration: RegistrationRequest, *, actor: User | None, status: str, decision: str, **fields: Any
+) -> RegistrationRequest:
+    registration.status = status
+    registration.decision = decision
+    registration.decided_by = actor
+    registration.decided_at = timezone.now()
+    for name, value in fields.items():
+        setattr(registration, name, value)
+    registration.save()
+    return registration
+
+
+def _approve(
+    *, actor: User | None, registration: RegistrationRequest, account: Account, decision: str
+) -> RegistrationRequest:
+    """Make the registrant a user of ``account``: org admin, or a member the admin confirms."""
+    from iam.services import access_sync, membership_create
+
+    contact = _contact(actor=actor, account=account, registration=registration)
+    needs_confirmation = _has_org_admin(account)
+    role_keys = settings.REGISTRATIONS_MEMBER_ROLES if needs_confirmation else [BusinessRole.ORG_ADMIN]
+    membership = membership_create(
+        actor=actor, user=registration.user, account=account, roles=_roles(role_keys), contact=contact
+    )
+    # Without an active contract the membership cannot be used yet: say so in its status at once.
+    access_sync(account_ids=[account.pk], actor=actor)
+    _decide(
+        registration,
+        actor=actor,
+        status=Status.APPROVED,
+        decision=decision,
+        matched_account=account,
+        membership=membership,
+        admin_confirmation_requested=needs_confirmation,
+    )
+    audit_record(
+        actor=actor,
+        action="registrations.registration.approved",
+        account=account,
+        target=registration,
+        data={
+            "decision": decision,
+            "email": registration.email,
+            "roles": sorted(role_keys),
+            "admin_confirmation": needs_confirmation,
+        },
+    )
+    has_access = Membership.objects.usable().filter(pk=membership.pk).exists()
+    transaction.on_commit(lambda: _send_approved(registration, account, has_access, needs_confirmation))
+    return registration
+
+
+def _send_approved(registration: RegistrationRequest, account: Account, has_access: bool, confirm: bool) -> None:
+    context = {
+        "registration": registration,
+        "account": account,
+        "has_access": has_access,
+        "admin_confirmation": confirm,
+        "sign_in_url": emails.absolute_url(reverse("account_login")),
+    }
+    emails.send("approved", to=[registration.email], context=context)
+    if confirm:
+        admins = list(
+            Membership.objects.usable()
+            .filter(account=account, is_org_admin=True)
+            .values_list("user__email", flat=True)
+            .order_by("user__email")
+        )
+        context["confirm_url"] = emails.absolute_url(reverse("registrations:portal_confirmations"))
+        if admins:
+            emails.send("admin_confirm", to=admins, context=context)
+
+
+def registration_approve(
+    *,
+    actor: User,
+    registration: RegistrationRequest,
+    account: Account | None = None,
+    create_account: bool = False,
+) -> RegistrationRequest:
+    """Staff approve: link to an existing ``account``, or (``create_account``) a new account + contact.
+
+    Creating never makes a second account for a business id the CRM knows: the request is
+    linked to that account instead (``decision`` then says "linked").
+    """
+    _require_decider(actor)
+    if account is None and not create_account:
+        raise ValidationError({"account": "Choose the account to link, or create a new one."})
+    if account is not None and create_account:
+        raise ValidationError({"account": "Either link to an account or create one, not both."})
+    with transaction.atomic():
+        registration = _locked_open(registration)
+        if account is None:
+            account, created = _account_for(actor=actor, registration=registration)
+        else:
+            account, created = Account.objects.select_for_update().get(pk=account.pk), False
+            same_id = _account_by_business_id(registration)
+            if same_id is not None and same_id.pk != account.pk:
+                raise BusinessRuleViolation(
+                    f"The business id {registration.business_id} belongs to {same_id.name}. Link to that account."
+                )
+        decision = Decision.CREATED if created else Decision.LINKED
+        return _approve(actor=actor, registration=registration, account=account, decision=decision)
+
+
+def registration_reject(*, actor: User, registration: RegistrationRequest, reason: str) -> RegistrationRequest:
+    """Refuse the request; the registrant receives ``reason`` by email."""
+    _require_decider(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why: the registrant receives this text."})
+    with transaction.atomic():
+        registration = _locked_open(registration)
+        _decide(registration, actor=actor, status=Status.REJECTED, decision=Decision.REJECTED, reason=reason)
+        audit_record(
+            actor=actor,
+            action="registrations.registration.rejected",
+            target=registration,
+            data={"email": registration.email, "reason": reason},
+        )
+        transaction.on_commit(
+            lambda: emails.send("rejected", to=[registration.email], context={"registration": registration})
+        )
+    return registration
+
+
+def registration_request_info(*, actor: User, registration: RegistrationRequest, message: str) -> RegistrationRequest:
+    """Ask the registrant for more; they answer through the emailed link and the request comes back."""
+    _require_decider(actor)
+    message = (message or "").strip()
+    if not message:
+        raise ValidationError({"message": "Write what you need to know: the registrant receives this text."})
+    with transaction.atomic():
+        registration = _locked_open(registration)
+        registration.status = Status.INFO_REQUESTED
+        registration.info_request = message
+        registration.info_requested_at = timezone.now()
+        registration.save(update_fields=["status", "info_request", "info_requested_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="registrations.registration.info_requested",
+            target=registration,
+            data={"email": registration.email, "message": message},
+        )
+        path = reverse("registrations:respond", args=[tokens.respond_token(registration)])
+        context = {"registration": registration, "respond_url": emails.absolute_url(path)}
+        transaction.on_commit(lambda: emails.send("info_requested", to=[registration.email], context=context))
+    return registration
+
+
+def registration_respond(*, registration: RegistrationRequest, response: str) -> RegistrationRequest:
+    """The registrant answers an information request (through the signed link): back in the queue."""
+    response = (response or "").strip()
+    if not response:
+        raise ValidationError({"response": "Write your answer."})
+    with transaction.atomic():
+        registration = (
+            RegistrationRequest.objects.select_for_update(of=("self",)).select_related("user").get(pk=registration.pk)
+        )
+        if registration.status != Status.INFO_REQUESTED:
+            raise BusinessRuleViolation("This request is not waiting for an answer any more.")
+        registration.status = Status.PENDING
+        registration.info_response = response
+        registration.info_responded_at = timezone.now()
+        registration.save(update_fields=["status", "info_response", "info_responded_at", "updated_at"])
+        audit_record(
+            actor=registration.user,
+            action="registrations.registration.info_provided",
+            target=registration,
+            data={"email": registration.email},
+        )
+    return registration
+
+
+# --- Admitted as a lead ------------------------------------------------------------------------
+
+
+def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
+    lead = (
+        Lead.objects.select_for_update()
+        .filter(email__iexact=registration.email)
+        .exclude(status__in=[Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED])
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if lead is None:
+        lead = Lead(
+            first_name=registration.first_name,
+            last_name=registration.last_name,
+            email=registration.email,
+            phone=registration.phone,
+            company_name=registration.company_name,
+            company_business_id=registration.business_id,
+            company_country=registration.country,
+            source=Lead.Source.WEB,
+            owner=_owner(actor),
+        )
+    lead.status = Lead.Status.REGISTERED
+    lead.company_business_id = lead.company_business_id or registration.business_id
+    lead.score = min(100, lead.score + settings.REGISTRATIONS_LEAD_SCORE_BONUS)
+    lead.full_clean()
+    lead.save()
+    Activity.objects.create(
+        kind=Activity.Kind.NOTE,
+        subject=f"Registered for the portal: {registration.email}",
+        body=f"Self-service registration of {registration.company_name} ({registration.business_id}). "
+        f"Score +{settings.REGISTRATIONS_LEAD_SCORE_BONUS} → {lead.score}.",
+        author=actor if actor is not None and actor.is_staff else lead.owner,
+        owner=lead.owner,
+        lead=lead,
+    )
+    return lead
+
+
+def _admit_lead(*, actor: User | None, registration: RegistrationRequest, decision: str) -> RegistrationRequest:
+    from iam.services import membership_create
+
+    with transaction.atomic():
+        lead = _lead_for(actor=actor, registration=registration)
+        account, _created = _account_for(actor=actor, registration=registration)
+        contact = _contact(actor=actor, account=account, registration=registration)
+        membership = membership_create(
+            actor=actor,
+            user=registration.user,
+            account=account,
+            roles=_roles([BusinessRole.LEAD]),
+            contact=contact,
+        )
+        audit_record(
+            actor=actor,
+            action="crm.lead.registered",
+            account=account,
+            target=lead,
+            data={"email": registration.email, "score": lead.score, "registration": registration.pk},
+        )
+        _decide(
+            registration,
+            actor=actor,
+            status=Status.APPROVED,
+            decision=decision,
+            matched_account=account,
+            membership=membership,
+            lead=lead,
+        )
+        audit_record(
+            actor=actor,
+            action="registrations.registration.approved",
+            account=account,
+            target=registration,
+            data={"decision": decision, "email": registration.email, "roles": [BusinessRole.LEAD]},
+        )
+        context = {"registration": registration, "sign_in_url": emails.absolute_url(reverse("account_login"))}
+        transaction.on_commit(lambda: emails.send("lead_admitted", to=[registration.email], context=context))
+    return registration
+
+
+def registration_admit_lead(*, actor: User, registration: RegistrationRequest) -> RegistrationRequest:
+    """Staff admit a registrant without a contract as a lead: lead access, and the funnel has them."""
+    _require_decider(actor)
+    with transaction.atomic():
+        registration = _locked_open(registration)
+        return _admit_lead(actor=actor, registration=registration, decision=Decision.LEAD)
+
+
+# --- The org admin confirms a newcomer -----------------------------------------------------------
+
+
+def registration_admin_confirm(*, actor: User, registration: RegistrationRequest, keep: bool) -> RegistrationRequest:
+    """An org admin (or staff) confirms a registrant who joined their organisation, or removes them."""
+    from iam.services import membership_remove
+
+    with transaction.atomic():
+        registration = (
+            RegistrationRequest.objects.select_for_update(of=("self",))
+            .select_related("matched_account", "membership")
+            .get(pk=registration.pk)
+        )
+        account = registration.matched_account
+        if account is None or not can_manage_members(actor, account):
+            raise PermissionDenied("You may not manage this organisation's users.")
+        if not registration.admin_confirmation_requested or registration.admin_confirmed_at is not None:
+            return registration
+        registration.admin_confirmed_by = actor
+        registration.admin_confirmed_at = timezone.now()
+        registration.save(update_fields=["admin_confirmed_by", "admin_confirmed_at", "updated_at"])
+        if not keep and registration.membership is not None:
+            membership_remove(actor=actor, membership=registration.membership)
+        audit_record(
+            actor=actor,
+            action=f"registrations.registration.{'admin_confirmed' if keep else 'admin_declined'}",
+            account=account,
+            target=registration,
+            data={"email": registration.email},
+        )
+    return registration
+
+
+# --- Housekeeping --------------------------------------------------------------------------------
+
+
+def registrations_expire_unverified(*, now=None) -> int:
+    """Forget registrations whose email was never verified, and the logins they made.
+
+    Set-based and idempotent (a second run finds nothing). A login is deleted only when this
+    registration created it and it never verified an address nor joined an organisation.
+    """
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REGISTRATIONS_UNVERIFIED_DAYS)
+    with transaction.atomic():
+        stale = list(
+            RegistrationRequest.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                status=Status.PENDING_VERIFICATION, created_at__lt=cutoff
+            )
+        )
+        if not stale:
+            return 0
+        created = [r.user_id for r in stale if r.created_user and r.user_id]
+        orphans = (
+            User.objects.filter(pk__in=created, is_staff=False, memberships__isnull=True)
+            .exclude(emailaddress__verified=True)
+            .values_list("pk", flat=True)
+        )
+        audit_record_many(
+            actor=None,
+            action="registrations.registration.expired",
+            items=[(None, r) for r in stale],
+            data={"reason": "email not verified"},
+        )
+        User.objects.filter(pk__in=list(orphans)).delete()
+        RegistrationRequest.objects.filter(pk__in=[r.pk for r in stale]).delete()
+    return len(stale)

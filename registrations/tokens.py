@@ -1,0 +1,44 @@
+"""Signed links a registrant follows from an email: answer an information request, or continue
+a registration with an existing sign-in. Each names one request and its email address; the
+request's status makes a used link inert (an answered request no longer takes answers).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+
+_RESPOND = "registrations.respond"
+_CONTINUE = "registrations.continue"
+
+
+def _dump(salt: str, registration) -> str:
+    return signing.dumps({"r": registration.pk, "e": registration.email}, salt=salt, compress=True)
+
+
+def _load(salt: str, token: str, max_age_days: int) -> tuple[int, str] | None:
+    try:
+        data = signing.loads(token, salt=salt, max_age=max_age_days * 86400)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
+        return None
+    return data["r"], str(data.get("e", ""))
+
+
+def respond_token(registration) -> str:
+    return _dump(_RESPOND, registration)
+
+
+def respond_token_load(token: str) -> tuple[int, str] | None:
+    return _load(_RESPOND, token, settings.REGISTRATIONS_INFO_LINK_DAYS)
+
+
+def continue_token(registration) -> str:
+    return _dump(_CONTINUE, registration)
+
+
+def continue_token_load(token: str) -> tuple[int, str] | None:
+    from allauth.account import app_settings
+
+    return _load(_CONTINUE, token, app_settings.EMAIL_CONFIRMATION_EXPIRE_DAYS)

@@ -1,0 +1,34 @@
+"""The catalogue of webhook event types integrators can subscribe to."""
+
+from __future__ import annotations
+
+# type -> what it tells an integrator. The order is the order the staff UI lists them in.
+EVENT_TYPES: dict[str, str] = {
+    "account.created": "An account was created.",
+    "account.updated": "An account's master data changed.",
+    "contact.created": "A contact was created (by staff, by a lead conversion or for a new portal user).",
+    "contact.updated": "A contact's data changed.",
+    "lead.created": "A lead was created.",
+    "lead.registered": "A lead registered in the portal.",
+    "lead.converted": "A lead was converted into an account and contact.",
+    "contract.activated": "A contract became active: the account is a customer.",
+    "contract.ended": "A contract expired or was terminated.",
+    "membership.created": "An external user got a membership of an account.",
+    "membership.suspended": "A membership was suspended (by an admin, or because the contract ended).",
+    "membership.reactivated": "A suspended membership is active again.",
+    "membership.removed": "A user was taken out of an organisation.",
+    "membership.roles_changed": "A membership's business roles changed.",
+    "invitation.sent": "An invitation email was sent.",
+    "invitation.accepted": "An invitation was accepted: its person is a user now.",
+    "invitation.expired": "An invitation expired unused.",
+    "registration.submitted": "A self-service registration request was submitted.",
+    "registration.approved": "A registration request was approved.",
+    "registration.rejected": "A registration request was rejected.",
+}
+
+# Sent only by "Send test event" to one endpoint; nobody subscribes to it.
+TEST_EVENT = "webhook.test"
+
+
+def event_type_choices() -> list[tuple[str, str]]:
+    return [(key, key) for key in EVENT_TYPES]

@@ -1,0 +1,14 @@
+"""Who may manage webhook endpoints: operations (they decide where data leaves the system)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from iam.permissions import is_crm_user
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+
+def can_manage_webhooks(user: User | None) -> bool:
+    return is_crm_user(user) and (user.is_superuser or user.staff_role == "operations")
