@@ -221,7 +221,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Invitations --------------------------------------------------------------------------
 # Links in invitation emails start with this (emails are sent by workers, outside a request).
-INVITATIONS_SITE_URL = env_str("INVITATIONS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+INVITATIONS_SITE_URL = env_str("INVITATIONS_SITE_URL", env_str("SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
 # The company name invitation emails are branded with.
 INVITATIONS_COMPANY_NAME = env_str("INVITATIONS_COMPANY_NAME", "Clientele")
 # How long an invitation link works (days); capped at INVITATIONS_MAX_EXPIRY_DAYS (30).
