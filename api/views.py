@@ -38,6 +38,7 @@ def _apply(record, data: dict[str, Any]):
 
 CREATED = Sort("-created", "Newest first", "created_at", descending=True)
 UPDATED = Sort("-updated", "Most recently changed first", "updated_at", descending=True)
+NEWEST_ID = Sort("-id", "Newest first", "id", descending=True)
 UPDATED_ASC = Sort("updated_at", "Least recently changed first (incremental sync)", "updated_at")
 
 
@@ -377,7 +378,7 @@ class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     audit_noun = "invitation"
     serializer_class = serializers.InvitationSerializer
     filterset_class = filters.InvitationFilter
-    orderings = _orderings(CREATED)
+    orderings = _orderings(NEWEST_ID)  # no created_at index across accounts; ids follow creation
     selector = staticmethod(api_selectors.invitations_visible_to)
 
     def create(self, request, *args, **kwargs):
@@ -540,7 +541,7 @@ class RegistrationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     account_field = None  # a request belongs to no account until it is decided
     serializer_class = serializers.RegistrationSerializer
     filterset_class = filters.RegistrationFilter
-    orderings = _orderings(CREATED, Sort("submitted", "Oldest submitted first (the queue)", "submitted_at"))
+    orderings = _orderings(NEWEST_ID)
 
     @staticmethod
     def selector(*, user: User):
@@ -625,7 +626,7 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
     account_field = None  # endpoints receive every account's events: keys restricted to accounts see none
     serializer_class = serializers.WebhookEndpointSerializer
     filterset_class = filters.WebhookEndpointFilter
-    orderings = _orderings(CREATED)
+    orderings = _orderings(NEWEST_ID)
 
     @staticmethod
     def selector(*, user: User):
