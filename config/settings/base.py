@@ -394,6 +394,9 @@ PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Webhooks -----------------------------------------------------------------------------
+# Where people reach this instance (https://crm.example.com): links in emails that jobs send
+# (disabled webhook endpoints, data decay, inactivity warnings), with no request to take it from.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Let endpoints point at loopback/private/link-local addresses (development and tests only).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.

@@ -12,7 +12,7 @@ from webhooks.models import Delivery, Endpoint, Event
 @pytest.mark.django_db
 def test_webhooks_suite_measures_fan_out_and_delivery_and_leaves_nothing_behind():
     ctx = SuiteContext(
-        database_url="", users={}, cookies={}, sizes={"memberships": 100}, only=None, clients=1, workers=1, time_cap=5
+        database_url="", users={}, cookies={}, sizes={"contacts": 200}, only=None, clients=1, workers=1, time_cap=5
     )
 
     fan_out, delivery = measure(ctx)
