@@ -8,10 +8,31 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 
 from crm import filters as crm_filters
+from crm.decay import Freshness
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import AuditEvent, Membership
+from invitations.models import Invitation, InvitationBatch
+from registrations.models import RegistrationRequest
+from webhooks.models import Endpoint
+
+
+class QueryFilterBackend(DjangoFilterBackend):
+    """django-filter, skipped when the request sends none of the view's filters (a plain page).
+
+    Building and validating a FilterSet's form costs more than the rest of an unfiltered page.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        names = filterset_class.base_filters.keys()
+        if not any(name in request.query_params for name in names):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class ApiFilterSet(django_filters.FilterSet):
@@ -53,6 +74,7 @@ class ContactFilter(ApiFilterSet):
     verified = django_filters.BooleanFilter(
         field_name="last_verified_at", lookup_expr="isnull", exclude=True, help_text="Ever verified."
     )
+    freshness = django_filters.ChoiceFilter(choices=Freshness.choices, help_text="How current the data is.")
     search = django_filters.CharFilter(method="filter_search", help_text="Name (“Anna Smith” too), email or company.")
 
     class Meta:
@@ -137,4 +159,49 @@ class AuditEventFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
+        fields: list[str] = []
+
+
+class InvitationFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    contact = django_filters.NumberFilter(field_name="contact_id")
+    batch = django_filters.NumberFilter(field_name="batch_id")
+    status = django_filters.ChoiceFilter(choices=Invitation.Status.choices)
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Invitation
+        fields: list[str] = []
+
+
+class InvitationBatchFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=InvitationBatch.Status.choices)
+    source = django_filters.ChoiceFilter(choices=InvitationBatch.Source.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = InvitationBatch
+        fields: list[str] = []
+
+
+class RegistrationFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RegistrationRequest.Status.choices)
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    business_id = django_filters.CharFilter()
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+
+    class Meta:
+        model = RegistrationRequest
+        fields: list[str] = []
+
+
+class WebhookEndpointFilter(django_filters.FilterSet):
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Endpoint
         fields: list[str] = []

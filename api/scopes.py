@@ -14,6 +14,10 @@ RESOURCES: dict[str, str] = {
     "contracts": "Contracts",
     "activities": "Activities",
     "memberships": "Portal memberships",
+    "invitations": "Invitations",
+    "invitation-batches": "Invitation batches",
+    "registrations": "Registration requests",
+    "webhooks": "Webhook endpoints",
     "audit-events": "Audit trail",
 }
 # Resources that are only ever read through the API.

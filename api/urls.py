@@ -16,6 +16,10 @@ router.register("opportunities", views.OpportunityViewSet, basename="opportunity
 router.register("contracts", views.ContractViewSet, basename="contract")
 router.register("activities", views.ActivityViewSet, basename="activity")
 router.register("memberships", views.MembershipViewSet, basename="membership")
+router.register("invitations", views.InvitationViewSet, basename="invitation")
+router.register("invitation-batches", views.InvitationBatchViewSet, basename="invitation-batch")
+router.register("registrations", views.RegistrationViewSet, basename="registration")
+router.register("webhooks", views.WebhookViewSet, basename="webhook")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 
 app_name = "api"

@@ -6,13 +6,16 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api import filters, serializers
+from api import selectors as api_selectors
 from api.idempotency import idempotent
+from api.problems import Conflict
 from api.viewsets import CreateMixin, DestroyMixin, ListMixin, ResourceViewSet, RetrieveMixin, UpdateMixin
 from crm import selectors as crm_selectors
 from crm import services as crm_services
@@ -345,3 +348,408 @@ class AuditEventViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     @staticmethod
     def selector(*, user: User):
         return iam_selectors.audit_events_visible_to(user=user)
+
+
+# --- Invitations ------------------------------------------------------------------------------------
+
+_INVITATION_ACTION = {200: serializers.InvitationSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitations"),
+    retrieve=extend_schema(summary="Get an invitation"),
+    create=extend_schema(
+        summary="Invite a contact, an email address or a lead",
+        description="Idempotent by nature: an open invitation for the same email and account (or lead) is "
+        "refreshed (200) instead of duplicated (201). Someone who is already a portal user: 409, nothing sent.",
+        request=serializers.InvitationCreateSerializer,
+        responses={201: serializers.InvitationSerializer, 200: serializers.InvitationSerializer},
+    ),
+    resend=extend_schema(
+        summary="Send a new link (the old one stops working)",
+        request=serializers.InvitationResendSerializer,
+        responses=_INVITATION_ACTION,
+    ),
+    revoke=extend_schema(summary="Revoke an invitation", request=None, responses=_INVITATION_ACTION),
+)
+class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    resource = "invitations"
+    audit_noun = "invitation"
+    serializer_class = serializers.InvitationSerializer
+    filterset_class = filters.InvitationFilter
+    orderings = _orderings(CREATED)
+    selector = staticmethod(api_selectors.invitations_visible_to)
+
+    def create(self, request, *args, **kwargs):
+        from invitations.services import invitation_create
+
+        def handler() -> Response:
+            parser = serializers.InvitationCreateSerializer(data=request.data, context=self.get_serializer_context())
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                outcome = invitation_create(actor=request.user, **parser.validated_data)
+                if outcome.invitation is None:  # already a member: nothing was created or sent
+                    raise Conflict(outcome.message)
+                self.audit_write("created" if outcome.created else "refreshed", outcome.invitation)
+            code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+            return self.detail_response(self.written(outcome.invitation), status_code=code, location=outcome.created)
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        from invitations.services import invitation_resend
+
+        def handler() -> Response:
+            parser = serializers.InvitationResendSerializer(data=request.data)
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                invitation = invitation_resend(
+                    actor=request.user, invitation=self.get_object(), **parser.validated_data
+                )
+                self.audit_write("resent", invitation)
+            return self.detail_response(self.written(invitation))
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        from invitations.services import invitation_revoke
+
+        def handler() -> Response:
+            with transaction.atomic():
+                invitation = invitation_revoke(actor=request.user, invitation=self.get_object())
+                self.audit_write("revoked", invitation)
+            return self.detail_response(self.written(invitation))
+
+        return idempotent(request, handler)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitation batches"),
+    retrieve=extend_schema(summary="Get an invitation batch and its progress"),
+    create=extend_schema(
+        summary="Invite many contacts or leads as one job",
+        description="The recipients are stored at once; a background job sends the emails. Poll the batch "
+        "for progress.",
+        request=serializers.InvitationBatchCreateSerializer,
+        responses={201: serializers.InvitationBatchDetailSerializer},
+    ),
+    cancel=extend_schema(
+        summary="Cancel a running batch", request=None, responses={200: serializers.InvitationBatchDetailSerializer}
+    ),
+)
+class InvitationBatchViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    resource = "invitation-batches"
+    audit_noun = "invitation_batch"
+    account_field = None  # a batch spans accounts: keys restricted to accounts see none
+    serializer_class = serializers.InvitationBatchSerializer
+    filterset_class = filters.InvitationBatchFilter
+    orderings = _orderings(CREATED)
+
+    @staticmethod
+    def selector(*, user: User):
+        from invitations.selectors import batches_visible_to
+
+        return batches_visible_to(user=user).prefetch_related("roles")
+
+    def get_serializer_class(self):
+        if self.action in ("retrieve", "cancel", "create"):
+            return serializers.InvitationBatchDetailSerializer
+        return super().get_serializer_class()
+
+    def create(self, request, *args, **kwargs):
+        from invitations.batches import invitation_batch_create
+
+        def handler() -> Response:
+            parser = serializers.InvitationBatchCreateSerializer(
+                data=request.data, context=self.get_serializer_context()
+            )
+            parser.is_valid(raise_exception=True)
+            data = dict(parser.validated_data)
+            source = data["source"]
+            model = Contact if source == "contacts" else Lead
+            queryset = self.scoped(model)
+            if data.get("account"):
+                queryset = queryset.filter(account=data.pop("account"))
+                selection = {"account": request.data.get("account")}
+            else:
+                ids = data.pop("ids")
+                queryset = queryset.filter(pk__in=ids)
+                selection = {"ids": len(ids)}
+            with transaction.atomic():
+                batch = invitation_batch_create(
+                    actor=request.user,
+                    name=data.get("name", ""),
+                    source=source,
+                    queryset=queryset,
+                    selection={"via": "api", **selection},
+                    roles=data.get("roles"),
+                    note=data.get("note", ""),
+                    expires_in_days=data.get("expires_in_days"),
+                )
+                self.audit_write("created", batch, recipients=batch.total)
+            return self.detail_response(self.written(batch), status_code=status.HTTP_201_CREATED, location=True)
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        from invitations.batches import invitation_batch_cancel
+
+        def handler() -> Response:
+            batch = self.get_object()
+            with transaction.atomic():
+                not_sent = invitation_batch_cancel(actor=request.user, batch=batch)
+                self.audit_write("cancelled", batch, not_sent=not_sent)
+            return self.detail_response(self.written(batch))
+
+        return idempotent(request, handler)
+
+
+# --- Registrations ----------------------------------------------------------------------------------
+
+_REGISTRATION_ACTION = {200: serializers.RegistrationSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List registration requests"),
+    retrieve=extend_schema(summary="Get a registration request"),
+    approve=extend_schema(
+        summary="Approve: link to an account, or create one",
+        request=serializers.RegistrationApproveSerializer,
+        responses=_REGISTRATION_ACTION,
+    ),
+    reject=extend_schema(
+        summary="Reject (the reason is sent to the registrant)",
+        request=serializers.RegistrationRejectSerializer,
+        responses=_REGISTRATION_ACTION,
+    ),
+    request_info=extend_schema(
+        summary="Ask the registrant for more information",
+        request=serializers.RegistrationInfoSerializer,
+        responses=_REGISTRATION_ACTION,
+    ),
+)
+class RegistrationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    """Self-service sign-ups of organisations. Decided by sales managers, the service desk and operations:
+    other staff get 404s, as if there were none."""
+
+    resource = "registrations"
+    audit_noun = "registration"
+    account_field = None  # a request belongs to no account until it is decided
+    serializer_class = serializers.RegistrationSerializer
+    filterset_class = filters.RegistrationFilter
+    orderings = _orderings(CREATED, Sort("submitted", "Oldest submitted first (the queue)", "submitted_at"))
+
+    @staticmethod
+    def selector(*, user: User):
+        from registrations.selectors import registrations_visible_to
+
+        return registrations_visible_to(user)
+
+    def _decide(self, request, service, verb: str, parser_class, **fixed) -> Response:
+        def handler() -> Response:
+            parser = parser_class(data=request.data, context=self.get_serializer_context())
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                registration = service(
+                    actor=request.user, registration=self.get_object(), **parser.validated_data, **fixed
+                )
+                self.audit_write(verb, registration)
+            return self.detail_response(self.written(registration))
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        from registrations.services import registration_approve
+
+        return self._decide(request, registration_approve, "approved", serializers.RegistrationApproveSerializer)
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        from registrations.services import registration_reject
+
+        return self._decide(request, registration_reject, "rejected", serializers.RegistrationRejectSerializer)
+
+    @action(detail=True, methods=["post"], url_path="request-info")
+    def request_info(self, request, pk=None):
+        from registrations.services import registration_request_info
+
+        return self._decide(
+            request, registration_request_info, "info_requested", serializers.RegistrationInfoSerializer
+        )
+
+
+# --- Webhooks --------------------------------------------------------------------------------------
+
+_ENDPOINT = {200: serializers.WebhookEndpointSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List webhook endpoints"),
+    retrieve=extend_schema(summary="Get a webhook endpoint"),
+    create=extend_schema(
+        summary="Register a webhook endpoint",
+        description="The answer carries the signing secret, once. Only http(s) URLs that do not resolve to "
+        "loopback, private or link-local addresses are accepted.",
+        responses={201: serializers.WebhookEndpointWithSecretSerializer},
+    ),
+    partial_update=extend_schema(summary="Change an endpoint's URL, description or event types"),
+    disable=extend_schema(
+        summary="Disable an endpoint", request=serializers.WebhookDisableSerializer, responses=_ENDPOINT
+    ),
+    enable=extend_schema(summary="Enable an endpoint again", request=None, responses=_ENDPOINT),
+    rotate_secret=extend_schema(
+        summary="Rotate the signing secret",
+        description="The old secret keeps signing alongside the new one for a while.",
+        request=None,
+        responses={200: serializers.WebhookEndpointWithSecretSerializer},
+    ),
+    test=extend_schema(
+        summary="Send a test event", request=None, responses={202: serializers.WebhookDeliverySerializer}
+    ),
+    deliveries=extend_schema(
+        summary="The endpoint's delivery log", responses=serializers.WebhookDeliverySerializer(many=True)
+    ),
+    redeliver=extend_schema(
+        summary="Send a delivery again", request=None, responses={202: serializers.WebhookDeliverySerializer}
+    ),
+)
+class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, ResourceViewSet):
+    """Where Clientele sends events. Managed by operations: other staff get 404s, as if there were none."""
+
+    resource = "webhooks"
+    audit_noun = "webhook_endpoint"
+    account_field = None  # endpoints receive every account's events: keys restricted to accounts see none
+    serializer_class = serializers.WebhookEndpointSerializer
+    filterset_class = filters.WebhookEndpointFilter
+    orderings = _orderings(CREATED)
+
+    @staticmethod
+    def selector(*, user: User):
+        from webhooks.models import Endpoint
+        from webhooks.permissions import can_manage_webhooks
+        from webhooks.selectors import endpoints_list
+
+        return endpoints_list() if can_manage_webhooks(user) else Endpoint.objects.none()
+
+    def get_serializer_class(self):
+        if self.action == "deliveries":
+            return serializers.WebhookDeliverySerializer
+        return super().get_serializer_class()
+
+    def perform_create(self, data: dict[str, Any]):
+        from webhooks.services import endpoint_create
+
+        return endpoint_create(actor=self.request.user, **data)
+
+    def perform_update(self, endpoint, data: dict[str, Any]):
+        from webhooks.services import endpoint_update
+
+        return endpoint_update(actor=self.request.user, endpoint=endpoint, **data)
+
+    def create(self, request, *args, **kwargs):
+        def handler() -> Response:
+            parser = self.get_serializer(data=request.data)
+            parser.is_valid(raise_exception=True)
+            with transaction.atomic():
+                endpoint = self.perform_create(dict(parser.validated_data))
+                self.audit_write("created", endpoint)
+            return self._with_secret(endpoint, status.HTTP_201_CREATED, location=True)
+
+        return idempotent(request, handler)
+
+    def _with_secret(self, endpoint, status_code: int, *, location: bool = False) -> Response:
+        response = self.detail_response(self.written(endpoint), status_code=status_code, location=location)
+        body = serializers.WebhookEndpointWithSecretSerializer(endpoint, context=self.get_serializer_context()).data
+        response.data = body
+        return response
+
+    def _endpoint_action(self, request, call, verb: str, parser_class=None) -> Response:
+        def handler() -> Response:
+            kwargs = {}
+            if parser_class is not None:
+                parser = parser_class(data=request.data)
+                parser.is_valid(raise_exception=True)
+                kwargs = dict(parser.validated_data)
+            with transaction.atomic():
+                endpoint = call(actor=request.user, endpoint=self.get_object(), **kwargs)
+                self.audit_write(verb, endpoint)
+            return endpoint
+
+        return handler
+
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        from webhooks.services import endpoint_disable
+
+        handler = self._endpoint_action(request, endpoint_disable, "disabled", serializers.WebhookDisableSerializer)
+        return idempotent(request, lambda: self.detail_response(self.written(handler())))
+
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        from webhooks.services import endpoint_enable
+
+        handler = self._endpoint_action(request, endpoint_enable, "enabled")
+        return idempotent(request, lambda: self.detail_response(self.written(handler())))
+
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        from webhooks.services import endpoint_rotate_secret
+
+        handler = self._endpoint_action(request, endpoint_rotate_secret, "secret_rotated")
+        return idempotent(request, lambda: self._with_secret(handler(), status.HTTP_200_OK))
+
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        from webhooks.services import endpoint_send_test
+
+        def handler() -> Response:
+            endpoint = self.get_object()
+            with transaction.atomic():
+                delivery = endpoint_send_test(actor=request.user, endpoint=endpoint)
+                self.audit_write("tested", endpoint, delivery=delivery.pk)
+            body = serializers.WebhookDeliverySerializer(delivery).data
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, handler)
+
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        from webhooks.selectors import endpoint_deliveries
+
+        qs = self.filter_queryset_for_deliveries(endpoint_deliveries(self.get_object()))
+        page = self.paginator.paginate_queryset(qs, request, view=_DeliveryOrdering)
+        return self.paginator.get_paginated_response(serializers.WebhookDeliverySerializer(page, many=True).data)
+
+    def filter_queryset_for_deliveries(self, qs):
+        state = self.request.query_params.get("state")
+        if state:
+            from webhooks.models import Delivery
+
+            if state not in Delivery.State.values:
+                raise exceptions.ValidationError({"state": [f"Choose one of: {', '.join(Delivery.State.values)}."]})
+            qs = qs.filter(state=state)
+        return qs
+
+    @action(detail=True, methods=["post"], url_path="deliveries/<int:delivery_id>/redeliver")
+    def redeliver(self, request, pk=None, delivery_id=None):
+        from webhooks.services import delivery_redeliver
+
+        def handler() -> Response:
+            endpoint = self.get_object()
+            delivery = get_object_or_404(endpoint.deliveries.select_related("event"), pk=delivery_id)
+            with transaction.atomic():
+                delivery = delivery_redeliver(actor=request.user, delivery=delivery)
+                self.audit_write("redelivered", endpoint, delivery=delivery.pk)
+            return Response(serializers.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, handler)
+
+
+class _DeliveryOrdering:
+    """The delivery log's one ordering, for the paginator: newest first."""
+
+    orderings = _orderings(Sort("-created", "Newest first", "created_at", descending=True))

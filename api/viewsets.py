@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from rest_framework import status, viewsets
+from rest_framework import exceptions, status, viewsets
 from rest_framework.response import Response
 
 from api.etags import check_if_match, etag_for
@@ -52,6 +52,14 @@ class ResourceViewSet(viewsets.GenericViewSet):
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         key = self.api_key
+        if (
+            key is not None
+            and key.account_ids is not None
+            and self.account_field is None
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
+            # Such a key sees none of these records (they belong to no account), so it may not write them.
+            raise exceptions.PermissionDenied("A key restricted to accounts cannot write records without an account.")
         if key is not None:
             # Every audit event written while serving this request names the key as its actor.
             self._credential_token = set_credential(

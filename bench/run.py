@@ -492,7 +492,10 @@ class SuiteContext:
 # module of their own under bench/ with `measure(ctx: SuiteContext) -> list[Result]`; a
 # Result's `unit` says what its figures are in. Add one line per suite here.
 SUITES: list[str] = [
+    "bench.api",
     "bench.decay",
+    "bench.invitations",
+    "bench.webhooks",
 ]
 
 

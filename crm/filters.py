@@ -67,6 +67,17 @@ class ContactFilter(SearchFilterSet):
         choices=[("verified", "Verified"), ("never", "Never verified")],
         method="filter_verification",
     )
+    # For batch invitations: "contacts of customers who have no portal access".
+    customer = django_filters.ChoiceFilter(
+        label="Account",
+        choices=[("yes", "Customers"), ("no", "Not customers")],
+        method="filter_customer",
+    )
+    portal = django_filters.ChoiceFilter(
+        label="Portal access",
+        choices=[("none", "No portal access"), ("active", "Portal users")],
+        method="filter_portal",
+    )
 
     freshness = django_filters.ChoiceFilter(
         label="Freshness state", choices=Contact._meta.get_field("freshness").choices, field_name="freshness"
@@ -74,7 +85,17 @@ class ContactFilter(SearchFilterSet):
 
     class Meta:
         model = Contact
-        fields = ["q", "owner", "account", "verification", "freshness"]
+        fields = ["q", "owner", "account", "verification", "freshness", "customer", "portal"]
+
+    def filter_customer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        active = Exists(Contract.objects.filter(account=OuterRef("account_id"), status=Contract.Status.ACTIVE))
+        return queryset.filter(active if value == "yes" else ~active)
+
+    def filter_portal(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        from iam.models import Membership
+
+        member = Exists(Membership.objects.filter(contact=OuterRef("pk"), status=Membership.Status.ACTIVE))
+        return queryset.filter(member if value == "active" else ~member)
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Name ("Anna Smith" too), email or company, paged as a search (``listing.as_search``).

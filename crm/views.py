@@ -42,6 +42,7 @@ from crm.forms import (
 )
 from crm.listing import Page, Sort, keyset_page
 from iam.permissions import is_crm_user
+from invitations.selectors import account_invitations, invite_button
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -455,6 +456,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "account": data.account,
         "data": data,
+        "invitations": account_invitations(user=request.user, account=data.account),
         **_timeline_context(request, target_type="account", target=data.account, page=data.timeline),
     }
     return render(request, "crm/account_detail.html", context)
@@ -469,7 +471,11 @@ def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(user=request.user).select_related("verified_by"), pk=pk)
     page = selectors.activity_timeline(user=request.user, contact=contact, cursor=request.GET.get("cursor"))
-    context = {"contact": contact, **_timeline_context(request, target_type="contact", target=contact, page=page)}
+    context = {
+        "contact": contact,
+        "invite": invite_button(user=request.user, contact=contact),
+        **_timeline_context(request, target_type="contact", target=contact, page=page),
+    }
     return render(request, "crm/contact_detail.html", context)
 
 
@@ -496,7 +502,11 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     page = selectors.activity_timeline(user=request.user, lead=lead, cursor=request.GET.get("cursor"))
-    context = {"lead": lead, **_timeline_context(request, target_type="lead", target=lead, page=page)}
+    context = {
+        "lead": lead,
+        "invite": invite_button(user=request.user, lead=lead),
+        **_timeline_context(request, target_type="lead", target=lead, page=page),
+    }
     return render(request, "crm/lead_detail.html", context)
 
 

@@ -142,3 +142,23 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
+
+
+# --- OpenID Connect clients: changed only on the Applications pages, where every change is audited.
+from allauth.idp.oidc.admin import ClientAdmin as _AllauthClientAdmin  # noqa: E402
+from allauth.idp.oidc.models import Client as _OIDCClient  # noqa: E402
+
+
+class ReadOnlyClientAdmin(_AllauthClientAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+admin.site.unregister(_OIDCClient)
+admin.site.register(_OIDCClient, ReadOnlyClientAdmin)

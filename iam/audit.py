@@ -64,10 +64,12 @@ WEBHOOK_EVENT_TYPES: dict[str, str] = {
 }
 
 
-def _emit_webhooks(action: str, events: list[AuditEvent], targets: list[models.Model | None]) -> None:
+def _emit_webhooks(
+    action: str, events: list[AuditEvent], targets: list[models.Model | None], *, set_based: bool = False
+) -> None:
     from webhooks.services import webhooks_emit_audited
 
-    webhooks_emit_audited(WEBHOOK_EVENT_TYPES[action], audit_events=events, targets=targets)
+    webhooks_emit_audited(WEBHOOK_EVENT_TYPES[action], audit_events=events, targets=targets, reread=set_based)
 
 
 def set_credential(credential: ActingCredential | None) -> contextvars.Token:
@@ -134,5 +136,5 @@ def audit_record_many(
     events = [_event(actor=actor, action=action, account=a, target=t, data=data) for a, t in items]
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     if events and action in WEBHOOK_EVENT_TYPES:
-        _emit_webhooks(action, events, [t for _a, t in items])
+        _emit_webhooks(action, events, [t for _a, t in items], set_based=True)
     return len(events)

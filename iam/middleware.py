@@ -38,12 +38,13 @@ class AuditContextMiddleware:
 
 # Paths a signed-in external user without usable access may still reach.
 # An invitation link must open for someone whose other access is paused (it may be the way back in);
-# a registrant waiting for a decision continues their registration.
+# a registrant waiting for a decision continues their registration; an application may sign them out.
 _OPEN_PREFIXES = (
     "/static/",
     "/healthz",
     "/readyz",
     "/auth/logout/",
+    "/identity/o/logout",
     "/portal/no-access/",
     "/invitations/accept/",
     "/register/",

@@ -132,7 +132,7 @@ class Invitation(models.Model):
             "sent": "info",
             "accepted": "success",
             "expired": "warning",
-            "revoked": "dark",
+            "revoked": "secondary",
             "bounced": "danger",
         }[self.status]
 

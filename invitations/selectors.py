@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Case, Count, IntegerField, Prefetch, QuerySet, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 
 from crm.models import Account, Lead
@@ -112,6 +112,10 @@ class BatchProgress:
         return self.percent(self.failed)
 
     @property
+    def failed_x(self) -> float:
+        return round(self.sent_pct + self.skipped_pct, 1)
+
+    @property
     def done_pct(self) -> float:
         return self.percent(self.done)
 
@@ -119,6 +123,20 @@ class BatchProgress:
 def batch_progress(*, batch: InvitationBatch) -> BatchProgress:
     counts = dict(BatchRecipient.objects.filter(batch=batch).values_list("state").annotate(n=Count("id")).order_by())
     states = {state: counts.get(state, 0) for state in BatchRecipient.State.values}
+    return BatchProgress(total=sum(states.values()), **states)
+
+
+def batches_with_progress(*, user: User) -> QuerySet[InvitationBatch]:
+    """Batches with their recipients counted per state in the same query (``batch.progress``)."""
+    counts = {
+        f"n_{state}": Count("recipients", filter=Q(recipients__state=state)) for state in BatchRecipient.State.values
+    }
+    return batches_visible_to(user=user).annotate(**counts)
+
+
+def progress_of(batch: InvitationBatch) -> BatchProgress:
+    """The progress of a batch from ``batches_with_progress``."""
+    states = {state: getattr(batch, f"n_{state}") for state in BatchRecipient.State.values}
     return BatchProgress(total=sum(states.values()), **states)
 
 
@@ -137,3 +155,37 @@ def batch_recipient_rows(*, batch: InvitationBatch, state: str = "") -> QuerySet
     if state:
         qs = qs.filter(state=state)
     return qs
+
+
+@dataclass(frozen=True)
+class InviteButton:
+    """What a record page's Invite button needs: where it goes, whether it may, the last invitation."""
+
+    url: str
+    allowed: bool
+    latest: Invitation | None = None
+    portal_user: bool = False
+
+
+def invite_button(*, user: User, contact: Contact | None = None, lead: Lead | None = None) -> InviteButton:
+    from django.urls import reverse
+
+    from iam.models import Membership
+
+    if contact is not None:
+        is_member = bool(contact.email) and (
+            Membership.objects.filter(
+                account_id=contact.account_id, user__email__iexact=contact.email, status=Membership.Status.ACTIVE
+            ).exists()
+        )
+        return InviteButton(
+            url=reverse("invitations:invite_contact", args=[contact.pk]),
+            allowed=can_invite_to_account(user, contact.account) and bool(contact.email),
+            latest=latest_invitation(contact=contact),
+            portal_user=is_member,
+        )
+    return InviteButton(
+        url=reverse("invitations:invite_lead", args=[lead.pk]),
+        allowed=can_invite_lead(user, lead) and lead.status not in ("converted", "disqualified", "registered"),
+        latest=latest_invitation(lead=lead),
+    )

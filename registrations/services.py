@@ -30,7 +30,7 @@ from django_countries import countries
 
 from crm.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Lead
-from iam.audit import audit_record
+from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import can_manage_members
 from registrations import emails, tokens
@@ -142,6 +142,15 @@ def registration_submit(*, actor: User | None = None, data: dict[str, Any]) -> R
     Submitting again while the request is open updates it and sends the link again.
     """
     cleaned = registration_clean(data)
+    try:
+        return _submit(cleaned)
+    except IntegrityError:
+        # A concurrent submit of the same address won the race for the login or the open
+        # request (both unique); run again and find what it made.
+        return _submit(cleaned)
+
+
+def _submit(cleaned: dict[str, Any]) -> RegistrationRequest:
     email = cleaned["email"]
     fields = {k: cleaned[k] for k in ("company_name", "business_id", "country", "first_name", "last_name", "phone")}
     with transaction.atomic():
@@ -645,3 +654,41 @@ def registration_admin_confirm(*, actor: User, registration: RegistrationRequest
             data={"email": registration.email},
         )
     return registration
+
+
+# --- Housekeeping --------------------------------------------------------------------------------
+
+
+def registrations_expire_unverified(*, now=None) -> int:
+    """Forget registrations whose email was never verified, and the logins they made.
+
+    Set-based and idempotent (a second run finds nothing). A login is deleted only when this
+    registration created it and it never verified an address nor joined an organisation.
+    """
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REGISTRATIONS_UNVERIFIED_DAYS)
+    with transaction.atomic():
+        stale = list(
+            RegistrationRequest.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                status=Status.PENDING_VERIFICATION, created_at__lt=cutoff
+            )
+        )
+        if not stale:
+            return 0
+        created = [r.user_id for r in stale if r.created_user and r.user_id]
+        orphans = (
+            User.objects.filter(pk__in=created, is_staff=False, memberships__isnull=True)
+            .exclude(emailaddress__verified=True)
+            .values_list("pk", flat=True)
+        )
+        audit_record_many(
+            actor=None,
+            action="registrations.registration.expired",
+            items=[(None, r) for r in stale],
+            data={"reason": "email not verified"},
+        )
+        User.objects.filter(pk__in=list(orphans)).delete()
+        RegistrationRequest.objects.filter(pk__in=[r.pk for r in stale]).delete()
+    return len(stale)

@@ -51,3 +51,23 @@ def external_client(external_user) -> Client:
     client.force_login(external_user)
     client.get("/healthz")
     return client
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; see tests/smtp_sink.py."""
+    from tests.smtp_sink import SmtpSink
+
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def smtp_mail(smtp_sink, settings):
+    """Django's real SMTP backend, sending into ``smtp_sink``."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_sink.host
+    settings.EMAIL_PORT = smtp_sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return smtp_sink

@@ -89,6 +89,41 @@ def membership_data(membership) -> dict[str, Any]:
     }
 
 
+def invitation_data(invitation) -> dict[str, Any]:
+    # Never the token (only its hash is stored, and that stays here too).
+    return {
+        "id": invitation.pk,
+        "account_id": invitation.account_id,
+        "lead_id": invitation.lead_id,
+        "contact_id": invitation.contact_id,
+        "email": invitation.email,
+        "status": invitation.status,
+        "expires_at": _iso(invitation.expires_at),
+        "sent_at": _iso(invitation.sent_at),
+        "accepted_at": _iso(invitation.accepted_at),
+        "membership_id": invitation.membership_id,
+        "invited_by_id": invitation.invited_by_id,
+    }
+
+
+def registration_data(registration) -> dict[str, Any]:
+    return {
+        "id": registration.pk,
+        "status": registration.status,
+        "company_name": registration.company_name,
+        "business_id": registration.business_id,
+        "first_name": registration.first_name,
+        "last_name": registration.last_name,
+        "email": registration.email,
+        "matched_account_id": registration.matched_account_id,
+        "membership_id": registration.membership_id,
+        "lead_id": registration.lead_id,
+        "decision": registration.decision,
+        "submitted_at": _iso(registration.submitted_at),
+        "decided_at": _iso(registration.decided_at),
+    }
+
+
 Builder = Callable[[Any], dict[str, Any]]
 
 # label -> (builder, select_related, prefetch_related) for loading many targets in two queries.
@@ -98,6 +133,8 @@ BUILDERS: dict[str, tuple[Builder, tuple[str, ...], tuple[str, ...]]] = {
     "crm.lead": (lead_data, (), ()),
     "crm.contract": (contract_data, (), ()),
     "iam.membership": (membership_data, ("user",), ("roles",)),
+    "invitations.invitation": (invitation_data, (), ()),
+    "registrations.registrationrequest": (registration_data, (), ()),
 }
 
 

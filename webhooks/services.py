@@ -148,20 +148,25 @@ def _own_account(record: models.Model) -> int | None:
 
 
 def webhooks_emit_audited(
-    event_type: str, *, audit_events: Sequence[AuditEvent], targets: Sequence[models.Model | None]
+    event_type: str,
+    *,
+    audit_events: Sequence[AuditEvent],
+    targets: Sequence[models.Model | None],
+    reread: bool = False,
 ) -> list[Event]:
     """The webhook side of ``iam.audit``: one event per audit event, in its transaction.
 
-    A target with a payload builder is described by its current fields (re-read when many
-    came from a set-based job, whose instances are stale); any other by its id, its account
-    and the audit event's data. A ``reason`` in the audit data is passed on.
+    A target with a payload builder is described by its fields (re-read from the database
+    with ``reread``: set-based jobs change rows with UPDATE, so their instances are stale);
+    any other by its id, its account and the audit event's data. A ``reason`` in the audit
+    data is passed on.
     """
     endpoint_ids = _subscribed_endpoint_ids(event_type)
     if not endpoint_ids or not audit_events:
         return []
     fresh: dict[str, models.Model] = {}
     labels = {t._meta.label_lower for t in targets if t is not None}
-    if len(audit_events) > 1 and len(labels) == 1 and (label := labels.pop()) in BUILDERS:
+    if reread and len(labels) == 1 and (label := labels.pop()) in BUILDERS:
         fresh = records_fresh(label, [t.pk for t in targets if t is not None])
     items = []
     for audit, target in zip(audit_events, targets, strict=True):
@@ -550,7 +555,7 @@ def endpoint_disabled_notify(*, endpoint_id: int) -> int:
     recipients = endpoint_disabled_recipients(endpoint)
     if not recipients:
         return 0
-    context = {"endpoint": endpoint, "url": settings.SITE_URL.rstrip("/") + endpoint.get_absolute_url()}
+    context = {"endpoint": endpoint, "url": settings.SITE_URL + endpoint.get_absolute_url()}
     message = EmailMultiAlternatives(
         subject=f"Webhook endpoint disabled: {endpoint}",
         body=render_to_string("webhooks/email/endpoint_disabled.txt", context),

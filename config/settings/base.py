@@ -122,6 +122,7 @@ CELERY_TIMEZONE = "UTC"
 # Periodic schedules live here and only here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
+    "registrations-expire-unverified": {"task": "registrations.expire_unverified", "schedule": 60 * 60},
     "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
     "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
     "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
@@ -201,6 +202,8 @@ IDP_OIDC_ACCESS_TOKEN_FORMAT = "opaque"  # noqa: S105 - a format name, not a sec
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN", 15 * 60)
 IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env_int("IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN", 30 * 24 * 60 * 60) or None
 IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+# RFC 7662, for the applications' own APIs to check an opaque token (each client its own tokens only).
+IDP_OIDC_INTROSPECTION_ENABLED = True
 # First-party services: with an id_token_hint of the signed-in user, sign-out needs no question.
 IDP_OIDC_RP_INITIATED_LOGOUT_ASKS_FOR_OP_LOGOUT = False
 
@@ -236,6 +239,8 @@ INVITATIONS_LEAD_SCORE_BONUS = env_int("INVITATIONS_LEAD_SCORE_BONUS", 20)
 # Batch invitations: recipients per chunk, and emails per second (0: as fast as SMTP takes them).
 INVITATIONS_BATCH_CHUNK_SIZE = env_int("INVITATIONS_BATCH_CHUNK_SIZE", 500)
 INVITATIONS_BATCH_RATE_PER_SECOND = env_int("INVITATIONS_BATCH_RATE_PER_SECOND", 0)
+# Chunks of one batch sent at the same time (each over its own SMTP connection); give the worker as many slots.
+INVITATIONS_BATCH_SENDERS = env_int("INVITATIONS_BATCH_SENDERS", 4)
 # A batch chunk that has not moved for this long is taken to be lost with its worker and re-queued.
 INVITATIONS_BATCH_STALL_SECONDS = env_int("INVITATIONS_BATCH_STALL_SECONDS", 300)
 
@@ -256,8 +261,10 @@ REGISTRATIONS_RATE_LIMIT_PER_IP = env_int("REGISTRATIONS_RATE_LIMIT_PER_IP", 10)
 REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL", 3)
 # Days the "answer our question" link in an information request works.
 REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
+# Days an unverified registration (and the login it made) is kept before it is forgotten.
+REGISTRATIONS_UNVERIFIED_DAYS = env_int("REGISTRATIONS_UNVERIFIED_DAYS", 7)
 # Where links in emails sent outside a request (background jobs, the shell) point.
-REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", "http://127.0.0.1:8000")
+REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", INVITATIONS_SITE_URL).rstrip("/")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -318,7 +325,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiPrincipalThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.QueryFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -342,6 +349,10 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "crm.models.Lead.Status",
         "ContractStatusEnum": "crm.models.Contract.Status",
         "MembershipStatusEnum": "iam.models.Membership.Status",
+        "InvitationStatusEnum": "invitations.models.Invitation.Status",
+        "InvitationBatchStatusEnum": "invitations.models.InvitationBatch.Status",
+        "LeadSourceEnum": "crm.models.Lead.Source",
+        "InvitationBatchSourceEnum": "invitations.models.InvitationBatch.Source",
         "CountryEnum": "api.schema.COUNTRY_CHOICES",
     },
 }
@@ -383,8 +394,6 @@ PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Webhooks -----------------------------------------------------------------------------
-# Where links in emails to staff point (e.g. https://crm.example.com).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # Let endpoints point at loopback/private/link-local addresses (development and tests only).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.

@@ -16,6 +16,8 @@ SECRET_KEY = env_str("SECRET_KEY", "bench-only-secret-key-not-for-production-012
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 SECURE_SSL_REDIRECT = False
 MIDDLEWARE = ["bench.middleware.ServerTimingMiddleware", *MIDDLEWARE]
+# The product's URLs plus the benchmark's hand-written comparison views (bench/urls.py).
+ROOT_URLCONF = "bench.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {

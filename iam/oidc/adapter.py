@@ -73,6 +73,16 @@ class OIDCAdapter(DefaultOIDCAdapter):
             claims.update({"account_id": str(account.pk), "account_name": account.name, "roles": sign_in.roles})
         return claims
 
+    def is_introspection_allowed(self, token, *, caller_client) -> bool:
+        # A token whose membership can no longer be used is reported inactive, like a revoked one.
+        return token.user is not None and current_sign_in(user=token.user, client=token.client) is not None
+
+    def populate_introspection_response(self, *, response: dict[str, Any], token) -> None:
+        sign_in = current_sign_in(user=token.user, client=token.client) if token.user else None
+        if sign_in is not None and ACCOUNT_SCOPE in token.get_scopes():
+            account = sign_in.membership.account
+            response.update({"account_id": str(account.pk), "account_name": account.name, "roles": sign_in.roles})
+
     def populate_server_metadata(self, data: dict[str, Any]) -> None:
         data["scopes_supported"] = ["openid", "profile", "email", ACCOUNT_SCOPE]
         data["claims_supported"] = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from allauth.idp.oidc.models import Client
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -61,6 +62,7 @@ def _choice_url(request: HttpRequest, account_id: int) -> str:
 
 
 def _chooser(request: HttpRequest, *, application, memberships: list[Membership], notice: str = "") -> HttpResponse:
+    prefetch_related_objects(memberships, "roles")
     last = (
         ApplicationAccountChoice.objects.filter(user=request.user, application=application)
         .values_list("account_id", flat=True)

@@ -183,12 +183,12 @@ def application_update(
         if client is None:
             client, secret = _new_client(application, client_type=Client.Type.CONFIDENTIAL)
         _apply_client_fields(client, name=name, redirect_uris=redirects, post_logout=post_logout)
-        client.save()
         application.oidc_client = client
         after = _client_snapshot(application)
-        changed = sorted(name for name in after if after[name] != before[name])
-        if not changed and secret is None:
+        changed = sorted(field for field in after if after[field] != before[field])
+        if not changed:
             return ApplicationOutcome(application=application)
+        client.save()
         application.save()
         audit_record(
             actor=actor,
@@ -246,13 +246,24 @@ def application_account_choose(*, actor: User, application: Application, members
         choice, created = ApplicationAccountChoice.objects.select_for_update().get_or_create(
             user=actor, application=application, defaults={"account_id": membership.account_id}
         )
-        if created:
+        previous = None if created else choice.account_id
+        if previous == membership.account_id:
             return
-        if choice.account_id != membership.account_id and application.oidc_client_id:
-            Token.objects.filter(user=actor, client_id=application.oidc_client_id, type__in=_SESSION_TOKENS).delete()
-        choice.account_id = membership.account_id
-        choice.chosen_at = timezone.now()
-        choice.save(update_fields=["account", "chosen_at"])
+        if previous is not None:
+            if application.oidc_client_id:
+                Token.objects.filter(
+                    user=actor, client_id=application.oidc_client_id, type__in=_SESSION_TOKENS
+                ).delete()
+            choice.account_id = membership.account_id
+            choice.chosen_at = timezone.now()
+            choice.save(update_fields=["account", "chosen_at"])
+        audit_record(
+            actor=actor,
+            action="iam.application.account_chosen",
+            account=membership.account,
+            target=application,
+            data={"user": actor.email, "previous_account": previous},
+        )
 
 
 # --- Revocation -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from iam.audit import audit_record
@@ -15,10 +16,40 @@ from tests.factories import (
     OpportunityFactory,
 )
 
+_registrations = itertools.count()
+
+# Staff who are not sales managers, service desk or operations see no registrations, and only
+# operations see webhook endpoints: for them these are the same 404 as a missing id.
+HIDDEN_FROM_SALES_REPS = {"registrations", "webhooks"}
+
 
 def _audit_event():
     account = AccountFactory()
     return audit_record(actor=account.owner, action="iam.test.happened", account=account, target=account), account
+
+
+def _invitation():
+    from invitations.services import invitation_create
+
+    contract = ContractFactory()
+    contact = ContactFactory(account=contract.account)
+    outcome = invitation_create(actor=contract.account.owner, contact=contact)
+    return outcome.invitation, contract.account
+
+
+def _invitation_batch():
+    from crm.models import Contact
+    from invitations.batches import invitation_batch_create
+
+    contract = ContractFactory()
+    ContactFactory(account=contract.account)
+    batch = invitation_batch_create(
+        actor=contract.account.owner,
+        name="Spring",
+        source="contacts",
+        queryset=Contact.objects.filter(account=contract.account),
+    )
+    return batch, None
 
 
 def make(resource: str) -> tuple[Any, Any]:
@@ -39,9 +70,35 @@ def make(resource: str) -> tuple[Any, Any]:
         record = MembershipFactory()
     elif resource == "audit-events":
         return _audit_event()
+    elif resource == "invitations":
+        return _invitation()
+    elif resource == "invitation-batches":
+        return _invitation_batch()
+    elif resource == "registrations":
+        from tests.registrations.factories import verified
+
+        n = next(_registrations)
+        return verified(email=f"registrant{n}@nordlys-robotics.fi", company_name=f"Nordlys {n} Oy"), None
+    elif resource == "webhooks":
+        from tests.webhooks.factories import EndpointFactory
+
+        return EndpointFactory(), None
     else:
         raise AssertionError(resource)
     return record, record.account
 
 
-RESOURCES = ["accounts", "contacts", "leads", "opportunities", "contracts", "activities", "memberships", "audit-events"]
+RESOURCES = [
+    "accounts",
+    "contacts",
+    "leads",
+    "opportunities",
+    "contracts",
+    "activities",
+    "memberships",
+    "invitations",
+    "invitation-batches",
+    "registrations",
+    "webhooks",
+    "audit-events",
+]

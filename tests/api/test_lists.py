@@ -142,3 +142,21 @@ def test_contact_list_with_a_key_runs_two_queries(ops, django_assert_num_queries
     # The key with its user, the throttle (cache, no query), the page (with its joins).
     with django_assert_num_queries(2):
         assert api.get("/api/v1/contacts/").status_code == 200
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+def test_the_fast_representation_is_exactly_drfs(resource, ops):
+    from rest_framework import serializers as drf
+
+    from api.serializers import FastRepresentationMixin
+    from api.urls import router
+
+    viewset = next(v for prefix, v, _b in router.registry if prefix == resource)
+    record, _account = make(resource)
+    instance = viewset.selector(user=ops).get(pk=record.pk)
+    serializer = viewset.serializer_class(instance)
+    if not isinstance(serializer, FastRepresentationMixin):
+        pytest.skip("plain DRF serializer")
+    assert FastRepresentationMixin.to_representation(serializer, instance) == drf.ModelSerializer.to_representation(
+        serializer, instance
+    )

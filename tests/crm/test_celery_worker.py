@@ -28,6 +28,13 @@ def _redis_answers() -> bool:
         return False
 
 
+def _forget_result_backend() -> None:
+    """Celery caches the result backend on first use; drop it so the next use reads the conf."""
+    app._backend_cache = None
+    if hasattr(app._local, "backend"):
+        del app._local.backend
+
+
 @pytest.fixture
 def real_worker():
     if not _redis_answers():
@@ -35,6 +42,7 @@ def real_worker():
             pytest.fail(f"Redis does not answer at {REDIS_URL}; CI must have it.")
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
     previous = dict(app.conf)
+    _forget_result_backend()  # another test may have cached the disabled one this run
     app.conf.update(
         task_always_eager=False,
         broker_url=REDIS_URL,
@@ -48,6 +56,7 @@ def real_worker():
             yield
     finally:
         app.conf.update(previous)
+        _forget_result_backend()
 
 
 @pytest.mark.django_db(transaction=True)

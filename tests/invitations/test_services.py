@@ -533,3 +533,19 @@ def test_registered_lead_cannot_be_invited_again(run, lead):
 
     with pytest.raises(BusinessRuleViolation):
         services.invitation_create(actor=lead.owner, lead=lead)
+
+
+def test_the_invitation_goes_out_through_real_smtp_with_branding_and_the_link(run, owner, contact, smtp_mail, settings):
+    settings.INVITATIONS_COMPANY_NAME = "Northwind Supply"
+    _invite(run, owner, contact, note="Here is your access.")
+
+    [sunk] = smtp_mail.to("dana@acme-industries.com")
+    text, html = sunk.body("plain"), sunk.body("html")
+    assert "Northwind Supply" in sunk.subject
+    assert owner.get_full_name() in sunk.subject
+    token = services.invitation_for_token(text.split("/invitations/accept/")[1].split("/")[0]).token_hash
+    assert token == Invitation.objects.get().token_hash
+    for body in (text, html):
+        assert "Northwind Supply" in body
+        assert "Here is your access." in body
+        assert "/invitations/accept/" in body

@@ -66,6 +66,18 @@ class RelyingParty:
     def userinfo(self) -> requests.Response:
         return self.session.get(self.metadata["userinfo_endpoint"], timeout=10)
 
+    def introspect(self, token: str) -> dict:
+        """What the application's own API would ask about an access token it was handed."""
+        response = self.session.post(
+            self.metadata["introspection_endpoint"],
+            data={"token": token, "token_type_hint": "access_token"},
+            auth=(self.client_id, self.session.client_secret),
+            withhold_token=True,
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def verify_id_token(self, token: dict, *, expect_nonce: bool = True) -> dict:
         """The ID token's claims, after checking its signature against the JWKS and its claims."""
         jwks = requests.get(self.metadata["jwks_uri"], timeout=10).json()

@@ -8,7 +8,7 @@ from authlib.integrations.base_client.errors import OAuthError
 
 from crm.models import Contract
 from crm.services import contract_save
-from iam.models import ApplicationAccountChoice, Membership
+from iam.models import ApplicationAccountChoice, AuditEvent, Membership
 from iam.services import membership_suspend
 from tests.factories import ContractFactory, MembershipFactory, StaffFactory
 from tests.oidc.relying_party import callback_params
@@ -56,7 +56,11 @@ def test_after_the_contract_ends_the_refresh_fails_userinfo_is_401_and_a_new_sig
 
 def test_an_admin_suspension_revokes_that_members_tokens_at_once(orders, member, relying_party, user_agent, callback):
     rp = relying_party(orders)
-    _signed_in_tokens(rp, user_agent, callback, email=member.user.email)
+    token = _signed_in_tokens(rp, user_agent, callback, email=member.user.email)
+    introspected = rp.introspect(token["access_token"])
+    assert introspected["active"] is True
+    assert introspected["sub"] == str(member.user.pk)
+    assert introspected["roles"] == ["orders:read", "orders:write"]
     colleague = MembershipFactory(account=member.account, roles=["buyer"])
     colleague_rp = relying_party(orders)
     colleague_agent = type(user_agent)(base_url=user_agent.base_url)
@@ -65,6 +69,7 @@ def test_an_admin_suspension_revokes_that_members_tokens_at_once(orders, member,
     membership_suspend(actor=member.account.owner, membership=member)
 
     assert rp.userinfo().status_code == 401
+    assert rp.introspect(token["access_token"]) == {"active": False}
     with pytest.raises(OAuthError, match="invalid_grant"):
         rp.refresh()
     # Only the suspended member's tokens go.
@@ -121,6 +126,8 @@ def test_a_consultant_chooses_the_account_and_the_claims_follow_the_choice(
     # Switching ended the tokens issued for Globex: a live token never changes account.
     assert Token.objects.filter(user=user, type=Token.Type.REFRESH_TOKEN).count() == 1
     assert ApplicationAccountChoice.objects.get(user=user, application=orders.application).account == acme
+    chosen = AuditEvent.objects.filter(action="iam.application.account_chosen", actor=user).order_by("id")
+    assert [(e.account_id, e.data["previous_account"]) for e in chosen] == [(globex.pk, None), (acme.pk, globex.pk)]
 
 
 def test_the_chooser_lists_only_accounts_the_consultant_may_use_now(
@@ -230,4 +237,26 @@ def test_a_membership_removed_is_a_membership_suspended_for_tokens(orders, membe
     membership_remove(actor=member.account.owner, membership=member)
 
     assert Membership.objects.get(pk=member.pk).status == Membership.Status.DEACTIVATED
+    assert rp.userinfo().status_code == 401
+
+
+def test_the_periodic_contract_expiry_revokes_tokens_and_a_second_run_changes_nothing(
+    orders, member, acme_contract, relying_party, user_agent, callback
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from crm.contracts import contracts_expire_due
+
+    rp = relying_party(orders)
+    _signed_in_tokens(rp, user_agent, callback, email=member.user.email)
+    Contract.objects.filter(pk=acme_contract.pk).update(end_date=timezone.localdate() - dt.timedelta(days=1))
+
+    assert contracts_expire_due() == 1
+    events = AuditEvent.objects.count()
+    assert contracts_expire_due() == 0
+
+    assert AuditEvent.objects.count() == events
+    assert not Token.objects.filter(user=member.user).exists()
     assert rp.userinfo().status_code == 401

@@ -36,6 +36,8 @@ def test_discovery_names_every_endpoint_and_what_the_applications_may_ask_for(cl
     assert data["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert data["response_types_supported"] == ["code"]
     assert "select_account" in data["prompt_values_supported"]
+    assert data["introspection_endpoint"] == "http://testserver/identity/o/api/introspect"
+    assert "device_authorization_endpoint" not in data
 
 
 @pytest.mark.django_db
@@ -130,3 +132,42 @@ def test_the_sign_out_question_may_send_the_user_on_to_the_applications_register
     assert "Are you sure you want to sign out?" in asked.content.decode()
     assert "form-action 'self' https://orders.example.com" in asked["Content-Security-Policy"]
     assert "evil.example" not in unregistered.get("Content-Security-Policy", "")
+
+
+@pytest.mark.django_db
+def test_a_user_left_without_access_can_still_be_signed_out_by_the_application(client):
+    """The no-access redirect must not swallow RP-initiated logout."""
+    from iam.models import Membership
+    from tests.factories import MembershipFactory
+    from tests.oidc.factories import operations_user, register_application
+
+    app = register_application(
+        actor=operations_user(),
+        key="orders",
+        redirect_uri="https://orders.example.com/cb",
+        post_logout_redirect_uri="https://orders.example.com/bye",
+        roles={},
+    )
+    membership = MembershipFactory()
+    client.force_login(membership.user)
+    Membership.objects.filter(pk=membership.pk).update(status="suspended", suspended_by="admin")
+
+    response = client.get(
+        reverse("idp:oidc:logout"),
+        {"client_id": app.client_id, "post_logout_redirect_uri": "https://orders.example.com/bye", "state": "s"},
+    )
+    if response.status_code == 200:  # the question; answer it
+        response = client.post(
+            reverse("idp:oidc:logout"),
+            {
+                "client_id": app.client_id,
+                "post_logout_redirect_uri": "https://orders.example.com/bye",
+                "state": "s",
+                "action": "logout",
+                "csrfmiddlewaretoken": response.context["csrf_token"],
+            },
+        )
+
+    assert response.status_code == 302
+    assert response["Location"] == "https://orders.example.com/bye?state=s"
+    assert "_auth_user_id" not in client.session

@@ -238,3 +238,14 @@ def test_every_application_change_is_audited(ops, app):
         "iam.application.secret_rotated",
         "iam.application.updated",
     ]
+
+
+def test_the_admin_shows_oidc_clients_read_only_so_every_change_goes_through_the_audited_pages(ops, app):
+    client = _client(ops)
+    change_url = reverse("admin:allauth_idp_oidc_client_change", args=[app.oidc_client_id])
+    before = _snapshot()
+
+    assert client.get(change_url).status_code == 200
+    assert client.post(change_url, {"name": "Renamed", "redirect_uris": "https://evil.example/cb"}).status_code == 403
+    assert client.get(reverse("admin:allauth_idp_oidc_client_add")).status_code == 403
+    assert _snapshot() == before

@@ -293,3 +293,43 @@ def test_member_of_a_customer_with_an_admin_is_confirmed_after_a_manual_link(man
     pending.refresh_from_db()
     assert pending.admin_confirmation_requested
     assert not Membership.objects.get(user=pending.user).is_org_admin
+
+
+def test_a_race_to_create_the_same_company_links_the_loser_to_the_winners_account(manager, pending, monkeypatch):
+    """The locked lookup found nothing (the other approval had not committed): the constraint decides."""
+    from registrations import services as registration_services
+
+    winner = AccountFactory(name="Nordlys (created a moment ago)", business_id="2112345-6")
+    lookups = iter([None])
+    real = registration_services._account_by_business_id
+
+    def lookup_missing_the_concurrent_insert(registration, *, lock=False):
+        return next(lookups, None) if lock else real(registration, lock=lock)
+
+    monkeypatch.setattr(registration_services, "_account_by_business_id", lookup_missing_the_concurrent_insert)
+    services.registration_approve(actor=manager, registration=pending, create_account=True)
+    assert Account.objects.filter(business_id="2112345-6").count() == 1
+    pending.refresh_from_db()
+    assert pending.matched_account == winner
+    assert pending.decision == RegistrationRequest.Decision.LINKED
+
+
+def test_service_desk_approves_creating_the_account_from_the_page(service_desk, pending):
+    client = _client(service_desk)
+    response = client.post(reverse("registrations:approve", args=[pending.pk]), {"create_account": "on"}, follow=True)
+    assert response.status_code == 200
+    assert "is now a user of Nordlys Robotics Oy" in response.content.decode()
+    account = Account.objects.get()
+    assert account.business_id == "2112345-6"
+    assert AuditEvent.objects.filter(action="crm.account.created", account_id=account.pk, actor=service_desk).exists()
+    # Asking again is refused with a message, and changes nothing.
+    response = client.post(reverse("registrations:approve", args=[pending.pk]), {"create_account": "on"}, follow=True)
+    assert "already decided" in response.content.decode()
+    assert Account.objects.count() == 1
+    assert Membership.objects.count() == 1
+
+
+def test_approve_without_a_choice_is_refused(manager, pending):
+    response = _client(manager).post(reverse("registrations:approve", args=[pending.pk]), {}, follow=True)
+    assert "Choose the account to link" in response.content.decode()
+    _unchanged(pending)

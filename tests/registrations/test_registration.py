@@ -338,3 +338,29 @@ def test_a_registrant_waiting_for_review_is_told_so_when_signing_in():
     response = client.get(reverse("portal:home"), follow=True)
     assert response.status_code == 403  # the no-access page
     assert 'id="registration-under-review"' in response.content.decode()
+
+
+def test_unverified_registrations_are_forgotten_with_their_logins_and_a_second_run_changes_nothing(settings):
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from registrations.services import registrations_expire_unverified
+
+    stale = submitted()
+    fresh = submitted(email="ville@nordlys-robotics.fi")
+    known = ExternalUserFactory(email="old.hand@nordlys-robotics.fi")
+    stale_known = submitted(email=known.email)
+    waiting = verified(email="pia@nordlys-robotics.fi")
+    old = timezone.now() - dt.timedelta(days=settings.REGISTRATIONS_UNVERIFIED_DAYS + 1)
+    RegistrationRequest.objects.filter(pk__in=[stale.pk, stale_known.pk, waiting.pk]).update(created_at=old)
+
+    assert registrations_expire_unverified() == 2
+    assert set(RegistrationRequest.objects.values_list("pk", flat=True)) == {fresh.pk, waiting.pk}
+    assert not User.objects.filter(pk=stale.user_id).exists()
+    assert User.objects.filter(pk=known.pk).exists()  # a login it did not create stays
+    assert AuditEvent.objects.filter(action="registrations.registration.expired").count() == 2
+    call_command("registrations_expire_unverified")
+    assert registrations_expire_unverified() == 0
+    assert AuditEvent.objects.filter(action="registrations.registration.expired").count() == 2

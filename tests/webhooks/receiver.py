@@ -13,8 +13,11 @@ import base64
 import hashlib
 import hmac
 import json
+import socketserver
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -77,6 +80,15 @@ class Receiver:
         self.responses = [r if isinstance(r, tuple) else (r, b"", {}) for r in responses]
 
 
+class _LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN (slow, and useless here).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
 def start_receiver() -> Receiver:
     receiver: Receiver
 
@@ -101,7 +113,17 @@ def start_receiver() -> Receiver:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _LoopbackServer(("127.0.0.1", 0), Handler)
     receiver = Receiver(server=server)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return receiver
+
+
+@contextmanager
+def running_receiver() -> Iterator[Receiver]:
+    receiver = start_receiver()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

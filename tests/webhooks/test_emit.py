@@ -295,3 +295,47 @@ def test_a_crm_write_with_no_endpoint_costs_one_small_query(db):
     webhook_queries = [q["sql"] for q in queries.captured_queries if "webhooks_" in q["sql"]]
     assert len(webhook_queries) == 1
     assert webhook_queries[0].startswith("SELECT")
+
+
+def test_invitations_emit_sent_and_expired_through_the_audit_trail(endpoint, django_capture_on_commit_callbacks):
+    from invitations import services as invitation_services
+    from invitations.models import Invitation
+    from tests.invitations.factories import roles
+
+    account = ContractFactory(account__name="Acme Industries").account
+    contact = ContactFactory(account=account, email="dana@acme-industries.com")
+    with django_capture_on_commit_callbacks(execute=True):  # the email goes out after commit
+        outcome = invitation_services.invitation_create(actor=account.owner, contact=contact, roles=roles("buyer"))
+    invitation = outcome.invitation
+
+    (sent,) = _payloads("invitation.sent")
+    assert sent["data"]["id"] == invitation.pk
+    assert sent["data"]["account_id"] == account.pk
+    assert sent["data"]["status"] == "sent"
+
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+    invitation_services.invitations_expire_due()
+
+    (expired,) = _payloads("invitation.expired")
+    assert expired["data"]["id"] == invitation.pk
+    assert expired["data"]["status"] == "expired"
+    assert expired["data"]["email"] == "dana@acme-industries.com"
+    assert "token" not in str(expired["data"])
+
+
+def test_registrations_emit_submitted_and_rejected_through_the_audit_trail(endpoint):
+    from registrations import services as registration_services
+    from tests.registrations.factories import verified
+
+    registration = verified()
+    manager = StaffFactory(staff_role="sales_manager")
+
+    registration_services.registration_reject(actor=manager, registration=registration, reason="Not a company.")
+
+    (submitted,) = _payloads("registration.submitted")
+    assert submitted["data"]["id"] == registration.pk
+    assert submitted["data"]["email"] == registration.email
+    (rejected,) = _payloads("registration.rejected")
+    assert rejected["data"]["status"] == "rejected"
+    assert rejected["data"]["reason"] == "Not a company."

@@ -1,0 +1,28 @@
+"""The Celery app for a worker process started by a test: the project's app on the test's own queue.
+
+Every task the worker sends (the next chunk, a resume) goes to that queue too, so a developer's
+running worker cannot take the test's jobs and the test's worker takes nobody else's.
+"""
+
+from __future__ import annotations
+
+import os
+
+from config.celery import app
+
+if os.environ.get("CLIENTELE_TEST_QUEUE"):  # set for the worker process only
+    app.conf.task_default_queue = os.environ["CLIENTELE_TEST_QUEUE"]
+
+__all__ = ["app"]
+
+
+def queue_name() -> str:
+    """One queue per test (or benchmark) process: Celery keeps the default queue it first used."""
+    return f"clientele-inv-{os.getpid()}"
+
+
+def forget_result_backend(celery_app) -> None:
+    """Sending a task builds (and caches) the result backend of the moment; drop it, so a later
+    test that configures a real one gets it."""
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
