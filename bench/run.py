@@ -494,6 +494,8 @@ class SuiteContext:
 SUITES: list[str] = [
     "bench.api",
     "bench.decay",
+    "bench.invitations",
+    "bench.webhooks",
 ]
 
 

@@ -70,7 +70,7 @@ class ContactFilter(SearchFilterSet):
     # For batch invitations: "contacts of customers who have no portal access".
     customer = django_filters.ChoiceFilter(
         label="Account",
-        choices=[("yes", "Customers (active contract)"), ("no", "Not customers")],
+        choices=[("yes", "Customers"), ("no", "Not customers")],
         method="filter_customer",
     )
     portal = django_filters.ChoiceFilter(

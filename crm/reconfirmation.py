@@ -92,7 +92,7 @@ def _not_asked_since(now: dt.datetime) -> Q:
 
 
 def reconfirmations_due(
-    *, now: dt.datetime, account_id: int | None = None, owner_id: int | None = None
+    *, now: dt.datetime, account_id: int | None = None, owner_id: int | None = None, invitations: bool = True
 ) -> QuerySet[Contact]:
     """Stale contacts we may ask now: a deliverable email, not asked within the interval, and
     either a portal user or (when invitations exist) a contact who agreed to be contacted."""
@@ -107,7 +107,7 @@ def reconfirmations_due(
     if owner_id is not None:
         due = due.filter(owner_id=owner_id)
     reachable = Q(is_portal_user=True)
-    if _invitations_available():
+    if invitations and _invitations_available():
         reachable |= Q(consent_to_contact=True)
     return due.filter(reachable)
 
@@ -127,11 +127,13 @@ def reconfirmations_send_due(
     owner_id: int | None = None,
     limit: int | None = None,
     actor=None,
+    invitations: bool = True,
     on_progress: Callable[[ReconfirmationOutcome], None] | None = None,
 ) -> ReconfirmationOutcome:
     """Ask every due stale contact (of one account or owner, if given) to reconfirm, chunk by chunk.
 
-    ``limit`` (default ``DECAY_RECONFIRMATION_BATCH_LIMIT``; 0 means none) caps one run.
+    ``limit`` (default ``DECAY_RECONFIRMATION_BATCH_LIMIT``; 0 means none) caps one run;
+    ``invitations=False`` asks portal users only.
     Idempotent: a contact asked once is not due again until the interval has passed.
     """
     now = now or timezone.now()
@@ -145,7 +147,7 @@ def reconfirmations_send_due(
         with transaction.atomic():
             _lock_chunk()
             rows = list(
-                reconfirmations_due(now=now, account_id=account_id, owner_id=owner_id)
+                reconfirmations_due(now=now, account_id=account_id, owner_id=owner_id, invitations=invitations)
                 .filter(pk__gt=last_id)
                 .order_by("pk")
                 .values("pk", "email", "first_name", "last_name", "is_portal_user")[:room]

@@ -79,3 +79,126 @@ def invitation_message(
     )
     message.attach_alternative(fill(rendered.html, html.escape), "text/html")
     return message
+
+
+# --- one MIME serialization per chunk --------------------------------------------------------
+
+_HEADER_NAMES_PER_MESSAGE = (b"subject:", b"to:", b"date:", b"message-id:")
+_LINE_LIMIT = 900  # below RFC 5322's 998, with room for the longest substituted value
+
+
+class _Serialized:
+    """What Django's SMTP backend asks a message for: ``message().as_bytes(linesep=...)``."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def as_bytes(self, linesep: str = "\r\n") -> bytes:
+        return self.raw
+
+
+class PrerenderedInvitation(EmailMultiAlternatives):
+    """An invitation whose MIME bytes were filled in from the chunk's template (see ``InvitationMime``)."""
+
+    def __init__(self, *args, raw: bytes, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._raw = raw
+
+    def message(self, **kwargs):
+        return _Serialized(self._raw)
+
+
+class InvitationMime:
+    """The invitation email serialized to MIME once per chunk; each recipient's copy is a substitution.
+
+    Building MIME with Python's email package costs more than everything else per message.
+    The bodies are 8-bit UTF-8 (Django's default for short lines), so the placeholders sit
+    in them verbatim and can be replaced in the bytes; the per-recipient headers (Subject,
+    To, Date, Message-ID) are encoded per message. When the template is not of that shape
+    (long lines, quoted-printable or base64 bodies) ``usable`` is False and callers build
+    each message normally.
+    """
+
+    def __init__(self, rendered: InvitationEmail) -> None:
+        from email.utils import formatdate
+
+        self.rendered = rendered
+        probe = EmailMultiAlternatives(subject="XSUBJECTX", body=rendered.text, to=["placeholder@invalid.invalid"])
+        probe.attach_alternative(rendered.html, "text/html")
+        raw = probe.message().as_bytes(linesep="\r\n")
+        head, _, body = raw.partition(b"\r\n\r\n")
+        kept = []
+        for line in _unfold(head):
+            if not line.lower().startswith(_HEADER_NAMES_PER_MESSAGE):
+                kept.append(line)
+        self.head = b"\r\n".join(kept)
+        self.body = body.replace(b"Content-Transfer-Encoding: 7bit", b"Content-Transfer-Encoding: 8bit")
+        self.date = formatdate(localtime=False).encode()
+        self.from_email = probe.from_email
+        self.usable = (
+            b"quoted-printable" not in body.lower()
+            and b"base64" not in body.lower()
+            and max((len(line) for line in body.split(b"\r\n")), default=0) < _LINE_LIMIT
+        )
+
+    def message(self, *, email: str, name: str, organisation: str, token: str, connection=None):
+        if not self.usable:
+            return invitation_message(
+                self.rendered, email=email, name=name, organisation=organisation, token=token, connection=connection
+            )
+        from email.header import Header
+        from email.utils import make_msgid
+
+        from django.core.mail.message import DNS_NAME
+
+        url = accept_url(token)
+        display_name = name or email
+        text_values = {_URL: url, _NAME: display_name, _ORG: organisation, _EMAIL: email}
+        body = self.body
+        # The text part comes first, then the HTML part: fill each with its own escaping.
+        split = body.find(b"Content-Type: text/html")
+        text_part, html_part = body[:split], body[split:]
+        for placeholder, value in text_values.items():
+            token_bytes = placeholder.encode()
+            text_part = text_part.replace(token_bytes, value.encode())
+            html_part = html_part.replace(token_bytes, html.escape(value).encode())
+        subject = _fill(self.rendered.subject, text_values)
+        subject_header = subject if subject.isascii() else Header(subject, "utf-8").encode(linesep="\r\n")
+        headers = b"\r\n".join(
+            [
+                self.head,
+                b"Subject: " + subject_header.encode(),
+                b"To: " + email.encode("ascii", "ignore"),
+                b"Date: " + self.date,
+                b"Message-ID: " + make_msgid(domain=DNS_NAME).encode(),
+            ]
+        )
+        raw = headers + b"\r\n\r\n" + text_part + html_part
+        message = PrerenderedInvitation(
+            subject=subject,
+            body=_fill(self.rendered.text, text_values),
+            to=[email],
+            connection=connection,
+            raw=raw,
+        )
+        message.attach_alternative(
+            _fill(self.rendered.html, {k: html.escape(v) for k, v in text_values.items()}), "text/html"
+        )
+        return message
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def _unfold(head: bytes) -> list[bytes]:
+    """Header lines with their continuation lines joined back (RFC 5322 folding)."""
+    lines: list[bytes] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and lines:
+            lines[-1] += b"\r\n" + line
+        else:
+            lines.append(line)
+    return lines

@@ -142,6 +142,15 @@ def registration_submit(*, actor: User | None = None, data: dict[str, Any]) -> R
     Submitting again while the request is open updates it and sends the link again.
     """
     cleaned = registration_clean(data)
+    try:
+        return _submit(cleaned)
+    except IntegrityError:
+        # A concurrent submit of the same address won the race for the login or the open
+        # request (both unique); run again and find what it made.
+        return _submit(cleaned)
+
+
+def _submit(cleaned: dict[str, Any]) -> RegistrationRequest:
     email = cleaned["email"]
     fields = {k: cleaned[k] for k in ("company_name", "business_id", "country", "first_name", "last_name", "phone")}
     with transaction.atomic():

@@ -134,3 +134,94 @@ class SmtpSink:
     def release(self) -> None:
         self._hold_after = None
         self._released.set()
+
+
+# --- several processes on one port, for benchmarks ---------------------------------------------
+
+
+class _ReusePortController(Controller):
+    """Listens with SO_REUSEPORT, so sibling processes share the port (the kernel spreads connections)."""
+
+    def _create_server(self):
+        return self.loop.create_server(
+            self._factory_invoker, host=self.hostname, port=self.port, ssl=self.ssl_context, reuse_port=True
+        )
+
+    def _trigger_server(self) -> None:
+        # A test connection could land on a sibling process; build our protocol factory directly.
+        self._factory_invoker()
+
+
+class _CountingHandler:
+    def __init__(self, accepted) -> None:
+        self.accepted = accepted
+        self.counts: Counter[str] = Counter()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        for rcpt in envelope.rcpt_tos:
+            self.counts[rcpt.lower()] += 1
+        with self.accepted.get_lock():
+            self.accepted.value += 1
+        return "250 Message accepted for delivery"
+
+
+def _sink_process(host: str, port: int, accepted, ready, stop, results) -> None:
+    handler = _CountingHandler(accepted)
+    controller = _ReusePortController(handler, hostname=host, port=port, ready_timeout=30)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+    results.put(dict(handler.counts))
+
+
+class SmtpSinkPool:
+    """The sink as ``processes`` processes on one port: an SMTP server that is not the benchmark's bottleneck.
+
+    Counts only (no messages kept): ``accepted`` live, ``count_by_recipient`` after ``stop()``.
+    """
+
+    def __init__(self, processes: int = 2, host: str = "127.0.0.1") -> None:
+        import multiprocessing
+
+        self._mp = multiprocessing.get_context("spawn")
+        self.host = host
+        self.port = _free_port(host)
+        self.processes = processes
+        self._accepted = self._mp.Value("q", 0)
+        self._stop = self._mp.Event()
+        self._results = self._mp.Queue()
+        self._workers: list = []
+        self.count_by_recipient: Counter[str] = Counter()
+
+    @property
+    def accepted(self) -> int:
+        return self._accepted.value
+
+    def start(self) -> SmtpSinkPool:
+        for _ in range(self.processes):
+            ready = self._mp.Event()
+            process = self._mp.Process(
+                target=_sink_process,
+                args=(self.host, self.port, self._accepted, ready, self._stop, self._results),
+                daemon=True,
+            )
+            process.start()
+            if not ready.wait(60):
+                self.stop()
+                raise RuntimeError("an SMTP sink process did not start")
+            self._workers.append(process)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for _ in self._workers:
+            try:
+                self.count_by_recipient.update(self._results.get(timeout=30))
+            except Exception:  # noqa: BLE001, S112 - a sink process that died has no counts to give
+                continue
+        for process in self._workers:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+        self._workers = []

@@ -90,7 +90,7 @@ def _new_event(event_type: str, *, data: dict[str, Any], account: Any, at: dt.da
 def _record(
     event_type: str, items: Sequence[tuple[dict[str, Any], Any]], endpoint_ids: list[int], at: dt.datetime | None = None
 ) -> list[Event]:
-    """Insert the events and their deliveries (two INSERTs however many), enqueue at commit."""
+    """Insert the events, then all their deliveries, in bulk (batched INSERTs); enqueue at commit."""
     now = timezone.now()
     events = Event.objects.bulk_create(
         [_new_event(event_type, data=data, account=account, at=at or now) for data, account in items], batch_size=500

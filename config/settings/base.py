@@ -221,7 +221,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Invitations --------------------------------------------------------------------------
 # Links in invitation emails start with this (emails are sent by workers, outside a request).
-INVITATIONS_SITE_URL = env_str("INVITATIONS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+INVITATIONS_SITE_URL = env_str("INVITATIONS_SITE_URL", env_str("SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
 # The company name invitation emails are branded with.
 INVITATIONS_COMPANY_NAME = env_str("INVITATIONS_COMPANY_NAME", "Clientele")
 # How long an invitation link works (days); capped at INVITATIONS_MAX_EXPIRY_DAYS (30).
@@ -239,6 +239,8 @@ INVITATIONS_LEAD_SCORE_BONUS = env_int("INVITATIONS_LEAD_SCORE_BONUS", 20)
 # Batch invitations: recipients per chunk, and emails per second (0: as fast as SMTP takes them).
 INVITATIONS_BATCH_CHUNK_SIZE = env_int("INVITATIONS_BATCH_CHUNK_SIZE", 500)
 INVITATIONS_BATCH_RATE_PER_SECOND = env_int("INVITATIONS_BATCH_RATE_PER_SECOND", 0)
+# Chunks of one batch sent at the same time (each over its own SMTP connection); give the worker as many slots.
+INVITATIONS_BATCH_SENDERS = env_int("INVITATIONS_BATCH_SENDERS", 4)
 # A batch chunk that has not moved for this long is taken to be lost with its worker and re-queued.
 INVITATIONS_BATCH_STALL_SECONDS = env_int("INVITATIONS_BATCH_STALL_SECONDS", 300)
 
@@ -392,6 +394,9 @@ PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Webhooks -----------------------------------------------------------------------------
+# Where people reach this instance (https://crm.example.com): links in emails that jobs send
+# (disabled webhook endpoints, data decay, inactivity warnings), with no request to take it from.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Let endpoints point at loopback/private/link-local addresses (development and tests only).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.

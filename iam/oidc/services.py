@@ -183,12 +183,12 @@ def application_update(
         if client is None:
             client, secret = _new_client(application, client_type=Client.Type.CONFIDENTIAL)
         _apply_client_fields(client, name=name, redirect_uris=redirects, post_logout=post_logout)
-        client.save()
         application.oidc_client = client
         after = _client_snapshot(application)
-        changed = sorted(name for name in after if after[name] != before[name])
-        if not changed and secret is None:
+        changed = sorted(field for field in after if after[field] != before[field])
+        if not changed:
             return ApplicationOutcome(application=application)
+        client.save()
         application.save()
         audit_record(
             actor=actor,

@@ -91,8 +91,23 @@ def test_seed_scale_loads_the_requested_counts_deterministically():
     assert names_checksum() != checksum
 
 
-def test_harness_runs_and_reports_a_table_and_json(tmp_path, capsys):
-    from bench.run import run
+def test_harness_runs_and_reports_a_table_and_json(tmp_path, capsys, monkeypatch):
+    import sys
+    import types
+
+    import bench.run
+    from bench.run import Result, run
+
+    # The real suites have smoke tests of their own (tests/bench/test_<suite>.py); here one
+    # stand-in checks that the page run hands over to the suites and reports their figures.
+    handed: list = []
+
+    def measure(ctx):
+        handed.append(ctx)
+        return [Result(name="suite: stand-in", path="-", target_ms=5.0, p50=7.0, p95=9.0, unit="jobs/s")]
+
+    monkeypatch.setitem(sys.modules, "tests_bench_stand_in", types.SimpleNamespace(measure=measure))
+    monkeypatch.setattr(bench.run, "SUITES", ["tests_bench_stand_in"])
 
     sizes = {k: TINY[k] for k in ("accounts", "contacts", "leads", "opportunities", "contracts", "activities")}
     json_out, markdown_out = tmp_path / "results.json", tmp_path / "benchmarks.md"
@@ -122,3 +137,8 @@ def test_harness_runs_and_reports_a_table_and_json(tmp_path, capsys):
     assert first["queries"] > 0
     assert any(name.startswith("search: company") and r["status"] == "ok" for name, r in results.items())
     assert "| operation |" in markdown_out.read_text()
+    assert len(handed) == 1
+    assert handed[0].database_url.startswith("postgres://")
+    assert handed[0].sizes["contacts"] == 200
+    assert results["suite: stand-in"]["unit"] == "jobs/s"
+    assert "7.0 jobs/s" in printed

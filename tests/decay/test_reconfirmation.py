@@ -93,14 +93,6 @@ def test_only_stale_reachable_contacts_are_asked(django_capture_on_commit_callba
     assert [m.to for m in mail.outbox] == [[asked.contact.email]]
 
 
-def test_contacts_with_consent_but_no_portal_access_wait_for_invitations(django_capture_on_commit_callbacks):
-    if _invitations_available():
-        pytest.skip("invitations have landed: covered by the invitation test")
-    consenting = ContactFactory(consent_to_contact=True)
-    assert _send(django_capture_on_commit_callbacks).contact_ids == []
-    assert Contact.objects.get(pk=consenting.pk).last_reconfirmation_sent_at is None
-
-
 def test_contacts_with_consent_but_no_portal_access_get_an_invitation_to_confirm_and_register(
     django_capture_on_commit_callbacks,
 ):

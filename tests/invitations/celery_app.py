@@ -10,6 +10,19 @@ import os
 
 from config.celery import app
 
-app.conf.task_default_queue = os.environ["CLIENTELE_TEST_QUEUE"]
+if os.environ.get("CLIENTELE_TEST_QUEUE"):  # set for the worker process only
+    app.conf.task_default_queue = os.environ["CLIENTELE_TEST_QUEUE"]
 
 __all__ = ["app"]
+
+
+def queue_name() -> str:
+    """One queue per test (or benchmark) process: Celery keeps the default queue it first used."""
+    return f"clientele-inv-{os.getpid()}"
+
+
+def forget_result_backend(celery_app) -> None:
+    """Sending a task builds (and caches) the result backend of the moment; drop it, so a later
+    test that configures a real one gets it."""
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)

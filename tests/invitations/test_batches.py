@@ -234,3 +234,42 @@ def test_external_users_cannot_start_batches(member, acme, contacts):
     with pytest.raises(PermissionDenied):
         _create(member.user, Contact.objects.filter(account=acme))
     assert InvitationBatch.objects.count() == 0
+
+
+def test_the_chunks_prerendered_mime_reads_like_a_normally_built_email():
+    import email
+    import email.policy
+
+    from invitations.emails import InvitationMime, invitation_email_render, invitation_message
+
+    rendered = invitation_email_render(
+        inviter_name="Mia Manager",
+        note="Grüße aus München",
+        role_names=["Buyer"],
+        expires_at=timezone.now(),
+        is_lead=False,
+    )
+    mime = InvitationMime(rendered)
+    args = {
+        "email": "jose@acme-industries.com",
+        "name": "José Müller <&>",
+        "organisation": "Größe AG",
+        "token": "t" * 43,
+    }
+
+    fast = mime.message(**args)
+    normal = invitation_message(rendered, **args)
+
+    assert mime.usable
+    parsed = email.message_from_bytes(fast.message().as_bytes(), policy=email.policy.default)
+    reference = email.message_from_bytes(normal.message().as_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == normal.subject  # (Django folds its own Subject with a stray leading space)
+    assert parsed["To"] == "jose@acme-industries.com"
+    again = email.message_from_bytes(mime.message(**args).message().as_bytes(), policy=email.policy.default)
+    assert parsed["Message-ID"] != again["Message-ID"]
+    for subtype in ("plain", "html"):  # both travel with CRLF line ends over SMTP
+        ours = parsed.get_body((subtype,)).get_content().replace("\r\n", "\n")
+        assert ours == reference.get_body((subtype,)).get_content()
+    assert "José Müller &lt;&amp;&gt;" in parsed.get_body(("html",)).get_content()
+    assert fast.body == normal.body
+    assert fast.alternatives[0][0] == normal.alternatives[0][0]

@@ -22,6 +22,7 @@ from crm.models import Contact
 from invitations import batches
 from invitations.models import BatchRecipient, InvitationBatch
 from tests.factories import ContactFactory, ContractFactory, StaffFactory
+from tests.invitations.celery_app import forget_result_backend, queue_name
 from tests.invitations.factories import roles
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -88,9 +89,10 @@ def broker_queue():
         if os.environ.get("CI"):
             pytest.fail(f"Redis does not answer at {REDIS_URL}; CI must have it.")
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
-    queue = f"test-inv-{os.getpid()}-{int(time.time())}"
-    previous = dict(app.conf)
-    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, task_default_queue=queue)
+    queue = queue_name()
+    changed = {"task_always_eager": False, "broker_url": REDIS_URL, "task_default_queue": queue}
+    previous = {key: app.conf[key] for key in changed}  # restore only these: a namespaced copy of all would win later
+    app.conf.update(changed)
     try:
         yield queue
     finally:
@@ -100,6 +102,7 @@ def broker_queue():
         except Exception:  # noqa: BLE001, S110 - best effort: a leftover test queue is harmless
             pass
         app.conf.update(previous)
+        forget_result_backend(app)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -119,7 +122,7 @@ def test_a_worker_killed_mid_batch_resumes_and_each_recipient_gets_exactly_one_e
             actor=manager, name="Crash test", source="contacts",
             queryset=Contact.objects.filter(account=account), roles=roles("buyer"),
         )  # fmt: skip
-        _wait(smtp_sink.holding.is_set, timeout=60, what="the sink to hold a message", log=log)
+        _wait(smtp_sink.holding.is_set, timeout=180, what="the sink to hold a message", log=log)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         smtp_sink.release()
@@ -131,7 +134,7 @@ def test_a_worker_killed_mid_batch_resumes_and_each_recipient_gets_exactly_one_e
         restarted = _start_worker(broker_queue, smtp_sink, tmp_path, log)
         _wait(
             lambda: InvitationBatch.objects.get(pk=batch.pk).status == "finished",
-            timeout=90, what="the restarted worker to finish the batch", log=log,
+            timeout=240, what="the restarted worker to finish the batch", log=log,
         )  # fmt: skip
     finally:
         for process in (worker, restarted):

@@ -84,3 +84,28 @@ def test_a_public_client_signs_in_with_pkce_and_without_a_secret(
     url = rp.authorization_url().replace("code_challenge=", "x_challenge=")
     landed = user_agent.open(url, stop_at=callback)
     assert callback_params(landed)["error"] == "invalid_request"
+
+
+def test_userinfo_costs_the_same_queries_however_many_accounts_and_applications_there_are(
+    orders, billing, member, relying_party, user_agent, callback
+):
+    from django.db import connection
+    from django.test import Client as HttpClient
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ContractFactory, MembershipFactory
+
+    rp = relying_party(orders)
+    token = rp.fetch_token(_sign_in_flow(rp, user_agent, callback, email=member.user.email))
+    http = HttpClient(HTTP_AUTHORIZATION=f"Bearer {token['access_token']}")
+
+    def userinfo_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert http.get("/identity/o/api/userinfo").status_code == 200
+        return len(queries.captured_queries)
+
+    few = userinfo_queries()
+    for n in range(5):
+        MembershipFactory(user=member.user, account=ContractFactory().account, roles=["buyer", "billing_contact"])
+        MembershipFactory(account=member.account, roles=["buyer"], user__email=f"colleague{n}@acme.example")
+    assert userinfo_queries() == few

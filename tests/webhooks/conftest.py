@@ -4,17 +4,15 @@ import pytest
 from django.test import Client
 
 from tests.webhooks.factories import OpsFactory
-from tests.webhooks.receiver import start_receiver
+from tests.webhooks.receiver import running_receiver
 
 
 @pytest.fixture
 def receiver(settings):
     """A real HTTP receiver on loopback; private targets are allowed while it runs."""
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
-    receiver = start_receiver()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    with running_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture

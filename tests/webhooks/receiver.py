@@ -16,6 +16,8 @@ import json
 import socketserver
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -115,3 +117,13 @@ def start_receiver() -> Receiver:
     receiver = Receiver(server=server)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return receiver
+
+
+@contextmanager
+def running_receiver() -> Iterator[Receiver]:
+    receiver = start_receiver()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import browser, page, signed_in_page  # noqa: F401 - shared fixtures
 from tests.webhooks.factories import EndpointFactory, OpsFactory
+from tests.webhooks.receiver import running_receiver
 from webhooks.models import Endpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,13 +21,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("WEBHOOKS_SCREENSHOTS")
 
 
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    with running_receiver() as receiver:
+        yield receiver
+
+
 def _shot(tab, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-def test_ops_registers_an_endpoint_copies_the_secret_and_sends_a_test_event(signed_in_page, receiver):  # noqa: F811
+def test_ops_registers_an_endpoint_copies_the_secret_and_sends_a_test_event(signed_in_page, receiver):
     ops = OpsFactory(first_name="Olivia", last_name="Ops")
     EndpointFactory(description="Data warehouse", last_success_at=timezone.now() - dt.timedelta(minutes=3))
     EndpointFactory(
@@ -70,7 +77,7 @@ def test_ops_registers_an_endpoint_copies_the_secret_and_sends_a_test_event(sign
     _shot(tab, "delivery_detail")
 
 
-def test_a_disabled_endpoint_says_why_and_shows_its_failed_deliveries(signed_in_page):  # noqa: F811
+def test_a_disabled_endpoint_says_why_and_shows_its_failed_deliveries(signed_in_page):
     from webhooks.models import Delivery, DeliveryAttempt, Event
 
     ops = OpsFactory()
