@@ -168,13 +168,12 @@ def measure(ctx: SuiteContext) -> list[Result]:
     redis_url = os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
     owner, account, recipients = _recipients(n)
     _forget_previous_runs(account)
-    from tests.invitations.celery_app import forget_result_backend, queue_name
+    from tests.invitations.celery_app import conf_override, forget_result_backend, queue_name
 
     queue = queue_name()
     log = Path(tempfile.mkdtemp(prefix="bench-inv-")) / "worker0.log"
     changed = {"task_always_eager": False, "broker_url": redis_url, "task_default_queue": queue}
-    previous = {key: app.conf[key] for key in changed}  # restore only these: a namespaced copy of all would win later
-    app.conf.update(changed)
+    previous = conf_override(app, changed)
     sink = SmtpSinkPool(processes=SINK_PROCESSES).start()
     workers = [
         _start_worker(ctx.database_url, redis_url, queue, sink, log.with_name(f"worker{i}.log"), CONCURRENCY, i)
@@ -226,7 +225,7 @@ def measure(ctx: SuiteContext) -> list[Result]:
                 conn.default_channel.queue_purge(queue)
         except Exception:  # noqa: BLE001, S110 - best effort
             pass
-        app.conf.update(previous)
+        conf_override(app, previous)
         forget_result_backend(app)
 
     duplicates = sum(count - 1 for count in sink.count_by_recipient.values() if count > 1)

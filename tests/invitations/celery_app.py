@@ -26,3 +26,16 @@ def forget_result_backend(celery_app) -> None:
     test that configures a real one gets it."""
     celery_app._backend_cache = None
     celery_app._local.__dict__.pop("backend", None)
+
+
+def conf_override(celery_app, values: dict) -> dict:
+    """Set Celery settings in a running test process; returns what to pass back to restore them.
+
+    Each key is set in both spellings: once a ``CELERY_*`` copy sits among the changes (a test
+    that restored ``dict(app.conf)`` leaves one), it wins over the plain key.
+    """
+    previous = {}
+    for key, value in values.items():
+        previous[key] = celery_app.conf[key]
+        celery_app.conf.update({key: value, f"CELERY_{key.upper()}": value})
+    return previous

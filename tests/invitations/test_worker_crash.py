@@ -22,7 +22,7 @@ from crm.models import Contact
 from invitations import batches
 from invitations.models import BatchRecipient, InvitationBatch
 from tests.factories import ContactFactory, ContractFactory, StaffFactory
-from tests.invitations.celery_app import forget_result_backend, queue_name
+from tests.invitations.celery_app import conf_override, forget_result_backend, queue_name
 from tests.invitations.factories import roles
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -91,8 +91,7 @@ def broker_queue():
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
     queue = queue_name()
     changed = {"task_always_eager": False, "broker_url": REDIS_URL, "task_default_queue": queue}
-    previous = {key: app.conf[key] for key in changed}  # restore only these: a namespaced copy of all would win later
-    app.conf.update(changed)
+    previous = conf_override(app, changed)
     try:
         yield queue
     finally:
@@ -101,7 +100,7 @@ def broker_queue():
                 conn.default_channel.queue_purge(queue)
         except Exception:  # noqa: BLE001, S110 - best effort: a leftover test queue is harmless
             pass
-        app.conf.update(previous)
+        conf_override(app, previous)
         forget_result_backend(app)
 
 
