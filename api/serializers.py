@@ -210,7 +210,7 @@ class ContactSerializer(StrictSerializer):
     account = ScopedPrimaryKeyRelatedField(Account)
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the account's owner.")
     phone = PhoneNumberField(required=False, allow_blank=True, help_text="E.164, e.g. +4930123456")
-    freshness = serializers.CharField(read_only=True, help_text="fresh, aging or stale (last verification)")
+    freshness = serializers.CharField(read_only=True, help_text="fresh, ageing or stale (the decay policy)")
 
     class Meta:
         model = Contact

@@ -30,7 +30,7 @@ class InvitationEmail:
 
 
 def accept_url(token: str) -> str:
-    return settings.INVITATIONS_SITE_URL + reverse("invitations:accept", args=[token])
+    return settings.SITE_URL + reverse("invitations:accept", args=[token])
 
 
 def invitation_email_render(
@@ -38,7 +38,7 @@ def invitation_email_render(
 ) -> InvitationEmail:
     context = {
         "company_name": settings.INVITATIONS_COMPANY_NAME,
-        "site_url": settings.INVITATIONS_SITE_URL,
+        "site_url": settings.SITE_URL,
         "inviter_name": inviter_name,
         "note": note.strip(),
         "role_names": role_names,

@@ -715,7 +715,7 @@ def lead_registered_notify(*, lead_id: int, invitation_id: int) -> bool:
     context = {
         "lead": lead,
         "invitation": invitation,
-        "lead_url": settings.INVITATIONS_SITE_URL + lead.get_absolute_url(),
+        "lead_url": settings.SITE_URL + lead.get_absolute_url(),
         "company_name": settings.INVITATIONS_COMPANY_NAME,
     }
     send_mail(

@@ -2,7 +2,7 @@
 
 Templates live in ``templates/registrations/email/<name>_subject.txt``, ``<name>.txt`` and
 ``<name>.html``. Links are absolute: built from the request being served (allauth keeps it
-in its context), else from ``REGISTRATIONS_BASE_URL``.
+in its context), else from ``SITE_URL``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def absolute_url(path: str) -> str:
     request = context.request
     if request is not None:
         return request.build_absolute_uri(path)
-    return settings.REGISTRATIONS_BASE_URL.rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def send(name: str, *, to: list[str], context: dict[str, Any]) -> None:

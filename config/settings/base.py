@@ -16,6 +16,9 @@ VAR_DIR = Path(env_str("CLIENTELE_VAR_DIR", str(BASE_DIR / "var")))
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-not-for-production")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Where people reach this instance (https://crm.example.com). Every link in an email starts with
+# it: emails are sent by workers, outside any request to take the host from.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -220,8 +223,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clientele <no-reply@clientel
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Invitations --------------------------------------------------------------------------
-# Links in invitation emails start with this (emails are sent by workers, outside a request).
-INVITATIONS_SITE_URL = env_str("INVITATIONS_SITE_URL", env_str("SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
 # The company name invitation emails are branded with.
 INVITATIONS_COMPANY_NAME = env_str("INVITATIONS_COMPANY_NAME", "Clientele")
 # How long an invitation link works (days); capped at INVITATIONS_MAX_EXPIRY_DAYS (30).
@@ -263,8 +264,6 @@ REGISTRATIONS_RATE_LIMIT_PER_EMAIL = env_int("REGISTRATIONS_RATE_LIMIT_PER_EMAIL
 REGISTRATIONS_INFO_LINK_DAYS = env_int("REGISTRATIONS_INFO_LINK_DAYS", 14)
 # Days an unverified registration (and the login it made) is kept before it is forgotten.
 REGISTRATIONS_UNVERIFIED_DAYS = env_int("REGISTRATIONS_UNVERIFIED_DAYS", 7)
-# Where links in emails sent outside a request (background jobs, the shell) point.
-REGISTRATIONS_BASE_URL = env_str("REGISTRATIONS_BASE_URL", INVITATIONS_SITE_URL).rstrip("/")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -389,7 +388,6 @@ DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
 # email IAM_INACTIVITY_WARNING_DAYS before.
 IAM_DEACTIVATE_INACTIVE_AFTER_DAYS = env_int("IAM_DEACTIVATE_INACTIVE_AFTER_DAYS", 365)
 IAM_INACTIVITY_WARNING_DAYS = env_int("IAM_INACTIVITY_WARNING_DAYS", 14)
-# Links in the emails these jobs send start with SITE_URL (see Webhooks below).
 # Shared secret of the mail provider's bounce notifications (HMAC-SHA256 of the body, or a bearer token).
 MAIL_BOUNCE_WEBHOOK_SECRET = env_str("MAIL_BOUNCE_WEBHOOK_SECRET")
 
@@ -397,9 +395,6 @@ PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "") or None
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Webhooks -----------------------------------------------------------------------------
-# Where people reach this instance (https://crm.example.com): links in emails that jobs send
-# (disabled webhook endpoints, data decay, inactivity warnings), with no request to take it from.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Let endpoints point at loopback/private/link-local addresses (development and tests only).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # Seconds before each retry (each one waits a random time up to its step): 8 attempts in all.

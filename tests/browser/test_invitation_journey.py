@@ -20,7 +20,7 @@ LINK = re.compile(r"https?://[^\s\"<>]+/invitations/accept/[A-Za-z0-9_-]+/")
 def test_rep_invites_a_contact_and_the_invitee_lands_in_the_portal(
     signed_in_page, browser, live_server, smtp_mail, settings
 ):
-    settings.INVITATIONS_SITE_URL = live_server.url
+    settings.SITE_URL = live_server.url
     rep = StaffFactory(first_name="Rita", last_name="Rep")
     account = ContractFactory(account__name="Acme Industries", account__owner=rep).account
     contact = ContactFactory(account=account, first_name="Dana", last_name="Invitee", email="dana@acme-industries.com")

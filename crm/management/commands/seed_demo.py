@@ -217,6 +217,7 @@ class Command(BaseCommand):
             self._opportunities(accounts, staff)
             self._activities(accounts, staff)
             self._portal(users, accounts)
+        self._data_health()
         self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000 with:"))
         for email, *_rest, what in DEMO_USERS:
             self.stdout.write(f"  {email:<22} {password:<16} {what}")
@@ -346,6 +347,20 @@ class Command(BaseCommand):
                     "owner": staff[owner],
                 },
             )
+
+    @staticmethod
+    def _data_health() -> None:
+        """Weekly data-health snapshots of the last two months, so the trend chart has a story.
+
+        The nightly job taken as of each past week (freshness moves with time, so each snapshot
+        shows the data as it stood then), and last as of now, which leaves every state current.
+        One snapshot per day: a second run the same day changes nothing.
+        """
+        from analytics.services import data_health_refresh
+
+        now = timezone.now()
+        for weeks in range(8, -1, -1):
+            data_health_refresh(now=now - dt.timedelta(weeks=weeks))
 
     def _portal(self, users: dict[str, User], accounts: dict[str, Account]) -> None:
         for app_key, app_name, roles in APPLICATIONS:
