@@ -3,11 +3,12 @@
 Portal users get an email with a single-use, expiring link. The link carries a random secret,
 signed; only the secret's SHA-256 digest is stored (``ContactReconfirmation``), so the database
 alone cannot confirm anything. Contacts without portal access who agreed to be contacted get an
-invitation instead (to confirm their data by registering), through the Invitations services.
+invitation instead (to confirm their data by registering): one invitation batch per run, sent
+by the Invitations app's set-based batch machinery in the name of an operations user.
 
 A contact is asked at most once per ``DECAY_RECONFIRMATION_INTERVAL_DAYS``: the send claims the
-contact by setting ``last_reconfirmation_sent_at`` under a transaction-scoped advisory lock,
-chunk by chunk, so two runs at once never ask anyone twice.
+contact by setting ``last_reconfirmation_sent_at`` under a transaction-scoped advisory lock
+(portal users chunk by chunk, the others in one UPDATE), so two runs at once never ask anyone twice.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -50,7 +50,8 @@ class ReconfirmationLinkInvalid(BusinessRuleViolation):
 @dataclass
 class ReconfirmationOutcome:
     sent: int = 0  # emails with a link to portal users
-    invited: int = 0  # invitations to contacts without portal access
+    invited: int = 0  # contacts without portal access queued in this run's invitation batch
+    batch_id: int | None = None  # that batch (its page shows the sending's progress)
     skipped_locked: bool = False
     contact_ids: list[int] = field(default_factory=list, repr=False)
 
@@ -130,8 +131,10 @@ def reconfirmations_send_due(
     invitations: bool = True,
     on_progress: Callable[[ReconfirmationOutcome], None] | None = None,
 ) -> ReconfirmationOutcome:
-    """Ask every due stale contact (of one account or owner, if given) to reconfirm, chunk by chunk.
+    """Ask every due stale contact (of one account or owner, if given) to reconfirm.
 
+    Portal users first, chunk by chunk; then the contacts without portal access who agreed to
+    be contacted, all claimed at once and invited through one invitation batch.
     ``limit`` (default ``DECAY_RECONFIRMATION_BATCH_LIMIT``; 0 means none) caps one run;
     ``invitations=False`` asks portal users only.
     Idempotent: a contact asked once is not due again until the interval has passed.
@@ -141,16 +144,16 @@ def reconfirmations_send_due(
     outcome = ReconfirmationOutcome()
     last_id = 0
     while True:
-        room = CHUNK_SIZE if not limit else min(CHUNK_SIZE, limit - outcome.sent - outcome.invited)
+        room = CHUNK_SIZE if not limit else min(CHUNK_SIZE, limit - outcome.sent)
         if room <= 0:
             break
         with transaction.atomic():
             _lock_chunk()
             rows = list(
-                reconfirmations_due(now=now, account_id=account_id, owner_id=owner_id, invitations=invitations)
+                reconfirmations_due(now=now, account_id=account_id, owner_id=owner_id, invitations=False)
                 .filter(pk__gt=last_id)
                 .order_by("pk")
-                .values("pk", "email", "first_name", "last_name", "is_portal_user")[:room]
+                .values("pk", "email", "first_name", "last_name")[:room]
             )
             if not rows:
                 break
@@ -158,13 +161,17 @@ def reconfirmations_send_due(
             ids = [row["pk"] for row in rows]
             # Claim: the interval condition again, so nothing claimed in the meantime is taken twice.
             Contact.objects.filter(pk__in=ids).filter(_not_asked_since(now)).update(last_reconfirmation_sent_at=now)
-            portal = [row for row in rows if row["is_portal_user"]]
-            others = [row for row in rows if not row["is_portal_user"]]
-            messages = _issue_links(portal, now=now)
-            outcome.sent += len(portal)
-            outcome.invited += _invite(others, actor=actor)
+            messages = _issue_links(rows, now=now)
+            outcome.sent += len(rows)
             outcome.contact_ids.extend(ids)
             transaction.on_commit(lambda messages=messages: _send(messages))
+        if on_progress:
+            on_progress(outcome)
+    room = limit - outcome.sent if limit else None
+    if invitations and _invitations_available() and (room is None or room > 0):
+        reconfirmation_invitations_batch(
+            now=now, account_id=account_id, owner_id=owner_id, limit=room, actor=actor, outcome=outcome
+        )
         if on_progress:
             on_progress(outcome)
     return outcome
@@ -223,35 +230,98 @@ def _send(messages: list[EmailMultiAlternatives]) -> None:
         logger.exception("Could not send %d reconfirmation emails", len(messages))
 
 
-def _invite(rows: list[dict], *, actor) -> int:
-    """Contacts without portal access but with consent: an invitation to confirm by registering.
+def reconfirmation_inviter(actor=None):
+    """The staff user in whose name the run's invitation batch is sent (one batch, every account).
 
-    Sent in the name of whoever asked when they may invite into that account, else the account's
-    owner (the nightly job has no person behind it). Someone the invitation services refuse
-    (a suspended member, a staff address) is skipped; they stay claimed until the interval passes.
+    A batch's sender must manage every account it covers, and account owners differ: so it is
+    whoever asked, when they manage every account; else ``DECAY_RECONFIRMATION_INVITER_EMAIL``;
+    else the first active operations user (then superuser). None when there is nobody.
     """
-    if not rows:
-        return 0
-    from invitations.permissions import can_invite_to_account
-    from invitations.services import invitation_create
+    from iam.models import User
+    from iam.permissions import is_crm_user
+    from invitations.batches import _manages_every_account
 
-    invited = 0
-    contacts = Contact.objects.select_related("account__owner").in_bulk([row["pk"] for row in rows])
-    for row in rows:
-        contact = contacts[row["pk"]]
-        inviter = actor if actor is not None and can_invite_to_account(actor, contact.account) else None
-        inviter = inviter or contact.account.owner
-        try:
-            with transaction.atomic():
-                outcome = invitation_create(
-                    actor=inviter, email=contact.email, account=contact.account, contact=contact
-                )
-        except (ValidationError, PermissionDenied, BusinessRuleViolation) as exc:
-            logger.info("No reconfirmation invitation for contact %s: %s", contact.pk, exc)
-            continue
-        if outcome.status in ("created", "refreshed"):
-            invited += 1
-    return invited
+    if actor is not None and is_crm_user(actor) and _manages_every_account(actor):
+        return actor
+    staff = User.objects.filter(is_active=True, is_staff=True)
+    if settings.DECAY_RECONFIRMATION_INVITER_EMAIL:
+        named = staff.filter(email__iexact=settings.DECAY_RECONFIRMATION_INVITER_EMAIL).first()
+        if named is not None and _manages_every_account(named):
+            return named
+        logger.warning("DECAY_RECONFIRMATION_INVITER_EMAIL is not an active staff user managing every account")
+    return (
+        staff.filter(staff_role=User.StaffRole.OPERATIONS).order_by("pk").first()
+        or staff.filter(is_superuser=True).order_by("pk").first()
+    )
+
+
+INVITATION_NOTE = (
+    "We keep the contact details we hold for your organisation up to date. Registering lets you "
+    "confirm that yours are still correct, and correct them yourself whenever they change."
+)
+
+
+def reconfirmation_invitations_batch(
+    *,
+    now: dt.datetime,
+    account_id: int | None = None,
+    owner_id: int | None = None,
+    limit: int | None = None,
+    actor=None,
+    outcome: ReconfirmationOutcome | None = None,
+) -> ReconfirmationOutcome:
+    """Contacts without portal access but with consent: one invitation batch per run.
+
+    Claimed with one UPDATE (under the same lock as the portal chunks); the batch copies the
+    claimed contacts with one INSERT … SELECT and sends them on Celery, rate-limited and
+    resumable. The batch decides the skips (already a member, a staff address, an open
+    invitation); a skipped contact stays claimed until the interval passes.
+    """
+    from invitations.batches import invitation_batch_create
+    from invitations.models import InvitationBatch
+
+    outcome = outcome if outcome is not None else ReconfirmationOutcome()
+    inviter = reconfirmation_inviter(actor)
+    if inviter is None:
+        logger.warning("No reconfirmation invitations: no active operations user to send them")
+        return outcome
+    with transaction.atomic():
+        _lock_chunk()
+        due = (
+            reconfirmations_due(now=now, account_id=account_id, owner_id=owner_id)
+            .filter(is_portal_user=False)
+            .order_by("pk")
+            .values("pk")
+        )
+        claimed = (
+            Contact.objects.filter(pk__in=due[:limit] if limit else due)
+            .filter(_not_asked_since(now))
+            .update(last_reconfirmation_sent_at=now)
+        )
+        if not claimed:
+            return outcome
+        # The claimed set, named by the claim itself (a concurrent run claims at another instant).
+        recipients = (
+            Contact.objects.filter(last_reconfirmation_sent_at=now, consent_to_contact=True)
+            .annotate(is_portal_user=_portal_user_exists())
+            .filter(is_portal_user=False)
+        )
+        if account_id is not None:
+            recipients = recipients.filter(account_id=account_id)
+        if owner_id is not None:
+            recipients = recipients.filter(owner_id=owner_id)
+        batch = invitation_batch_create(
+            actor=inviter,
+            name=f"Reconfirmation — {timezone.localdate(now):%d %b %Y}",
+            source=InvitationBatch.Source.CONTACTS,
+            queryset=recipients,
+            selection={"reconfirmation": now.isoformat(), "account_id": account_id, "owner_id": owner_id},
+            note=INVITATION_NOTE,
+        )
+        outcome.invited = batch.total
+        outcome.batch_id = batch.pk
+        outcome.contact_ids.extend(recipients.order_by("pk").values_list("pk", flat=True))
+    return outcome
 
 
 # --- The answer ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ PORTAL_AUDIT_ACTIONS = [
     ("iam.membership.suspended", "User suspended"),
     ("iam.membership.reactivated", "User reactivated"),
     ("iam.membership.removed", "User removed"),
+    ("iam.account.left_without_admin", "No active admin left"),
     ("iam.user.created", "Sign-in created"),
     ("iam.profile.updated", "Profile updated"),
 ]

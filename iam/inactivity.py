@@ -5,6 +5,11 @@ An external user who has not signed in (``last_login``, or since joining when ne
 at least ``IAM_INACTIVITY_WARNING_DAYS`` earlier and have not signed in since. The warning is
 itself an audit event (``iam.user.inactivity_warned``), so the trail shows both steps and the
 job needs no state of its own. Signing in again starts the clock anew.
+
+Deactivating someone also removes their memberships (``deactivated``, audited
+``iam.membership.removed`` with reason ``inactive``) in the same transaction, so org admins no
+longer see them as active members; an organisation so left without an active admin is told in
+its audit trail (``iam.account.left_without_admin``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from iam.models import AuditEvent, Membership, User
 
 WARNED = "iam.user.inactivity_warned"
 DEACTIVATED = "iam.user.deactivated_inactive"
+REMOVED = "iam.membership.removed"
+LEFT_WITHOUT_ADMIN = "iam.account.left_without_admin"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ def users_deactivate_inactive(*, now: dt.datetime | None = None) -> InactivityOu
         deactivated = User.objects.filter(pk__in=[u.pk for u in to_deactivate], is_active=True).update(is_active=False)
         if deactivated:
             audit_record_many(actor=None, action=DEACTIVATED, items=_items(to_deactivate), data={"inactive_days": days})
+            _memberships_remove(to_deactivate, now=now, days=days)
             ids = [u.pk for u in to_deactivate]
             transaction.on_commit(lambda: _end_sessions(ids))
 
@@ -89,6 +97,63 @@ def users_deactivate_inactive(*, now: dt.datetime | None = None) -> InactivityOu
             messages = [_warning(user, deadline) for user in to_warn]
             transaction.on_commit(lambda: get_connection().send_messages(messages))
     return InactivityOutcome(warned=len(to_warn), deactivated=deactivated)
+
+
+def _memberships_remove(users: list[User], *, now: dt.datetime, days: int) -> int:
+    """The person is gone: their memberships are removed too, set-based, audited as an admin's
+    removal would be (``iam.membership.removed``, reason ``inactive``), API tokens revoked.
+
+    The "last active org admin" rule does not hold them back (nobody is there to hand over
+    to), but an organisation left without an active admin gets ``iam.account.left_without_admin``
+    in its trail, and the removal event says ``last_admin``, so staff and the trail show it.
+    """
+    from iam.oidc.services import tokens_revoke_for_memberships
+
+    user_ids = [u.pk for u in users]
+    memberships = list(
+        Membership.objects.filter(user_id__in=user_ids)
+        .exclude(status=Membership.Status.DEACTIVATED)
+        .select_related("account", "user")
+        .order_by("pk")
+    )
+    if not memberships:
+        return 0
+    # Accounts whose every active admin is among those leaving now.
+    leaving_admin_accounts = {
+        m.account_id for m in memberships if m.status == Membership.Status.ACTIVE and m.is_org_admin
+    }
+    still_admined = set(
+        Membership.objects.filter(
+            account_id__in=leaving_admin_accounts, status=Membership.Status.ACTIVE, is_org_admin=True
+        )
+        .exclude(user_id__in=user_ids)
+        .values_list("account_id", flat=True)
+    )
+    orphaned = leaving_admin_accounts - still_admined
+    removed = Membership.objects.filter(pk__in=[m.pk for m in memberships]).update(
+        status=Membership.Status.DEACTIVATED, suspended_by="", status_changed_at=now, updated_at=now
+    )
+    base = {"reason": "inactive", "inactive_days": days}
+    last_admin = [m for m in memberships if m.account_id in orphaned and m.is_org_admin and m.status == "active"]
+    others = [m for m in memberships if m not in last_admin]
+    if others:
+        audit_record_many(actor=None, action=REMOVED, items=[(m.account, m) for m in others], data=base)
+    if last_admin:
+        audit_record_many(
+            actor=None, action=REMOVED, items=[(m.account, m) for m in last_admin], data={**base, "last_admin": True}
+        )
+        accounts = {m.account_id: m for m in last_admin}
+        audit_record_many(
+            actor=None,
+            action=LEFT_WITHOUT_ADMIN,
+            items=[(m.account, m.account) for m in accounts.values()],
+            data={
+                **base,
+                "message": "The last active admin was deactivated for inactivity: make someone else an admin.",
+            },
+        )
+    tokens_revoke_for_memberships(memberships)
+    return removed
 
 
 def _warning(user: User, deadline: dt.datetime) -> EmailMultiAlternatives:

@@ -379,6 +379,9 @@ DECAY_RECONFIRMATION_INTERVAL_DAYS = env_int("DECAY_RECONFIRMATION_INTERVAL_DAYS
 DECAY_RECONFIRMATION_LINK_DAYS = env_int("DECAY_RECONFIRMATION_LINK_DAYS", 14)
 # Requests one run of the reconfirmation job sends at most (0: no limit).
 DECAY_RECONFIRMATION_BATCH_LIMIT = env_int("DECAY_RECONFIRMATION_BATCH_LIMIT", 5000)
+# The staff user (operations or superuser) in whose name the job's invitation batch is sent;
+# empty: the first active operations user.
+DECAY_RECONFIRMATION_INVITER_EMAIL = env_str("DECAY_RECONFIRMATION_INVITER_EMAIL", "")
 # Detail rows (per owner, per account) of data-health snapshots older than this are dropped; totals stay.
 DECAY_SNAPSHOT_DETAIL_DAYS = env_int("DECAY_SNAPSHOT_DETAIL_DAYS", 90)
 # Portal identities not signed in for this many days are deactivated (0: never), warned first by

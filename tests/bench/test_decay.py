@@ -39,6 +39,9 @@ def test_decay_suite_measures_the_jobs_and_simulates_a_short_year(settings):
     names = [r.name for r in results]
     assert any("freshness recompute of 300 contacts, 300 change state" in n for n in names)
     assert any("reconfirmation job" in n for n in names)
+    [invited] = (r for r in results if "one invitation batch" in r.name)
+    assert invited.status != "unavailable", invited.note
+    assert "invitations sent by the batch's chunks" in invited.note
     off, on = (r for r in results if "simulation" in r.name)
     assert off.unit == on.unit == "% wrong"
     assert 0 < off.p50 <= 100

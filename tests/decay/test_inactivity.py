@@ -9,10 +9,12 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from iam.inactivity import InactivityOutcome, users_deactivate_inactive
-from iam.models import AuditEvent, User
+from iam.models import AuditEvent, Membership, User
 from tests.factories import MembershipFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,85 @@ def test_the_command_runs_it_by_hand():
     out = io.StringIO()
     call_command("users_deactivate_inactive", stdout=out)
     assert "1 users warned, 0 deactivated" in out.getvalue()
+
+
+def _member_last_seen(days_ago: int, **kwargs) -> Membership:
+    membership = MembershipFactory(**kwargs)
+    User.objects.filter(pk=membership.user_id).update(last_login=timezone.now() - dt.timedelta(days=days_ago))
+    return membership
+
+
+def _deactivate_after_warning(django_capture_on_commit_callbacks) -> InactivityOutcome:
+    _run(django_capture_on_commit_callbacks)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=15)):
+        return _run(django_capture_on_commit_callbacks)
+
+
+def _signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_deactivation_removes_the_memberships_and_the_admin_sees_them_removed(django_capture_on_commit_callbacks):
+    admin = MembershipFactory(roles=["org_admin"])
+    User.objects.filter(pk=admin.user_id).update(last_login=timezone.now() + dt.timedelta(days=15))
+    gone = _member_last_seen(400, account=admin.account)
+    suspended = _member_last_seen(400, account=admin.account)
+    Membership.objects.filter(pk=suspended.pk).update(status=Membership.Status.SUSPENDED, suspended_by="admin")
+    elsewhere = _member_last_seen(400, user=gone.user)  # the same person at another organisation
+
+    assert _deactivate_after_warning(django_capture_on_commit_callbacks).deactivated == 2
+    statuses = dict(Membership.objects.values_list("pk", "status"))
+    assert statuses[gone.pk] == statuses[suspended.pk] == statuses[elsewhere.pk] == Membership.Status.DEACTIVATED
+    assert statuses[admin.pk] == Membership.Status.ACTIVE
+    removed = AuditEvent.objects.filter(action="iam.membership.removed")
+    assert sorted(removed.values_list("target_id", flat=True)) == sorted(
+        str(m.pk) for m in (gone, suspended, elsewhere)
+    )
+    assert {(e.actor_id, e.data["reason"]) for e in removed} == {(None, "inactive")}
+    assert not AuditEvent.objects.filter(action="iam.account.left_without_admin").exists()
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=15)):
+        client = _signed_in(User.objects.get(pk=admin.user_id))
+        rows = client.get(reverse("portal:org_members")).content.decode()
+        trail = client.get(reverse("portal:org_audit")).content.decode()
+    assert gone.user.email in rows
+    assert rows.count("Removed") >= 2
+    assert "User removed" in trail
+
+    before = (AuditEvent.objects.count(), list(Membership.objects.order_by("pk").values_list("status", "updated_at")))
+    with time_machine.travel(timezone.now() + dt.timedelta(days=16)):
+        assert _run(django_capture_on_commit_callbacks) == InactivityOutcome(0, 0)
+    assert (
+        AuditEvent.objects.count(),
+        list(Membership.objects.order_by("pk").values_list("status", "updated_at")),
+    ) == (before)
+
+
+def test_the_last_admin_is_removed_anyway_and_the_organisation_is_told(django_capture_on_commit_callbacks):
+    last_admin = _member_last_seen(400, roles=["org_admin"])
+    member = MembershipFactory(account=last_admin.account)
+    User.objects.filter(pk=member.user_id).update(last_login=timezone.now() + dt.timedelta(days=15))
+
+    assert _deactivate_after_warning(django_capture_on_commit_callbacks).deactivated == 1
+    assert Membership.objects.get(pk=last_admin.pk).status == Membership.Status.DEACTIVATED
+    removed = AuditEvent.objects.get(action="iam.membership.removed")
+    assert removed.data["last_admin"] is True
+    told = AuditEvent.objects.get(action="iam.account.left_without_admin")
+    assert (told.account_id, told.target_id, told.actor_id) == (last_admin.account_id, str(last_admin.account_id), None)
+    assert "make someone else an admin" in told.data["message"]
+    # Whoever staff make the next admin finds it in the organisation's trail.
+    Membership.objects.filter(pk=member.pk).update(is_org_admin=True)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=15)):
+        trail = _signed_in(User.objects.get(pk=member.user_id)).get(reverse("portal:org_audit")).content.decode()
+    assert "No active admin left" in trail
+
+
+def test_an_admin_leaving_while_another_admin_stays_is_an_ordinary_removal(django_capture_on_commit_callbacks):
+    leaving = _member_last_seen(400, roles=["org_admin"])
+    staying = MembershipFactory(account=leaving.account, roles=["org_admin"])
+    User.objects.filter(pk=staying.user_id).update(last_login=timezone.now() + dt.timedelta(days=15))
+    _deactivate_after_warning(django_capture_on_commit_callbacks)
+    assert "last_admin" not in AuditEvent.objects.get(action="iam.membership.removed").data
+    assert not AuditEvent.objects.filter(action="iam.account.left_without_admin").exists()

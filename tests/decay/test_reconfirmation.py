@@ -16,9 +16,9 @@ from django.utils import timezone
 from crm.decay import Freshness
 from crm.models import Contact, ContactReconfirmation
 from crm.reconfirmation import _invitations_available, reconfirmations_send_due
-from iam.models import AuditEvent, Membership
+from iam.models import AuditEvent, Membership, User
 from tests.decay.factories import LONG_AGO, stale_portal_user, verified
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,32 +93,97 @@ def test_only_stale_reachable_contacts_are_asked(django_capture_on_commit_callba
     assert [m.to for m in mail.outbox] == [[asked.contact.email]]
 
 
-def test_contacts_with_consent_but_no_portal_access_get_an_invitation_to_confirm_and_register(
-    django_capture_on_commit_callbacks,
+@pytest.fixture
+def operations():
+    return StaffFactory(staff_role=User.StaffRole.OPERATIONS, first_name="Olga", last_name="Ops")
+
+
+def test_contacts_with_consent_but_no_portal_access_are_invited_through_one_batch(
+    django_capture_on_commit_callbacks, operations
 ):
     if not _invitations_available():
         pytest.skip("invitations have not landed")
-    from invitations.models import Invitation
+    from invitations.models import BatchRecipient, Invitation, InvitationBatch
 
-    consenting = ContactFactory(consent_to_contact=True)
+    consenting = [ContactFactory(consent_to_contact=True) for _ in range(3)]
     ContactFactory(consent_to_contact=False)
+    bounced = ContactFactory(consent_to_contact=True, email_bounced_at=timezone.now())
+    portal = stale_portal_user()
     outcome = _send(django_capture_on_commit_callbacks)
-    assert (outcome.sent, outcome.invited, outcome.contact_ids) == (0, 1, [consenting.pk])
-    invitation = Invitation.objects.get()
-    assert (invitation.contact_id, invitation.account_id, invitation.email) == (
-        consenting.pk,
-        consenting.account_id,
-        consenting.email,
+    assert (outcome.sent, outcome.invited) == (1, 3)
+    assert outcome.contact_ids == [portal.contact_id, *sorted(c.pk for c in consenting)]
+
+    batch = InvitationBatch.objects.get()
+    assert (batch.pk, batch.total, batch.created_by, batch.source) == (outcome.batch_id, 3, operations, "contacts")
+    assert batch.status == InvitationBatch.Status.FINISHED
+    assert sorted(BatchRecipient.objects.values_list("contact_id", flat=True)) == sorted(c.pk for c in consenting)
+    assert set(BatchRecipient.objects.values_list("state", flat=True)) == {BatchRecipient.State.SENT}
+    assert sorted(Invitation.objects.values_list("contact_id", "account_id", "email")) == sorted(
+        (c.pk, c.account_id, c.email.lower()) for c in consenting
     )
-    assert invitation.invited_by == consenting.account.owner  # the nightly job invites in the owner's name
-    assert [m.to for m in mail.outbox] == [[consenting.email]]
-    assert AuditEvent.objects.filter(action="invitations.invitation.created").count() == 1
+    assert set(Invitation.objects.values_list("invited_by", flat=True)) == {operations.pk}
+    assert bounced.pk not in outcome.contact_ids
+    expected = [portal.contact.email] + [c.email.lower() for c in consenting]
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(expected)
+    assert AuditEvent.objects.filter(action="invitations.batch.started").count() == 1
+    assert AuditEvent.objects.filter(action="invitations.invitation.created").count() == 3
 
     mail.outbox.clear()
     again = _send(django_capture_on_commit_callbacks)
-    assert (again.invited, again.contact_ids) == (0, [])
-    assert Invitation.objects.count() == 1
+    assert (again.sent, again.invited, again.batch_id, again.contact_ids) == (0, 0, None, [])
+    assert (InvitationBatch.objects.count(), Invitation.objects.count()) == (1, 3)
     assert mail.outbox == []
+
+
+def test_invitations_respect_the_interval_and_the_limit(django_capture_on_commit_callbacks, operations):
+    if not _invitations_available():
+        pytest.skip("invitations have not landed")
+    from invitations.models import InvitationBatch
+
+    first, second = ContactFactory(consent_to_contact=True), ContactFactory(consent_to_contact=True)
+    assert _send(django_capture_on_commit_callbacks, limit=1).contact_ids == [first.pk]
+    assert _send(django_capture_on_commit_callbacks, limit=1).contact_ids == [second.pk]
+    assert _send(django_capture_on_commit_callbacks).invited == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(days=89)):
+        assert _send(django_capture_on_commit_callbacks).invited == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(days=91)):
+        # Asked again after the interval: the batch skips them (their invitations are still open).
+        assert _send(django_capture_on_commit_callbacks).invited == 2
+    assert InvitationBatch.objects.count() == 3
+
+
+def test_consent_withdrawn_means_no_invitation_and_no_claim(django_capture_on_commit_callbacks, operations):
+    if not _invitations_available():
+        pytest.skip("invitations have not landed")
+    from invitations.models import InvitationBatch
+
+    contact = ContactFactory(consent_to_contact=False)
+    outcome = _send(django_capture_on_commit_callbacks)
+    assert (outcome.invited, outcome.batch_id) == (0, None)
+    assert not InvitationBatch.objects.exists()
+    assert Contact.objects.get(pk=contact.pk).last_reconfirmation_sent_at is None
+
+
+def test_without_an_operations_user_nobody_is_invited_and_nobody_is_claimed(django_capture_on_commit_callbacks):
+    if not _invitations_available():
+        pytest.skip("invitations have not landed")
+    contact = ContactFactory(consent_to_contact=True)
+    assert _send(django_capture_on_commit_callbacks).invited == 0
+    assert Contact.objects.get(pk=contact.pk).last_reconfirmation_sent_at is None
+
+
+def test_the_batch_is_sent_in_the_name_of_the_configured_inviter(
+    django_capture_on_commit_callbacks, operations, settings
+):
+    if not _invitations_available():
+        pytest.skip("invitations have not landed")
+    from invitations.models import InvitationBatch
+
+    named = StaffFactory(staff_role=User.StaffRole.OPERATIONS)
+    settings.DECAY_RECONFIRMATION_INVITER_EMAIL = named.email.upper()
+    ContactFactory(consent_to_contact=True)
+    _send(django_capture_on_commit_callbacks)
+    assert InvitationBatch.objects.get().created_by == named
 
 
 def test_a_run_is_capped_by_its_limit_and_the_next_run_continues(django_capture_on_commit_callbacks):
