@@ -182,6 +182,27 @@ def _report(request, outcome) -> None:
     level(request, outcome.message)
 
 
+def _submit_invite(request: HttpRequest, form, *, success_url: str, **target) -> HttpResponse | None:
+    """Invite from a valid POST (one service for every Invite button); a refusal goes on the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    if "roles" in form.fields:  # lead invitations have none to choose: they get the Lead role
+        target["roles"] = list(form.cleaned_data["roles"])
+    try:
+        outcome = services.invitation_create(
+            actor=request.user,
+            email=form.cleaned_data["email"],
+            note=form.cleaned_data["note"],
+            expires_in_days=form.cleaned_data["expires_in_days"],
+            **target,
+        )
+    except (ValidationError, BusinessRuleViolation, PermissionDenied) as exc:
+        _invite_errors(form, exc)
+        return None
+    _report(request, outcome)
+    return redirect(success_url)
+
+
 @staff_required
 def invite_contact(request: HttpRequest, pk: int) -> HttpResponse:
     """The contact page's Invite button: this person, into their account, with chosen roles."""
@@ -189,21 +210,8 @@ def invite_contact(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_invite_to_account(request.user, contact.account):
         raise PermissionDenied("Only the account's owner, sales managers, the service desk and operations invite.")
     form = InviteForm(request.POST or None, initial={"email": contact.email})
-    if request.method == "POST" and form.is_valid():
-        try:
-            outcome = services.invitation_create(
-                actor=request.user,
-                email=form.cleaned_data["email"],
-                contact=contact,
-                roles=list(form.cleaned_data["roles"]),
-                note=form.cleaned_data["note"],
-                expires_in_days=form.cleaned_data["expires_in_days"],
-            )
-        except (ValidationError, BusinessRuleViolation, PermissionDenied) as exc:
-            _invite_errors(form, exc)
-        else:
-            _report(request, outcome)
-            return redirect(contact.get_absolute_url())
+    if done := _submit_invite(request, form, success_url=contact.get_absolute_url(), contact=contact):
+        return done
     return _invite_page(
         request,
         form=form,
@@ -222,21 +230,8 @@ def invite_account(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_invite_to_account(request.user, account):
         raise PermissionDenied("Only the account's owner, sales managers, the service desk and operations invite.")
     form = InviteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            outcome = services.invitation_create(
-                actor=request.user,
-                email=form.cleaned_data["email"],
-                account=account,
-                roles=list(form.cleaned_data["roles"]),
-                note=form.cleaned_data["note"],
-                expires_in_days=form.cleaned_data["expires_in_days"],
-            )
-        except (ValidationError, BusinessRuleViolation, PermissionDenied) as exc:
-            _invite_errors(form, exc)
-        else:
-            _report(request, outcome)
-            return redirect(_account_tab_url(account))
+    if done := _submit_invite(request, form, success_url=_account_tab_url(account), account=account):
+        return done
     return _invite_page(
         request,
         form=form,
@@ -256,20 +251,8 @@ def invite_lead(request: HttpRequest, pk: int) -> HttpResponse:
     form = InviteForm(request.POST or None, lead=True, initial={"email": lead.email})
     email = form.data.get("email", lead.email) if form.is_bound else lead.email
     qualification = qualify_business_email(email or "")
-    if request.method == "POST" and form.is_valid():
-        try:
-            outcome = services.invitation_create(
-                actor=request.user,
-                email=form.cleaned_data["email"],
-                lead=lead,
-                note=form.cleaned_data["note"],
-                expires_in_days=form.cleaned_data["expires_in_days"],
-            )
-        except (ValidationError, BusinessRuleViolation, PermissionDenied) as exc:
-            _invite_errors(form, exc)
-        else:
-            _report(request, outcome)
-            return redirect(lead.get_absolute_url())
+    if done := _submit_invite(request, form, success_url=lead.get_absolute_url(), lead=lead):
+        return done
     return _invite_page(
         request,
         form=form,
