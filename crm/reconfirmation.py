@@ -239,14 +239,14 @@ def reconfirmation_inviter(actor=None):
     """
     from iam.models import User
     from iam.permissions import is_crm_user
-    from invitations.batches import _manages_every_account
+    from invitations.permissions import manages_every_account
 
-    if actor is not None and is_crm_user(actor) and _manages_every_account(actor):
+    if actor is not None and is_crm_user(actor) and manages_every_account(actor):
         return actor
     staff = User.objects.filter(is_active=True, is_staff=True)
     if settings.DECAY_RECONFIRMATION_INVITER_EMAIL:
         named = staff.filter(email__iexact=settings.DECAY_RECONFIRMATION_INVITER_EMAIL).first()
-        if named is not None and _manages_every_account(named):
+        if named is not None and manages_every_account(named):
             return named
         logger.warning("DECAY_RECONFIRMATION_INVITER_EMAIL is not an active staff user managing every account")
     return (

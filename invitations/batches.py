@@ -43,6 +43,7 @@ from iam.permissions import is_crm_user
 from invitations.email_domains import qualify_business_email
 from invitations.emails import InvitationEmail, InvitationMime, invitation_email_render, invitation_message
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
+from invitations.permissions import manages_every_account
 from invitations.tokens import token_new
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 R = BatchRecipient.State
-_MANAGE_EVERY_ACCOUNT = ("operations", "sales_manager", "service_desk")
 
 
 # --- selecting recipients -----------------------------------------------------------------
@@ -267,10 +267,6 @@ def _claim(batch_id: int, after_id: int, size: int) -> tuple[str, list[BatchReci
     return claim, claimed
 
 
-def _manages_every_account(user: User) -> bool:
-    return user.is_superuser or user.staff_role in _MANAGE_EVERY_ACCOUNT
-
-
 def _skip_reasons(batch: InvitationBatch, rows: list[BatchRecipient]) -> dict[int, str]:
     """Why some of the claimed recipients get no email: a few set-based queries per chunk."""
     reasons: dict[int, str] = {}
@@ -294,7 +290,7 @@ def _skip_reasons(batch: InvitationBatch, rows: list[BatchRecipient]) -> dict[in
             .values_list("email", "account_id")
         )
         managed = account_ids
-        if not _manages_every_account(batch.created_by):
+        if not manages_every_account(batch.created_by):
             managed = set(
                 Account.objects.filter(pk__in=account_ids, owner=batch.created_by).values_list("pk", flat=True)
             )
@@ -326,7 +322,7 @@ def _skip_reasons(batch: InvitationBatch, rows: list[BatchRecipient]) -> dict[in
             reasons[r.pk] = f"The lead is {lead.get_status_display().lower()}."
         elif r.lead_id in invited_leads:
             reasons[r.pk] = "Already invited: an open invitation exists."
-        elif not _manages_every_account(batch.created_by) and lead.owner_id != batch.created_by_id:
+        elif not manages_every_account(batch.created_by) and lead.owner_id != batch.created_by_id:
             reasons[r.pk] = "You do not own this lead."
         else:
             qualification = qualify_business_email(r.email)

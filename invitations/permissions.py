@@ -10,7 +10,12 @@ if TYPE_CHECKING:
     from crm.models import Account, Lead
     from iam.models import User
 
-_LEAD_MANAGERS = ("operations", "sales_manager", "service_desk")
+# Staff who work every record, not only their own: managers, the service desk, operations.
+_MANAGE_EVERY_RECORD = ("operations", "sales_manager", "service_desk")
+
+
+def manages_every_account(user: User) -> bool:
+    return user.is_superuser or user.staff_role in _MANAGE_EVERY_RECORD
 
 
 def can_invite_to_account(user: User | None, account: Account) -> bool:
@@ -22,7 +27,7 @@ def can_invite_lead(user: User | None, lead: Lead) -> bool:
     """The lead's owner, and staff who work every record (managers, service desk, operations)."""
     if not is_crm_user(user):
         return False
-    return user.is_superuser or user.staff_role in _LEAD_MANAGERS or lead.owner_id == user.pk
+    return manages_every_account(user) or lead.owner_id == user.pk
 
 
 def can_run_batches(user: User | None) -> bool:
