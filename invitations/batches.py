@@ -248,9 +248,16 @@ class ChunkResult:
 
 
 def _claim(batch_id: int, after_id: int, size: int) -> tuple[str, list[BatchRecipient]]:
+    """The next ``size`` queued recipients after ``after_id`` that no other sender is claiming.
+
+    SKIP LOCKED lets the batch's senders claim side by side: without it, senders that start
+    together select the same rows, all but one find them claimed when their UPDATE gets the
+    lock, and stop, leaving one sender doing the work of all of them.
+    """
     ids = list(
         BatchRecipient.objects.filter(batch_id=batch_id, state=R.QUEUED, id__gt=after_id)
         .order_by("id")
+        .select_for_update(skip_locked=True)
         .values_list("id", flat=True)[:size]
     )
     if not ids:
