@@ -5,9 +5,10 @@ until the batch is finished and the SMTP sink holds one message per recipient, a
 invitations per second; and the worker's peak resident memory (``VmHWM`` of its processes).
 Targets (issue 5): at least 1,000 invitations/s, worker memory at most 300 MB whatever the size.
 
-The recipients are contacts of an account of its own (``Invitation benchmark``), created
-once and reused; each run first deletes the previous run's batches and invitations so that
-nobody is skipped as "already invited". Size: ``BENCH_INVITATION_RECIPIENTS`` (default 100,000)
+The recipients are contacts of an account of its own (``Invitation benchmark``). They are
+created for the run and removed after it, with the run's batch and invitations: what
+``seed_scale`` loaded stays exactly what it checks for, so the next ``make bench`` reuses it.
+Size: ``BENCH_INVITATION_RECIPIENTS`` (default 100,000)
 or ``ctx.sizes["invitation_recipients"]``.
 """
 
@@ -43,7 +44,7 @@ SINK_PROCESSES = 2
 
 
 def _recipients(n: int):
-    """The benchmark account and its ``n`` contacts (created once, topped up when n grows)."""
+    """The benchmark account and its ``n`` contacts (created if missing, topped up when n grows)."""
     from crm.models import Account, Contact
     from iam.models import User
 
@@ -73,7 +74,8 @@ def _recipients(n: int):
     return owner, account, Contact.objects.filter(account=account, pk__lte=last_id)
 
 
-def _forget_previous_runs(account) -> None:
+def _forget_run(account, *, contacts: bool = False) -> None:
+    """Delete the benchmark's batches and invitations (and, with ``contacts``, the account too)."""
     from invitations.models import BatchRecipient, Invitation, InvitationBatch
 
     batch_ids = list(
@@ -82,6 +84,9 @@ def _forget_previous_runs(account) -> None:
     BatchRecipient.objects.filter(batch_id__in=batch_ids).delete()
     Invitation.objects.filter(account=account).delete()
     InvitationBatch.objects.filter(pk__in=batch_ids).delete()
+    if contacts:  # the audit trail is append-only: its events of the run stay
+        account.contacts.all().delete()
+        account.delete()
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -167,7 +172,7 @@ def measure(ctx: SuiteContext) -> list[Result]:
     name = NAME.format(n=n)
     redis_url = os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
     owner, account, recipients = _recipients(n)
-    _forget_previous_runs(account)
+    _forget_run(account)
     from tests.invitations.celery_app import conf_override, forget_result_backend, queue_name
 
     queue = queue_name()
@@ -227,6 +232,7 @@ def measure(ctx: SuiteContext) -> list[Result]:
             pass
         conf_override(app, previous)
         forget_result_backend(app)
+        _forget_run(account, contacts=True)
 
     duplicates = sum(count - 1 for count in sink.count_by_recipient.values() if count > 1)
     rate = delivered / elapsed if elapsed else 0.0
