@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpEmailBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection, transaction
 from django.db.models import CharField, F, IntegerField, Value
 from django.db.models.functions import Concat, Lower, Trim
@@ -41,9 +43,16 @@ from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import is_crm_user
 from invitations.email_domains import qualify_business_email
-from invitations.emails import InvitationEmail, InvitationMime, invitation_email_render, invitation_message
+from invitations.emails import (
+    InvitationEmail,
+    InvitationMime,
+    envelope_address,
+    invitation_email_render,
+    invitation_message,
+)
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
 from invitations.permissions import manages_every_account
+from invitations.smtp import PipelinedSender
 from invitations.tokens import token_new
 
 if TYPE_CHECKING:
@@ -500,12 +509,17 @@ def batch_send_chunk(*, batch_id: int, after_id: int = 0, clock=time.monotonic) 
 def _send(
     batch: InvitationBatch, rows: list[BatchRecipient], tokens: dict[int, str], rendered: InvitationEmail
 ) -> dict[int, str]:
-    """One SMTP connection for the chunk; ``{recipient id: reason}`` for those that failed."""
+    """One mail connection for the chunk; ``{recipient id: reason}`` for those that failed.
+
+    With Django's SMTP backend the prerendered bytes go straight to the server, pipelined
+    when it offers that (``invitations.smtp``); any other email backend gets email objects.
+    """
     failures: dict[int, str] = {}
     mime = InvitationMime(rendered)
     mail_connection = get_connection(fail_silently=False)
     try:
         mail_connection.open()
+        sender = _smtp_sender(mail_connection, mime.from_email)
     except Exception as exc:  # noqa: BLE001 - the whole chunk fails with the reason
         return {r.pk: f"The mail server could not be reached: {exc}"[:300] for r in rows}
     _synchronous_commit(False)
@@ -513,22 +527,26 @@ def _send(
     try:
         for r in rows:
             organisation = r.account.name if r.account_id else (r.lead.company_name if r.lead_id else "")
-            message = mime.message(
-                email=r.email,
-                name=r.name,
-                organisation=organisation or settings.INVITATIONS_COMPANY_NAME,
-                token=tokens[r.pk],
-                connection=mail_connection,
-            )
+            values = {
+                "email": r.email,
+                "name": r.name,
+                "organisation": organisation or settings.INVITATIONS_COMPANY_NAME,
+                "token": tokens[r.pk],
+            }
             try:
-                sent = mail_connection.send_messages([message])
+                if sender is not None:
+                    sender.send(envelope_address(r.email), mime.raw(**values))
+                elif not mail_connection.send_messages([mime.message(**values, connection=mail_connection)]):
+                    failures[r.pk] = "The mail server did not accept the message."
+                    continue
+            except ValueError as exc:  # an address no email header can carry
+                failures[r.pk] = f"The address cannot be sent to: {exc}"[:300]
+                continue
             except Exception as exc:  # noqa: BLE001 - a refused recipient must not stop the others
                 failures[r.pk] = f"The mail server refused the message: {exc}"[:300]
                 mail_connection.close()
                 mail_connection.open()
-                continue
-            if not sent:
-                failures[r.pk] = "The mail server did not accept the message."
+                sender = _smtp_sender(mail_connection, mime.from_email)
                 continue
             _mark_sent(cursor, r.pk)
     finally:
@@ -536,6 +554,12 @@ def _send(
         _synchronous_commit(True)
         mail_connection.close()
     return failures
+
+
+def _smtp_sender(mail_connection, from_email: str) -> PipelinedSender | None:
+    if not isinstance(mail_connection, SmtpEmailBackend) or mail_connection.connection is None:
+        return None
+    return PipelinedSender(mail_connection.connection, sanitize_address(from_email, "utf-8"))
 
 
 def _record_outcomes(batch: InvitationBatch, rows: list[BatchRecipient], failures: dict[int, str]) -> None:

@@ -2,12 +2,14 @@
 
 A batch renders the templates once per chunk with placeholders for what differs between
 recipients (their name, organisation and link), then substitutes them: the template
-engine runs once, not 500 times.
+engine runs once, not 500 times. ``InvitationMime`` does the same for the MIME encoding, and
+gives the SMTP path (``invitations.smtp``) the bytes to send.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -141,19 +143,17 @@ class InvitationMime:
             and max((len(line) for line in body.split(b"\r\n")), default=0) < _LINE_LIMIT
         )
 
-    def message(self, *, email: str, name: str, organisation: str, token: str, connection=None):
+    def raw(self, *, email: str, name: str, organisation: str, token: str) -> bytes:
+        """The recipient's message as SMTP's DATA carries it: MIME bytes with CRLF line ends."""
         if not self.usable:
-            return invitation_message(
-                self.rendered, email=email, name=name, organisation=organisation, token=token, connection=connection
-            )
+            message = invitation_message(self.rendered, email=email, name=name, organisation=organisation, token=token)
+            return message.message().as_bytes(linesep="\r\n")
         from email.header import Header
         from email.utils import make_msgid
 
         from django.core.mail.message import DNS_NAME
 
-        url = accept_url(token)
-        display_name = name or email
-        text_values = {_URL: url, _NAME: display_name, _ORG: organisation, _EMAIL: email}
+        text_values = self._values(email=email, name=name, organisation=organisation, token=token)
         body = self.body
         # The text part comes first, then the HTML part: fill each with its own escaping.
         split = body.find(b"Content-Type: text/html")
@@ -168,23 +168,52 @@ class InvitationMime:
             [
                 self.head,
                 b"Subject: " + subject_header.encode(),
-                b"To: " + email.encode("ascii", "ignore"),
+                b"To: " + envelope_address(email).encode(),
                 b"Date: " + self.date,
                 b"Message-ID: " + make_msgid(domain=DNS_NAME).encode(),
             ]
         )
-        raw = headers + b"\r\n\r\n" + text_part + html_part
+        return headers + b"\r\n\r\n" + text_part + html_part
+
+    def message(self, *, email: str, name: str, organisation: str, token: str, connection=None):
+        """The same as an email message object, for email backends other than SMTP."""
+        if not self.usable:
+            return invitation_message(
+                self.rendered, email=email, name=name, organisation=organisation, token=token, connection=connection
+            )
+        text_values = self._values(email=email, name=name, organisation=organisation, token=token)
         message = PrerenderedInvitation(
-            subject=subject,
+            subject=_fill(self.rendered.subject, text_values),
             body=_fill(self.rendered.text, text_values),
             to=[email],
             connection=connection,
-            raw=raw,
+            raw=self.raw(email=email, name=name, organisation=organisation, token=token),
         )
         message.attach_alternative(
             _fill(self.rendered.html, {k: html.escape(v) for k, v in text_values.items()}), "text/html"
         )
         return message
+
+    @staticmethod
+    def _values(*, email: str, name: str, organisation: str, token: str) -> dict[str, str]:
+        return {_URL: accept_url(token), _NAME: name or email, _ORG: organisation, _EMAIL: email}
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+def envelope_address(address: str) -> str:
+    """The address as SMTP and the To header carry it, as Django's SMTP backend would send it.
+
+    Plain ASCII addresses go as they are; anything else (an internationalised domain, a
+    stray character) goes through Django's ``sanitize_address``, which encodes the domain
+    with IDNA and raises ``ValueError`` for what no header may hold.
+    """
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return address
+    from django.core.mail.message import sanitize_address
+
+    return sanitize_address(address, "utf-8")
 
 
 def _fill(text: str, values: dict[str, str]) -> str:

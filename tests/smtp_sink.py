@@ -6,6 +6,9 @@ runs (connection, MAIL/RCPT/DATA, MIME encoding). Reuse it with the ``smtp_sink`
 registered in ``tests/conftest.py``; a benchmark or a worker in another process just needs
 ``sink.host`` and ``sink.port``.
 
+It advertises PIPELINING (RFC 2920), as production mail servers do; ``pipelining=False``
+makes it a server that does not, for the plain path.
+
 It keeps what it accepted: ``sink.messages`` (parsed, unless ``keep_messages=False`` for a
 100,000-message benchmark) and ``sink.count_by_recipient`` (always). ``sink.hold_after(n)``
 makes it stop answering DATA after ``n`` accepted messages until ``sink.release()``, so a
@@ -44,9 +47,27 @@ class SunkMessage:
         return part.get_content() if part is not None else ""
 
 
+def _advertise_pipelining(session, hostname: str, responses: list[str]) -> list[str]:
+    """aiosmtpd reads commands in order from its buffer but does not say so: say PIPELINING, as Postfix does."""
+    session.host_name = hostname
+    return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        if not self.sink.pipelining:
+            session.host_name = hostname
+            return responses
+        return _advertise_pipelining(session, hostname, responses)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.lower() in self.sink.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         sink = self.sink
@@ -67,8 +88,12 @@ def _free_port(host: str) -> int:
 
 
 class SmtpSink:
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, *, keep_messages: bool = True) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, *, keep_messages: bool = True, pipelining: bool = True
+    ) -> None:
         self.host = host
+        self.pipelining = pipelining
+        self.refuse: set[str] = set()  # recipients answered "550 No such mailbox"
         self.port = port or _free_port(host)
         self.keep_messages = keep_messages
         self.messages: list[SunkMessage] = []
@@ -156,6 +181,9 @@ class _CountingHandler:
     def __init__(self, accepted) -> None:
         self.accepted = accepted
         self.counts: Counter[str] = Counter()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        return _advertise_pipelining(session, hostname, responses)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         for rcpt in envelope.rcpt_tos:

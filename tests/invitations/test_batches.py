@@ -273,3 +273,52 @@ def test_the_chunks_prerendered_mime_reads_like_a_normally_built_email():
     assert "José Müller &lt;&amp;&gt;" in parsed.get_body(("html",)).get_content()
     assert fast.body == normal.body
     assert fast.alternatives[0][0] == normal.alternatives[0][0]
+
+
+def _sunk_token(message) -> str:
+    from tests.invitations.factories import LINK
+
+    text, html = LINK.findall(message.body("plain")), LINK.findall(message.body("html"))
+    assert text
+    assert set(html) == set(text)
+    return text[0]
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "plain-smtp"])
+def test_a_chunk_over_real_smtp_gives_each_recipient_their_own_working_link(
+    manager, acme, contacts, smtp_mail, pipelining
+):
+    from invitations.services import invitation_for_token
+
+    smtp_mail.pipelining = pipelining
+    smtp_mail.refuse = {"p3@acme-industries.com"}
+    batch = _create(manager, Contact.objects.filter(account=acme), note="Grüße")
+
+    result = batches.batch_send_chunk(batch_id=batch.pk)
+
+    assert (result.sent, result.failed) == (6, 1)
+    assert smtp_mail.count_by_recipient == {c.email: 1 for c in contacts if c.email != "p3@acme-industries.com"}
+    for message in smtp_mail.messages:
+        [to] = message.rcpt_tos
+        assert message.message["To"] == to
+        assert message.mail_from == "no-reply@clientele.example"
+        assert "Grüße" in message.body("plain")
+        assert invitation_for_token(_sunk_token(message)).email == to
+    states = _states(batch)
+    assert states.pop("p3@acme-industries.com") == "failed"
+    assert set(states.values()) == {"sent"}
+    refused = BatchRecipient.objects.get(batch=batch, email="p3@acme-industries.com")
+    assert "No such mailbox" in refused.reason
+    assert Invitation.objects.get(pk=refused.invitation_id).status == "bounced"
+
+
+def test_the_smtp_path_sends_to_internationalised_domains_in_idna(manager, acme, smtp_mail):
+    ContactFactory(account=acme, email="joerg@münchen.example")
+    batch = _create(manager, Contact.objects.filter(account=acme))
+
+    result = batches.batch_send_chunk(batch_id=batch.pk)
+
+    assert result.sent == 1
+    [message] = smtp_mail.messages
+    assert message.rcpt_tos == ("joerg@xn--mnchen-3ya.example",)
+    assert message.message["To"] == "joerg@xn--mnchen-3ya.example"
