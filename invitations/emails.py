@@ -22,6 +22,7 @@ _NAME = "XINVITEENAMEX"
 _ORG = "XINVITEEORGX"
 _URL = "XINVITEURLX"
 _EMAIL = "XINVITEEEMAILX"
+_TOKEN = "XINVITETOKENX"  # noqa: S105 - a placeholder, replaced by each recipient's token
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class InvitationMime:
         self.body = body.replace(b"Content-Transfer-Encoding: 7bit", b"Content-Transfer-Encoding: 8bit")
         self.date = formatdate(localtime=False).encode()
         self.from_email = probe.from_email
+        self.accept_url_template = accept_url(_TOKEN)
         self.usable = (
             b"quoted-printable" not in body.lower()
             and b"base64" not in body.lower()
@@ -194,9 +196,9 @@ class InvitationMime:
         )
         return message
 
-    @staticmethod
-    def _values(*, email: str, name: str, organisation: str, token: str) -> dict[str, str]:
-        return {_URL: accept_url(token), _NAME: name or email, _ORG: organisation, _EMAIL: email}
+    def _values(self, *, email: str, name: str, organisation: str, token: str) -> dict[str, str]:
+        url = self.accept_url_template.replace(_TOKEN, token)  # tokens are URL-safe: no reverse() per message
+        return {_URL: url, _NAME: name or email, _ORG: organisation, _EMAIL: email}
 
 
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")

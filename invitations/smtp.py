@@ -31,6 +31,7 @@ class PipelinedSender:
         self.smtp = smtp
         self.sender = sender
         self.reverse_path = smtplib.quoteaddr(sender)
+        smtp.ehlo_or_helo_if_needed()  # Django's backend greets only for STARTTLS or login
         self.pipelining = smtp.has_extn("pipelining")
         self.size = smtp.has_extn("size")
 

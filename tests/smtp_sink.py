@@ -64,6 +64,8 @@ class _Handler:
         return _advertise_pipelining(session, hostname, responses)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if b"DATA\r\n" in server._reader._buffer:  # the client sent DATA before our reply to RCPT
+            self.sink.pipelined += 1
         if address.lower() in self.sink.refuse:
             return "550 5.1.1 No such mailbox"
         envelope.rcpt_tos.append(address)
@@ -94,6 +96,7 @@ class SmtpSink:
         self.host = host
         self.pipelining = pipelining
         self.refuse: set[str] = set()  # recipients answered "550 No such mailbox"
+        self.pipelined = 0  # RCPT commands that arrived with the DATA after them, before their reply
         self.port = port or _free_port(host)
         self.keep_messages = keep_messages
         self.messages: list[SunkMessage] = []

@@ -297,6 +297,7 @@ def test_a_chunk_over_real_smtp_gives_each_recipient_their_own_working_link(
     result = batches.batch_send_chunk(batch_id=batch.pk)
 
     assert (result.sent, result.failed) == (6, 1)
+    assert smtp_mail.pipelined == (7 if pipelining else 0)
     assert smtp_mail.count_by_recipient == {c.email: 1 for c in contacts if c.email != "p3@acme-industries.com"}
     for message in smtp_mail.messages:
         [to] = message.rcpt_tos
