@@ -4,11 +4,13 @@ The shape of a batch:
 
 * ``invitation_batch_create`` stores one row per recipient with one INSERT … SELECT from
   the list page's filtered queryset (unique per batch and email) and starts the senders.
-* ``batch_send_chunk`` claims up to ``INVITATIONS_BATCH_CHUNK_SIZE`` queued rows with a
-  conditional UPDATE (``queued`` → ``sending``, keyset over ids), decides the skips with a
-  few set-based queries, creates the chunk's invitations with one bulk INSERT, renders the
-  email once, sends the chunk over one SMTP connection and records each accepted message
-  at once, before the next is sent. A redelivered chunk finds nothing queued: no second email.
+* ``batch_send_chunk`` locks up to ``INVITATIONS_BATCH_CHUNK_SIZE`` queued rows (keyset over
+  ids; SKIP LOCKED, so the batch's senders take different chunks), decides the skips with a
+  few set-based queries, creates the chunk's invitations with one bulk INSERT, claims the
+  rest with one UPDATE (``queued`` → ``sending``) and commits. It renders the email once,
+  sends the chunk over one SMTP connection (pipelined, ``invitations.smtp``) and records
+  each accepted message at once, before the next is sent. A redelivered chunk finds
+  nothing queued: no second email.
 * ``batches_resume`` (beat, and at worker start) puts rows a dead worker had claimed back
   in the queue and restarts the senders. Only the message in flight when a worker died can
   be sent twice, and only if the worker died between the SMTP server's "250 OK" and the
@@ -256,31 +258,41 @@ class ChunkResult:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
-def _claim(batch_id: int, after_id: int, size: int) -> tuple[str, list[BatchRecipient]]:
-    """The next ``size`` queued recipients after ``after_id`` that no other sender is claiming.
+def _lock_next(batch_id: int, after_id: int, size: int) -> list[BatchRecipient]:
+    """The next ``size`` queued recipients after ``after_id`` that no other sender holds, locked.
 
     SKIP LOCKED lets the batch's senders claim side by side: without it, senders that start
     together select the same rows, all but one find them claimed when their UPDATE gets the
     lock, and stop, leaving one sender doing the work of all of them.
     """
-    ids = list(
+    return list(
         BatchRecipient.objects.filter(batch_id=batch_id, state=R.QUEUED, id__gt=after_id)
-        .order_by("id")
-        .select_for_update(skip_locked=True)
-        .values_list("id", flat=True)[:size]
-    )
-    if not ids:
-        return "", []
-    claim = uuid.uuid4().hex
-    BatchRecipient.objects.filter(id__in=ids, state=R.QUEUED).update(
-        state=R.SENDING, claim=claim, claimed_at=timezone.now()
-    )
-    claimed = list(
-        BatchRecipient.objects.filter(claim=claim, state=R.SENDING)
         .select_related("account", "lead", "invitation")
         .order_by("id")
+        .select_for_update(skip_locked=True, of=("self",))[:size]
     )
-    return claim, claimed
+
+
+def _claim(rows: list[BatchRecipient], now: dt.datetime) -> None:
+    """Mark the rows to send as ``sending`` by this run, with their invitations: one UPDATE.
+
+    Committed before the first email goes out, so a worker that dies leaves them ``sending``
+    for ``batches_resume`` to find.
+    """
+    claim = uuid.uuid4().hex
+    if connection.vendor != "postgresql":
+        for r in rows:
+            r.state, r.claim, r.claimed_at = R.SENDING, claim, now
+        BatchRecipient.objects.bulk_update(rows, ["state", "claim", "claimed_at", "invitation"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {BatchRecipient._meta.db_table} AS r"  # noqa: S608 - the table name is ours
+            " SET state = %s, claim = %s, claimed_at = %s, invitation_id = v.invitation_id"
+            " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, invitation_id)"
+            " WHERE r.id = v.id",
+            [R.SENDING, claim, now, [r.pk for r in rows], [r.invitation_id for r in rows]],
+        )
 
 
 def _skip_reasons(batch: InvitationBatch, rows: list[BatchRecipient]) -> dict[int, str]:
@@ -408,8 +420,7 @@ def _prepare_invitations(
             [through(invitation_id=inv.pk, businessrole_id=role.pk) for inv in created for role in roles]
         )
         for r, inv in fresh:
-            r.invitation = inv
-        BatchRecipient.objects.bulk_update([r for r, _ in fresh], ["invitation"])
+            r.invitation = inv  # stored by _claim's UPDATE
         audit_record_many(
             actor=batch.created_by,
             action="invitations.invitation.created",
@@ -471,7 +482,7 @@ def batch_send_chunk(*, batch_id: int, after_id: int = 0, clock=time.monotonic) 
     expires_at = expiry_from(batch.expires_in_days)
 
     with transaction.atomic():
-        _claim_id, rows = _claim(batch_id, after_id, size)
+        rows = _lock_next(batch_id, after_id, size)
         if not rows:
             _finish_if_done(batch_id)
             return result
@@ -487,6 +498,8 @@ def batch_send_chunk(*, batch_id: int, after_id: int = 0, clock=time.monotonic) 
         result.skipped = len(reasons)
         to_send = [r for r in rows if r.pk not in reasons]
         tokens = _prepare_invitations(batch, to_send, roles, expires_at) if to_send else {}
+        if to_send:
+            _claim(to_send, now)
 
     if to_send:
         rendered = invitation_email_render(
