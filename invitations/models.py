@@ -38,6 +38,8 @@ class Invitation(models.Model):
     OPEN_STATUSES = (Status.PENDING, Status.SENT)
 
     email = models.EmailField(max_length=254, help_text="Stored lower-case.")
+    # account, lead and contact have no single-column index of their own: the named indexes
+    # in Meta lead with them, and each index is one more write per invitation a batch creates.
     account = models.ForeignKey(
         "crm.Account",
         on_delete=models.CASCADE,
@@ -45,10 +47,13 @@ class Invitation(models.Model):
         blank=True,
         related_name="invitations",
         help_text="The organisation the person is invited into (for a lead: filled on acceptance).",
+        db_index=False,
     )
-    lead = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations")
+    lead = models.ForeignKey(
+        "crm.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations", db_index=False
+    )
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations"
+        "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations", db_index=False
     )
     roles = models.ManyToManyField("iam.BusinessRole", blank=True, related_name="invitations")
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invitations_sent")
@@ -196,7 +201,9 @@ class BatchRecipient(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    batch = models.ForeignKey(InvitationBatch, on_delete=models.CASCADE, related_name="recipients")
+    # No index of its own: the two below lead with the batch. Every index here is written again
+    # each time a recipient changes state, twice per recipient sent.
+    batch = models.ForeignKey(InvitationBatch, on_delete=models.CASCADE, related_name="recipients", db_index=False)
     email = models.EmailField(max_length=254)
     name = models.CharField(max_length=200, blank=True)
     account = models.ForeignKey("crm.Account", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
@@ -216,8 +223,8 @@ class BatchRecipient(models.Model):
             models.CheckConstraint(condition=Q(email=Lower("email")), name="inv_recipient_email_lower"),
         ]
         indexes = [
+            # Claims, progress and resume (state = 'sending' of the running batches) all use it.
             models.Index(fields=["batch", "state", "id"], name="inv_recipient_batch_state"),
-            models.Index(fields=["state", "claimed_at"], name="inv_recipient_claimed"),
         ]
 
     def __str__(self) -> str:
