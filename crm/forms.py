@@ -48,10 +48,11 @@ class StyledFormMixin:
 
 def staff_owner_choices(current_owner_id: int | None = None) -> QuerySet[User]:
     """Active staff, plus the record's current owner so an edit never silently drops them."""
-    condition = Q(is_staff=True, is_active=True)
-    if current_owner_id:
-        condition |= Q(pk=current_owner_id)
-    return User.objects.filter(condition).order_by("first_name", "last_name", "email")
+    staff = User.objects.staff()
+    if current_owner_id and not staff.filter(pk=current_owner_id).exists():
+        # Only then the OR, which the partial index of active staff cannot serve.
+        staff = User.objects.filter(Q(is_staff=True, is_active=True) | Q(pk=current_owner_id))
+    return staff.order_by("first_name", "last_name", "email")
 
 
 class AccountPicker(forms.Select):

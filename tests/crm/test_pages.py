@@ -555,3 +555,21 @@ def test_a_lead_without_a_company_must_be_linked_to_an_existing_account(rep_clie
     assert "is-invalid" in response.content.decode() or "invalid-feedback" in response.content.decode()
     lead.refresh_from_db()
     assert lead.status != Lead.Status.CONVERTED
+
+
+def test_the_owner_picker_lists_active_staff_and_keeps_a_departed_owner_on_edit(client, sales_rep):
+    from tests.factories import UserFactory
+
+    departed = StaffFactory(first_name="Dora", last_name="Departed", is_active=False)
+    portal_user = UserFactory(first_name="Paula", last_name="Portal")
+    account = AccountFactory(owner=departed)
+    client.force_login(StaffFactory(staff_role="sales_manager"))
+
+    new_form = client.get(reverse("crm:account_create")).context["form"]
+    edit_form = client.get(reverse("crm:account_edit", args=[account.pk])).context["form"]
+
+    offered = set(new_form.fields["owner"].queryset)
+    assert sales_rep in offered
+    assert departed not in offered
+    assert portal_user not in offered
+    assert set(edit_form.fields["owner"].queryset) == offered | {departed}
