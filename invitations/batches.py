@@ -54,7 +54,7 @@ from invitations.emails import (
 )
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
 from invitations.permissions import manages_every_account
-from invitations.smtp import PipelinedSender
+from invitations.smtp import PipelinedSender, connection_survives
 from invitations.tokens import token_new
 
 if TYPE_CHECKING:
@@ -557,9 +557,10 @@ def _send(
                 continue
             except Exception as exc:  # noqa: BLE001 - a refused recipient must not stop the others
                 failures[r.pk] = f"The mail server refused the message: {exc}"[:300]
-                mail_connection.close()
-                mail_connection.open()
-                sender = _smtp_sender(mail_connection, mime.from_email)
+                if sender is None or not connection_survives(exc):
+                    mail_connection.close()
+                    mail_connection.open()
+                    sender = _smtp_sender(mail_connection, mime.from_email)
                 continue
             _mark_sent(cursor, r.pk)
     finally:

@@ -20,6 +20,20 @@ import smtplib
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
+def connection_survives(exc: BaseException) -> bool:
+    """Whether the connection can carry the next message after ``exc`` from ``PipelinedSender.send``.
+
+    A refusal of one message (a 4xx or 5xx reply to MAIL, RCPT or the data) leaves the
+    session usable: the sender reset it. Reconnecting after each refused address would cost
+    a TCP, TLS and login handshake per bounce. 421 means the server is closing the session.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code != 421 for code, _reply in exc.recipients.values())
+    if isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return exc.smtp_code != 421
+    return False
+
+
 class PipelinedSender:
     """Send raw messages (CRLF line ends, headers included) from ``sender`` one after another on ``smtp``.
 

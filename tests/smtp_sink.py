@@ -58,6 +58,7 @@ class _Handler:
         self.sink = sink
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        self.sink.greetings += 1
         if not self.sink.pipelining:
             session.host_name = hostname
             return responses
@@ -97,6 +98,7 @@ class SmtpSink:
         self.pipelining = pipelining
         self.refuse: set[str] = set()  # recipients answered "550 No such mailbox"
         self.pipelined = 0  # RCPT commands that arrived with the DATA after them, before their reply
+        self.greetings = 0  # EHLOs: one per SMTP session
         self.port = port or _free_port(host)
         self.keep_messages = keep_messages
         self.messages: list[SunkMessage] = []

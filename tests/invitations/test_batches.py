@@ -298,6 +298,7 @@ def test_a_chunk_over_real_smtp_gives_each_recipient_their_own_working_link(
 
     assert (result.sent, result.failed) == (6, 1)
     assert smtp_mail.pipelined == (7 if pipelining else 0)
+    assert smtp_mail.greetings == 1  # the refusal did not cost a new connection
     assert smtp_mail.count_by_recipient == {c.email: 1 for c in contacts if c.email != "p3@acme-industries.com"}
     for message in smtp_mail.messages:
         [to] = message.rcpt_tos

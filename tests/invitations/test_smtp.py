@@ -49,3 +49,21 @@ def test_a_refused_recipient_raises_and_the_connection_sends_the_next(smtp, smtp
 
     assert refused.value.recipients["gone@example.com"][0] == 550
     assert smtp_sink.count_by_recipient == {"here@example.com": 1}
+
+
+@pytest.mark.parametrize(
+    ("exc", "survives"),
+    [
+        (smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"No such mailbox")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@example.com": (421, b"Closing")}), False),
+        (smtplib.SMTPSenderRefused(553, b"Not allowed", "x@example.com"), True),
+        (smtplib.SMTPDataError(554, b"Rejected"), True),
+        (smtplib.SMTPDataError(421, b"Closing"), False),
+        (smtplib.SMTPServerDisconnected("gone"), False),
+        (OSError("reset by peer"), False),
+    ],
+)
+def test_only_a_refusal_of_one_message_keeps_the_connection(exc, survives):
+    from invitations.smtp import connection_survives
+
+    assert connection_survives(exc) is survives
