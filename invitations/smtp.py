@@ -65,7 +65,7 @@ class PipelinedSender:
         rcpt = smtp.getreply()
         start = smtp.getreply()
         if start[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
-            # Accepted DATA without a valid envelope: end the empty message (RFC 2920, 3.1).
+            # The server took DATA although it refused the envelope: end the empty message (RFC 2920).
             smtp.send(b".\r\n")
             smtp.getreply()
         if mail[0] != 250:
