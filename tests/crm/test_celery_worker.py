@@ -36,6 +36,19 @@ def _forget_result_backend() -> None:
         del app._local.backend
 
 
+def _forget_routing() -> None:
+    """Celery caches its queues (``app.amqp``) and producer pool on first use; drop them too.
+
+    Otherwise a test that published anything earlier in the process leaves the default
+    queue at ``celery``: the task goes there and the worker, on the test's own queue, never
+    sees it (tests/webhooks/test_worker.py failed after any other webhooks test that way).
+    """
+    app.__dict__.pop("amqp", None)
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+
+
 @pytest.fixture
 def real_worker():
     if not _redis_answers():
@@ -52,12 +65,14 @@ def real_worker():
         # A queue of our own, so a developer's running worker cannot take the test's job.
         task_default_queue=f"test-{os.getpid()}",
     )
+    _forget_routing()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, queues=[app.conf.task_default_queue]):
             yield
     finally:
         app.conf.update(previous)
         _forget_result_backend()
+        _forget_routing()
 
 
 @pytest.mark.skipif(
