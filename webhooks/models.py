@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from webhooks.sealing import SealedSecretField
+
 
 class EndpointQuerySet(models.QuerySet):
     def active(self) -> EndpointQuerySet:
@@ -29,10 +31,11 @@ class Endpoint(models.Model):
     description = models.CharField(max_length=200, blank=True)
     # Empty: every event type, including types added later.
     event_types = models.JSONField(default=list, blank=True)
-    # The signing secret (``whsec_`` + base64). Shown once; needed in clear text to sign with.
-    secret = models.CharField(max_length=100, editable=False)
+    # The signing secret (``whsec_`` + base64). Shown once; needed in clear text to sign with,
+    # so it is stored encrypted (webhooks.sealing), not hashed.
+    secret = SealedSecretField(editable=False)
     # After a rotation, messages are signed with both secrets until this passes.
-    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret = SealedSecretField(blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

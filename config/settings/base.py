@@ -14,6 +14,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CLIENTELE_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-not-for-production")
+# Earlier SECRET_KEYs, still accepted for what they signed or sealed (sessions, links,
+# webhook secrets) after a rotation: SECRET_KEY_FALLBACKS=old1,old2.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 # Where people reach this instance (https://crm.example.com). Every link in an email starts with
