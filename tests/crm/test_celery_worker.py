@@ -44,9 +44,8 @@ def _forget_routing() -> None:
     sees it (tests/webhooks/test_worker.py failed after any other webhooks test that way).
     """
     app.__dict__.pop("amqp", None)
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # Not closed: kombu keeps pools per broker URL and would hand the closed one back.
+    app._pool = None
 
 
 @pytest.fixture
