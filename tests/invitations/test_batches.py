@@ -324,3 +324,25 @@ def test_the_smtp_path_sends_to_internationalised_domains_in_idna(manager, acme,
     [message] = smtp_mail.messages
     assert message.rcpt_tos == ("joerg@xn--mnchen-3ya.example",)
     assert message.message["To"] == "joerg@xn--mnchen-3ya.example"
+
+
+def test_a_chunk_costs_a_fixed_number_of_queries_plus_one_record_per_email(manager, acme):
+    """Set-based work per chunk; per recipient, only the UPDATE that records the server's "250"."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def chunk_queries(n: int, account) -> int:
+        for i in range(n):
+            ContactFactory(account=account, email=f"q{n}-{i}@acme-industries.com")
+        batch = _create(manager, Contact.objects.filter(account=account))
+        with CaptureQueriesContext(connection) as ctx:
+            result = batches.batch_send_chunk(batch_id=batch.pk)
+        assert result.sent == n
+        return len(ctx.captured_queries)
+
+    from tests.factories import AccountFactory
+
+    small = chunk_queries(3, acme)
+    large = chunk_queries(12, AccountFactory(owner=acme.owner, name="Second Account"))
+
+    assert large - small == 12 - 3
