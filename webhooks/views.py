@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from crm.access import staff_required
@@ -25,8 +26,10 @@ from webhooks.events import EVENT_TYPES
 from webhooks.forms import DELIVERY_STATE_FILTERS, EndpointForm
 from webhooks.models import Delivery, Endpoint
 from webhooks.permissions import can_manage_webhooks
+from webhooks.sealing import seal, unseal
 
-# The new secret travels to the next page in the session, and is shown there once.
+# The new secret travels to the next page in the session, sealed like the stored one (the
+# session table must not hold it in clear text either), and is shown there once.
 _SESSION_SECRET = "webhooks_new_secret"  # noqa: S105 - a session key name
 _LOG_SORT = Sort(key="-created", label="Newest first", field="created_at", descending=True)
 
@@ -47,7 +50,7 @@ def _endpoint(endpoint_pk: int) -> Endpoint:
 
 
 def _show_secret_once(request: HttpRequest, endpoint: Endpoint) -> None:
-    request.session[_SESSION_SECRET] = {"endpoint": endpoint.pk, "secret": endpoint.secret}
+    request.session[_SESSION_SECRET] = {"endpoint": endpoint.pk, "secret": seal(endpoint.secret)}
 
 
 def _apply_errors(form: EndpointForm, exc: ValidationError) -> None:
@@ -119,6 +122,7 @@ def endpoint_edit(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
     )
 
 
+@never_cache  # it may show a new signing secret
 @operations_required
 def endpoint_detail(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
     """The endpoint, its health, and its delivery log (newest first, filtered by state)."""
@@ -126,7 +130,7 @@ def endpoint_detail(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
     new_secret = None
     shown = request.session.get(_SESSION_SECRET)
     if shown and shown.get("endpoint") == endpoint.pk:
-        new_secret = request.session.pop(_SESSION_SECRET)["secret"]
+        new_secret = unseal(request.session.pop(_SESSION_SECRET)["secret"])
     state = request.GET.get("state", "")
     if state not in Delivery.State.values:
         state = ""

@@ -228,3 +228,16 @@ def test_a_superuser_manages_webhooks_too(delivered):
     client = Client()
     client.force_login(superuser)
     assert client.get(reverse("webhooks:endpoint_list")).status_code == 200
+
+
+def test_the_new_secret_waits_in_the_session_sealed_and_its_page_is_not_cached(ops_client, receiver):
+    from django.contrib.sessions.models import Session
+
+    ops_client.post(reverse("webhooks:endpoint_create"), {"url": receiver.url, "all_events": "on"})
+    endpoint = Endpoint.objects.get()
+
+    stored = "".join(s.session_data + str(s.get_decoded()) for s in Session.objects.all())
+    assert endpoint.secret not in stored
+    page = ops_client.get(endpoint.get_absolute_url())
+    assert endpoint.secret in page.content.decode()
+    assert "no-store" in page["Cache-Control"]
