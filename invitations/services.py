@@ -135,6 +135,13 @@ def _require_may_manage(actor: User, invitation: Invitation) -> None:
         raise PermissionDenied("You may not manage this invitation.")
 
 
+def _require_may_grant(actor: User, account: Account, roles: list[BusinessRole]) -> None:
+    grantable = grantable_roles(actor, account, roles)
+    refused = [r.name for r in roles if r.pk not in grantable]
+    if refused:
+        raise PermissionDenied(f"You may not grant: {', '.join(sorted(refused))}.")
+
+
 def membership_refusal(*, email: str, account: Account) -> str | None:
     """Why ``email`` cannot be invited into ``account`` (already in, or suspended), or None."""
     membership = (
@@ -199,9 +206,7 @@ def invitation_create(
         if not can_invite_to_account(actor, account):
             raise PermissionDenied("You may not invite people into this organisation.")
         role_list = list(roles) if roles is not None else default_roles()
-        refused = [r.name for r in role_list if r.pk not in grantable_roles(actor, account, role_list)]
-        if refused:
-            raise PermissionDenied(f"You may not grant: {', '.join(sorted(refused))}.")
+        _require_may_grant(actor, account, role_list)
         email = _normalise_email(email or (contact.email if contact else ""))
         if contact is None:
             contact = account.contacts.filter(email__iexact=email).order_by("pk").first()
@@ -397,6 +402,9 @@ def invitation_resend(*, actor: User, invitation: Invitation, expires_in_days: i
                 f"This invitation was {invitation.get_status_display().lower()}; invite the person again instead."
             )
         if invitation.account_id is not None and invitation.lead_id is None:
+            # A new link grants the invitation's roles again: only someone who may grant them
+            # sends it (an org admin sees the invitations staff made, with roles they lack).
+            _require_may_grant(actor, invitation.account, list(invitation.roles.all()))
             refusal = membership_refusal(email=invitation.email, account=invitation.account)
             if refusal is not None:
                 raise BusinessRuleViolation(refusal)

@@ -358,6 +358,21 @@ def test_org_admin_cannot_revoke_or_resend_another_accounts_invitation(run, owne
     assert Invitation.objects.get().status == Invitation.Status.SENT
 
 
+def test_org_admin_cannot_resend_a_staff_invitation_with_roles_they_may_not_grant(run, owner, contact, org_admin):
+    run(services.invitation_create, actor=owner, contact=contact, roles=roles("org_admin"))
+    invitation = Invitation.objects.get()
+    Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.EXPIRED)
+    mail.outbox.clear()
+
+    with pytest.raises(PermissionDenied, match="may not grant"):
+        services.invitation_resend(actor=org_admin.user, invitation=invitation)
+
+    assert Invitation.objects.get().status == Invitation.Status.EXPIRED
+    assert mail.outbox == []
+    run(services.invitation_resend, actor=owner, invitation=invitation)  # staff still may
+    assert Invitation.objects.get().status == Invitation.Status.SENT
+
+
 # --- accepting ----------------------------------------------------------------------------------
 
 
