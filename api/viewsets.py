@@ -60,6 +60,9 @@ class ResourceViewSet(viewsets.GenericViewSet):
         ):
             # Such a key sees none of these records (they belong to no account), so it may not write them.
             raise exceptions.PermissionDenied("A key restricted to accounts cannot write records without an account.")
+        if key is not None and key.account_ids is not None and self.account_field == "pk" and self.action == "create":
+            # A new account is outside every list of accounts the key was given.
+            raise exceptions.PermissionDenied("A key restricted to accounts cannot create accounts.")
         if key is not None:
             # Every audit event written while serving this request names the key as its actor.
             self._credential_token = set_credential(

@@ -359,3 +359,16 @@ def test_activity_needs_a_record(key_api):
     _problem(key_api.post("/api/v1/activities/", {"kind": "note", "subject": "Orphan"}), 400)
     assert not Activity.objects.exists()
     ActivityFactory()  # the factory's own account
+
+
+def test_a_key_restricted_to_accounts_cannot_create_accounts(ops):
+    from tests.factories import AccountFactory
+
+    mine = AccountFactory(owner=ops)
+    _key, raw = issue_key("accounts:write", accounts=[mine], created_by=ops)
+
+    response = Api(key=raw).post("/api/v1/accounts/", {"name": "Somewhere Else GmbH", "country": "DE"})
+
+    assert response.status_code == 403
+    assert list(Account.objects.all()) == [mine]
+    assert Api(key=raw).get(f"/api/v1/accounts/{mine.pk}/").status_code == 200
