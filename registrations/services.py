@@ -139,7 +139,8 @@ def registration_submit(*, actor: User | None = None, data: dict[str, Any]) -> R
     Creates nothing on bad input (``ValidationError`` per field). The registrant's login is
     created unverified with the password they chose; if the address already has a login, the
     password is ignored and they continue by signing in (the reply does not tell which).
-    Submitting again while the request is open updates it and sends the link again.
+    Submitting again while the request is open updates it and sends the link again; the login
+    keeps its first password.
     """
     cleaned = registration_clean(data)
     try:
@@ -173,12 +174,11 @@ def _submit(cleaned: dict[str, Any]) -> RegistrationRequest:
             )
             created_user = True
         else:
+            # The login is left as it is, even the unverified one this registration made: the
+            # form is anonymous, and a second submission must not set the password of a login
+            # whose owner is about to verify it (whoever knows the address could take it over).
+            # Who forgot the first password resets it once the address is verified.
             created_user = registration is not None and registration.created_user and registration.user_id == user.pk
-            if created_user and not EmailAddress.objects.filter(user=user, verified=True).exists():
-                # Still the unverified login this registration made: the new password counts.
-                user.set_password(cleaned["password"])
-                user.first_name, user.last_name = cleaned["first_name"], cleaned["last_name"]
-                user.save(update_fields=["password", "first_name", "last_name"])
         if registration is None:
             registration = RegistrationRequest(email=email)
         for name, value in fields.items():

@@ -137,8 +137,18 @@ def test_submitting_again_updates_the_open_request_instead_of_duplicating_it(dja
     assert again.pk == first.pk
     assert RegistrationRequest.objects.count() == 1
     assert again.company_name == "Nordlys Robotics Oyj"
-    assert User.objects.get(pk=first.user_id).check_password("another long passphrase!")
     assert len(mail.outbox) == 1
+
+
+def test_submitting_again_cannot_set_the_password_of_the_unverified_login():
+    """Whoever knows the address could otherwise choose the password its owner is about to verify."""
+    first = submitted()
+    submitted(password="an attackers long passphrase", first_name="Mallory")
+
+    user = User.objects.get(pk=first.user_id)
+    assert user.check_password(PASSWORD)
+    assert not user.check_password("an attackers long passphrase")
+    assert user.first_name != "Mallory"
 
 
 def test_known_address_continues_by_signing_in_and_its_password_is_untouched(django_capture_on_commit_callbacks):
