@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
@@ -355,7 +356,17 @@ def _roles(keys: Iterable[str]) -> list[BusinessRole]:
 
 
 def _has_org_admin(account: Account) -> bool:
-    return Membership.objects.usable().filter(account=account, is_org_admin=True).exists()
+    """An org admin who is in, or only waits for the contract: they come back when it is renewed.
+
+    Counting only usable memberships would make a registrant of a lapsed customer its org
+    admin, unconfirmed, beside the admins the contract's end suspended.
+    """
+    waiting = Q(status=Membership.Status.SUSPENDED, suspended_by=Membership.SuspendedBy.CONTRACT)
+    return (
+        Membership.objects.filter(account=account, is_org_admin=True)
+        .filter(Q(status=Membership.Status.ACTIVE) | waiting)
+        .exists()
+    )
 
 
 def _decide(

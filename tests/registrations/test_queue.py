@@ -333,3 +333,18 @@ def test_approve_without_a_choice_is_refused(manager, pending):
     response = _client(manager).post(reverse("registrations:approve", args=[pending.pk]), {}, follow=True)
     assert "Choose the account to link" in response.content.decode()
     _unchanged(pending)
+
+
+def test_a_lapsed_customers_suspended_admin_still_confirms_a_new_registrant(manager, pending):
+    """The contract's end suspended the org admin; they come back at renewal, so the newcomer is no admin."""
+    account = ContractFactory().account
+    admin = MembershipFactory(account=account, roles=["org_admin"])
+    Membership.objects.filter(pk=admin.pk).update(
+        status=Membership.Status.SUSPENDED, suspended_by=Membership.SuspendedBy.CONTRACT
+    )
+
+    services.registration_approve(actor=manager, registration=pending, account=account)
+
+    pending.refresh_from_db()
+    assert pending.admin_confirmation_requested
+    assert not Membership.objects.get(user=pending.user).is_org_admin
