@@ -5,14 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from analytics.models import DataHealthSnapshot, ReconfirmationRun
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+from crm.admin_paging import ReadOnlyAdmin
 
 
 @admin.register(DataHealthSnapshot)

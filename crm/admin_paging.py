@@ -1,4 +1,5 @@
-"""A Django admin paginator that never counts a million-row table whole.
+"""Admin building blocks for big tables that services write: a paginator that never counts a
+million-row table whole, and a read-only ModelAdmin.
 
 The admin's changelist asks its paginator for ``count`` on every page, and Django's
 ``Paginator`` answers with ``COUNT(*)``, even with ``show_full_result_count = False`` (that only
@@ -8,6 +9,7 @@ skips the second, unfiltered count). At a million contacts that is half the chan
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -43,3 +45,19 @@ class EstimatedCountPaginator(Paginator):
                 return estimate
             return super().count
         return qs.order_by().values("pk")[: limit + 1].count()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Look, never touch: the rows are written (and audited) by services and jobs only.
+
+    No add, change or delete: a delete from the admin would bypass the audit trail.
+    """
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -2,26 +2,17 @@
 
 from django.contrib import admin
 
-from crm.admin_paging import EstimatedCountPaginator
+from crm.admin_paging import EstimatedCountPaginator, ReadOnlyAdmin
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class PagedReadOnlyAdmin(ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdmin):
+class InvitationAdmin(PagedReadOnlyAdmin):
     list_display = ["email", "account", "lead", "status", "invited_by", "expires_at", "created_at"]
     list_filter = ["status"]
     search_fields = ["email"]
@@ -30,14 +21,14 @@ class InvitationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InvitationBatch)
-class InvitationBatchAdmin(ReadOnlyAdmin):
+class InvitationBatchAdmin(PagedReadOnlyAdmin):
     list_display = ["name", "source", "status", "total", "created_by", "created_at", "finished_at"]
     list_filter = ["status", "source"]
     list_select_related = ["created_by"]
 
 
 @admin.register(BatchRecipient)
-class BatchRecipientAdmin(ReadOnlyAdmin):
+class BatchRecipientAdmin(PagedReadOnlyAdmin):
     list_display = ["email", "batch", "state", "reason", "done_at"]
     list_filter = ["state"]
     search_fields = ["email"]

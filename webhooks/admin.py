@@ -2,16 +2,8 @@
 
 from django.contrib import admin
 
-from crm.admin_paging import EstimatedCountPaginator
+from crm.admin_paging import EstimatedCountPaginator, ReadOnlyAdmin
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Endpoint)

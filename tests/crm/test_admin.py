@@ -51,3 +51,19 @@ def test_sales_rep_without_admin_rights_is_kept_out_of_admin(rep_client):
     response = rep_client.get("/admin/crm/contact/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_service_written_records_cannot_be_deleted_from_the_admin(ops_client):
+    """Deleting there would skip the audit trail: endpoints, snapshots and invitations are read-only."""
+    from django.urls import reverse
+
+    from tests.webhooks.factories import EndpointFactory
+    from webhooks.models import Endpoint
+
+    endpoint = EndpointFactory()
+
+    page = ops_client.get(reverse("admin:webhooks_endpoint_delete", args=[endpoint.pk]))
+    ops_client.post(reverse("admin:webhooks_endpoint_delete", args=[endpoint.pk]), {"post": "yes"})
+
+    assert page.status_code == 403
+    assert Endpoint.objects.filter(pk=endpoint.pk).exists()
