@@ -9,6 +9,7 @@ from iam.permissions import can_manage_members, is_crm_user
 if TYPE_CHECKING:
     from crm.models import Account, Lead
     from iam.models import User
+    from invitations.models import InvitationBatch
 
 # Staff who work every record, not only their own: managers, the service desk, operations.
 _MANAGE_EVERY_RECORD = ("operations", "sales_manager", "service_desk")
@@ -30,6 +31,6 @@ def can_invite_lead(user: User | None, lead: Lead) -> bool:
     return manages_every_account(user) or lead.owner_id == user.pk
 
 
-def can_run_batches(user: User | None) -> bool:
-    """Batch invitations reach many people at once: staff only."""
-    return is_crm_user(user)
+def can_cancel_batch(user: User | None, batch: InvitationBatch) -> bool:
+    """Its sender, and staff who work every record: every staff user sees every batch."""
+    return is_crm_user(user) and (manages_every_account(user) or batch.created_by_id == user.pk)

@@ -42,7 +42,7 @@ from invitations import selectors, services
 from invitations.email_domains import qualify_business_email
 from invitations.forms import AcceptNewUserForm, BatchForm, InviteForm
 from invitations.models import BatchRecipient, Invitation
-from invitations.permissions import can_invite_lead, can_invite_to_account
+from invitations.permissions import can_cancel_batch, can_invite_lead, can_invite_to_account
 from invitations.services import InvitationUnusable
 
 _UNUSABLE_STATUS = {"invalid": 404, "expired": 410, "revoked": 410, "used": 410}
@@ -528,6 +528,7 @@ def _batch_context(request: HttpRequest, batch) -> dict:
     params.pop("cursor", None)
     return {
         "batch": batch,
+        "can_cancel": can_cancel_batch(request.user, batch),
         "progress": selectors.batch_progress(batch=batch),
         "page": page,
         "state": state,

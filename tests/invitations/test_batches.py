@@ -216,6 +216,20 @@ def test_cancel_stops_the_queued_recipients(manager, acme, contacts, settings):
     assert AuditEvent.objects.filter(action="invitations.batch.cancelled").count() == 1
 
 
+def test_a_rep_cannot_cancel_a_colleagues_batch_but_its_sender_can(acme, contacts):
+    from django.core.exceptions import PermissionDenied
+
+    sender = StaffFactory(staff_role="sales_rep")
+    acme.owner = sender
+    acme.save(update_fields=["owner"])
+    batch = _create(sender, Contact.objects.filter(account=acme))
+
+    with pytest.raises(PermissionDenied):
+        batches.invitation_batch_cancel(actor=StaffFactory(staff_role="sales_rep"), batch=batch)
+    assert set(_states(batch).values()) == {"queued"}
+    assert batches.invitation_batch_cancel(actor=sender, batch=batch) == 7
+
+
 def test_the_task_chain_sends_the_whole_batch(manager, acme, contacts, settings, django_capture_on_commit_callbacks):
     settings.INVITATIONS_BATCH_CHUNK_SIZE = 2
     with django_capture_on_commit_callbacks(execute=True):
