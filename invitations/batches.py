@@ -53,7 +53,7 @@ from invitations.emails import (
     invitation_message,
 )
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
-from invitations.permissions import manages_every_account
+from invitations.permissions import can_cancel_batch, manages_every_account
 from invitations.smtp import PipelinedSender, connection_survives
 from invitations.tokens import token_new
 
@@ -227,8 +227,8 @@ def batch_kick(batch_id: int, *, senders: int | None = None) -> None:
 
 def invitation_batch_cancel(*, actor: User, batch: InvitationBatch) -> int:
     """Stop a batch: recipients not yet claimed are cancelled; the chunk being sent finishes."""
-    if not is_crm_user(actor):
-        raise PermissionDenied("Only staff manage batch invitations.")
+    if not can_cancel_batch(actor, batch):
+        raise PermissionDenied("Only the batch's sender or a manager may cancel it.")
     with transaction.atomic():
         changed = InvitationBatch.objects.filter(pk=batch.pk, status=InvitationBatch.Status.RUNNING).update(
             status=InvitationBatch.Status.CANCELLED, cancelled_at=timezone.now(), updated_at=timezone.now()
@@ -490,11 +490,7 @@ def batch_send_chunk(*, batch_id: int, after_id: int = 0, clock=time.monotonic) 
         result.last_id = rows[-1].pk
         reasons = _skip_reasons(batch, rows)
         now = timezone.now()
-        by_reason: dict[str, list[int]] = defaultdict(list)
-        for pk, reason in reasons.items():
-            by_reason[reason].append(pk)
-        for reason, pks in by_reason.items():
-            BatchRecipient.objects.filter(pk__in=pks).update(state=R.SKIPPED, reason=reason[:300], done_at=now)
+        _mark_done(R.SKIPPED, reasons, now)
         result.skipped = len(reasons)
         to_send = [r for r in rows if r.pk not in reasons]
         tokens = _prepare_invitations(batch, to_send, roles, expires_at) if to_send else {}
@@ -576,13 +572,21 @@ def _smtp_sender(mail_connection, from_email: str) -> PipelinedSender | None:
     return PipelinedSender(mail_connection.connection, sanitize_address(from_email, "utf-8"))
 
 
+def _mark_done(state: str, reasons: dict[int, str], now: dt.datetime) -> None:
+    """Skipped or failed, each with its reason: one UPDATE per distinct reason, not per recipient."""
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for pk, reason in reasons.items():
+        by_reason[reason[:300]].append(pk)
+    for reason, pks in by_reason.items():
+        BatchRecipient.objects.filter(pk__in=pks).update(state=state, reason=reason, done_at=now)
+
+
 def _record_outcomes(batch: InvitationBatch, rows: list[BatchRecipient], failures: dict[int, str]) -> None:
     now = timezone.now()
     with transaction.atomic():
         sent = [r for r in rows if r.pk not in failures]
         if failures:
-            for pk, reason in failures.items():
-                BatchRecipient.objects.filter(pk=pk).update(state=R.FAILED, reason=reason, done_at=now)
+            _mark_done(R.FAILED, failures, now)
             failed_invitations = [r.invitation_id for r in rows if r.pk in failures]
             Invitation.objects.filter(pk__in=failed_invitations).update(
                 status=Invitation.Status.BOUNCED, failure_reason="Sending failed.", updated_at=now
