@@ -477,7 +477,11 @@ def _record_outcome(
     }
     with transaction.atomic():
         attempt.save()
-        sending = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING)
+        # Only our own claim: if the sweep took it for lost (a receiver slower than the claim
+        # timeout) and another worker claimed it again, that worker records the outcome.
+        sending = Delivery.objects.filter(
+            pk=delivery.pk, state=Delivery.State.SENDING, attempt_count=delivery.attempt_count
+        )
         if result.ok:
             sending.update(state=Delivery.State.SUCCEEDED, succeeded_at=now, next_attempt_at=None, **common)
             Endpoint.objects.filter(pk=delivery.endpoint_id).update(

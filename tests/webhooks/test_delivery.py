@@ -82,6 +82,30 @@ def test_a_delivery_claimed_by_another_worker_is_not_posted(endpoint, receiver, 
     assert receiver.requests == []
 
 
+def test_a_slow_attempt_does_not_overwrite_the_claim_of_the_worker_that_took_over(
+    endpoint, receiver, django_capture_on_commit_callbacks
+):
+    """The sweep put the slow worker's claim back; another worker claimed it: the slow one records only its attempt."""
+    from webhooks.transport import PostResult
+
+    with django_capture_on_commit_callbacks(execute=False):
+        event = services.webhook_emit("lead.created", data={"id": 9})
+    Delivery.objects.filter(event=event).update(state=Delivery.State.SENDING, attempt_count=1)
+    slow = Delivery.objects.get(event=event)
+    Delivery.objects.filter(pk=slow.pk).update(attempt_count=2, claimed_at=timezone.now())  # the new claim
+
+    services._record_outcome(
+        slow,
+        PostResult(status_code=200, response_excerpt="", error="", duration_ms=400_000, remote_address="127.0.0.1"),
+        started_at=timezone.now(),
+        now=timezone.now(),
+    )
+
+    taken_over = Delivery.objects.get(pk=slow.pk)
+    assert (taken_over.state, taken_over.attempt_count) == (Delivery.State.SENDING, 2)
+    assert DeliveryAttempt.objects.filter(delivery=slow, number=1, succeeded=True).exists()
+
+
 def test_retries_give_up_after_the_schedule(endpoint, receiver, settings, django_capture_on_commit_callbacks):
     settings.WEBHOOKS_RETRY_SCHEDULE = [1, 1]
     receiver.answer(500)
