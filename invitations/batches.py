@@ -521,7 +521,8 @@ def _send(
     """One mail connection for the chunk; ``{recipient id: reason}`` for those that failed.
 
     With Django's SMTP backend the prerendered bytes go straight to the server, pipelined
-    when it offers that (``invitations.smtp``); any other email backend gets email objects.
+    when it offers that (``invitations.smtp``); any other email backend (console, file,
+    locmem, a provider's API) gets ordinary email objects.
     """
     failures: dict[int, str] = {}
     mime = InvitationMime(rendered)
@@ -545,7 +546,9 @@ def _send(
             try:
                 if sender is not None:
                     sender.send(envelope_address(r.email), mime.raw(**values))
-                elif not mail_connection.send_messages([mime.message(**values, connection=mail_connection)]):
+                elif not mail_connection.send_messages(
+                    [invitation_message(rendered, **values, connection=mail_connection)]
+                ):
                     failures[r.pk] = "The mail server did not accept the message."
                     continue
             except ValueError as exc:  # an address no email header can carry

@@ -90,27 +90,6 @@ _HEADER_NAMES_PER_MESSAGE = (b"subject:", b"to:", b"date:", b"message-id:")
 _LINE_LIMIT = 900  # below RFC 5322's 998, with room for the longest substituted value
 
 
-class _Serialized:
-    """What Django's SMTP backend asks a message for: ``message().as_bytes(linesep=...)``."""
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-
-    def as_bytes(self, linesep: str = "\r\n") -> bytes:
-        return self.raw
-
-
-class PrerenderedInvitation(EmailMultiAlternatives):
-    """An invitation whose MIME bytes were filled in from the chunk's template (see ``InvitationMime``)."""
-
-    def __init__(self, *args, raw: bytes, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._raw = raw
-
-    def message(self, **kwargs):
-        return _Serialized(self._raw)
-
-
 class InvitationMime:
     """The invitation email serialized to MIME once per chunk; each recipient's copy is a substitution.
 
@@ -118,8 +97,9 @@ class InvitationMime:
     The bodies are 8-bit UTF-8 (Django's default for short lines), so the placeholders sit
     in them verbatim and can be replaced in the bytes; the per-recipient headers (Subject,
     To, Date, Message-ID) are encoded per message. When the template is not of that shape
-    (long lines, quoted-printable or base64 bodies) ``usable`` is False and callers build
-    each message normally.
+    (long lines, quoted-printable or base64 bodies) ``usable`` is False and ``raw`` builds
+    each message normally. Only the SMTP path sends these bytes; other email backends get
+    ``invitation_message`` objects, which is what they know how to handle.
     """
 
     def __init__(self, rendered: InvitationEmail) -> None:
@@ -176,25 +156,6 @@ class InvitationMime:
             ]
         )
         return headers + b"\r\n\r\n" + text_part + html_part
-
-    def message(self, *, email: str, name: str, organisation: str, token: str, connection=None):
-        """The same as an email message object, for email backends other than SMTP."""
-        if not self.usable:
-            return invitation_message(
-                self.rendered, email=email, name=name, organisation=organisation, token=token, connection=connection
-            )
-        text_values = self._values(email=email, name=name, organisation=organisation, token=token)
-        message = PrerenderedInvitation(
-            subject=_fill(self.rendered.subject, text_values),
-            body=_fill(self.rendered.text, text_values),
-            to=[email],
-            connection=connection,
-            raw=self.raw(email=email, name=name, organisation=organisation, token=token),
-        )
-        message.attach_alternative(
-            _fill(self.rendered.html, {k: html.escape(v) for k, v in text_values.items()}), "text/html"
-        )
-        return message
 
     def _values(self, *, email: str, name: str, organisation: str, token: str) -> dict[str, str]:
         url = self.accept_url_template.replace(_TOKEN, token)  # tokens are URL-safe: no reverse() per message
