@@ -124,8 +124,12 @@ def continue_registration(request: HttpRequest, token: str) -> HttpResponse:
 
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     """The registrant answers staff's question through the emailed link."""
-    registration = _registration_from(tokens.respond_token_load(token))
-    if registration.status != RegistrationRequest.Status.INFO_REQUESTED:
+    data = tokens.respond_token_load(token)
+    registration = _registration_from(data[:2] if data else None)
+    if registration.status != RegistrationRequest.Status.INFO_REQUESTED or not tokens.respond_token_answers(
+        registration, data[2]
+    ):
+        # Answered, decided, or a link to an earlier question: it takes no answer.
         return render(request, "registrations/status.html", {"registration": registration, "answered": True})
     form = ResponseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

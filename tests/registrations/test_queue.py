@@ -260,6 +260,26 @@ def test_ask_for_information_and_the_answer_returns_it_to_the_queue(
     assert registrant.get(path.replace("/respond/", "/respond/x")).status_code == 404
 
 
+def test_an_answer_link_stays_dead_when_staff_ask_a_second_question(
+    manager, pending, django_capture_on_commit_callbacks
+):
+    def ask(question: str) -> str:
+        with django_capture_on_commit_callbacks(execute=True):
+            _client(manager).post(reverse("registrations:request_info", args=[pending.pk]), {"message": question})
+        url = re.findall(r"https?://[^\s\"<>]+/register/respond/[^\s\"<>]+", mail.outbox[-1].body)[0]
+        return url[url.index("/register/") :]
+
+    first = ask("Which contract number do you have?")
+    Client().post(first, {"response": "C-2026-00042"})
+    second = ask("And your customer number?")
+
+    Client().post(first, {"response": "an answer to the old question"})
+    assert RegistrationRequest.objects.get(pk=pending.pk).status == RegistrationRequest.Status.INFO_REQUESTED
+    Client().post(second, {"response": "K-7781"})
+    answered = RegistrationRequest.objects.get(pk=pending.pk)
+    assert (answered.status, answered.info_response) == (RegistrationRequest.Status.PENDING, "K-7781")
+
+
 def test_admit_as_lead_creates_the_lead_and_lead_only_access(manager, pending, settings):
     services.registration_admit_lead(actor=manager, registration=pending)
     lead = Lead.objects.get(email=pending.email)
