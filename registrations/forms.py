@@ -7,6 +7,7 @@ from django_countries import countries
 
 from crm.forms import StyledFormMixin
 from registrations.business_ids import SCHEMES
+from registrations.models import MESSAGE_MAX_LENGTH
 
 
 class RegistrationForm(StyledFormMixin, forms.Form):
@@ -62,7 +63,9 @@ class ApproveForm(forms.Form):
 
 class ReasonForm(StyledFormMixin, forms.Form):
     reason = forms.CharField(
-        label="Reason (sent to the registrant)", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+        label="Reason (sent to the registrant)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=MESSAGE_MAX_LENGTH,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -74,7 +77,7 @@ class InfoRequestForm(StyledFormMixin, forms.Form):
     message = forms.CharField(
         label="What do you need to know? (sent to the registrant)",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
+        max_length=MESSAGE_MAX_LENGTH,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

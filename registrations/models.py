@@ -9,6 +9,9 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
+# The longest text staff send a registrant (a rejection's reason, a question).
+MESSAGE_MAX_LENGTH = 2000
+
 
 class RegistrationRequestQuerySet(models.QuerySet):
     def open(self) -> RegistrationRequestQuerySet:

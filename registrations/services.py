@@ -37,7 +37,7 @@ from iam.permissions import can_manage_members
 from registrations import emails, tokens
 from registrations.business_ids import business_id_clean, business_id_variants
 from registrations.email_check import qualify_business_email
-from registrations.models import RegistrationRequest
+from registrations.models import MESSAGE_MAX_LENGTH, RegistrationRequest
 from registrations.permissions import can_decide_registrations
 
 if TYPE_CHECKING:
@@ -481,6 +481,8 @@ def registration_reject(*, actor: User, registration: RegistrationRequest, reaso
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why: the registrant receives this text."})
+    if len(reason) > MESSAGE_MAX_LENGTH:
+        raise ValidationError({"reason": f"At most {MESSAGE_MAX_LENGTH:,} characters."})
     with transaction.atomic():
         registration = _locked_open(registration)
         _decide(registration, actor=actor, status=Status.REJECTED, decision=Decision.REJECTED, reason=reason)
@@ -502,6 +504,8 @@ def registration_request_info(*, actor: User, registration: RegistrationRequest,
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": "Write what you need to know: the registrant receives this text."})
+    if len(message) > MESSAGE_MAX_LENGTH:
+        raise ValidationError({"message": f"At most {MESSAGE_MAX_LENGTH:,} characters."})
     with transaction.atomic():
         registration = _locked_open(registration)
         registration.status = Status.INFO_REQUESTED

@@ -368,3 +368,11 @@ def test_a_lapsed_customers_suspended_admin_still_confirms_a_new_registrant(mana
     pending.refresh_from_db()
     assert pending.admin_confirmation_requested
     assert not Membership.objects.get(user=pending.user).is_org_admin
+
+
+def test_a_rejection_reason_longer_than_the_form_allows_changes_nothing(manager, pending):
+    response = _client(manager).post(reverse("registrations:reject", args=[pending.pk]), {"reason": "x" * 2001})
+
+    assert response.status_code in (200, 302)
+    _unchanged(pending)
+    assert mail.outbox == []
