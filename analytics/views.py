@@ -48,14 +48,22 @@ def data_health(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/data_health.html", context)
 
 
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """A posted id; not a number is the same 404 as an unknown id (not a 500)."""
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise Http404("No such record.")
+    return int(value)
+
+
 @staff_required
 @require_POST
 def reconfirmation_run_create(request: HttpRequest) -> HttpResponse:
     account = owner = None
     if request.POST.get("account"):
-        account = get_object_or_404(crm_selectors.account_list(user=request.user), pk=request.POST["account"])
+        account = get_object_or_404(crm_selectors.account_list(user=request.user), pk=_posted_id(request, "account"))
     elif request.POST.get("owner"):
-        owner = get_object_or_404(User.objects.staff(), pk=request.POST["owner"])
+        owner = get_object_or_404(User.objects.staff(), pk=_posted_id(request, "owner"))
     else:
         raise Http404("Say whose contacts.")
     try:

@@ -190,3 +190,10 @@ def test_the_contact_list_filters_on_the_stored_state(rep_client):
     html = rep_client.get("/contacts/?freshness=stale").content.decode()
     assert stale.last_name in html
     assert f"/contacts/{fresh.pk}/" not in html
+
+
+def test_a_run_for_an_id_that_is_not_a_number_is_a_404(rep_client):
+    for field in ("account", "owner"):
+        response = rep_client.post(reverse("analytics:reconfirmation_run_create"), {field: "1 OR 1=1"})
+        assert response.status_code == 404
+    assert not ReconfirmationRun.objects.exists()
