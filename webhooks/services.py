@@ -578,8 +578,14 @@ def deliveries_dispatch_due(*, now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.WEBHOOKS_CLAIM_TIMEOUT_SECONDS)
-    Delivery.objects.filter(state=Delivery.State.SENDING, claimed_at__lt=stale).update(
+    lost = Delivery.objects.filter(state=Delivery.State.SENDING, claimed_at__lt=stale)
+    lost.filter(endpoint__is_active=True).update(
         state=Delivery.State.PENDING, next_attempt_at=F("claimed_at"), claimed_at=None
+    )
+    # Disabling failed the endpoint's queued deliveries; a lost claim fails the same way
+    # instead of waiting, pending, for an endpoint nothing sends to.
+    lost.filter(endpoint__is_active=False).update(
+        state=Delivery.State.FAILED, next_attempt_at=None, claimed_at=None, last_error="The endpoint was disabled."
     )
     # Those that fell due just now are normally in the queue already.
     due = now - dt.timedelta(seconds=settings.WEBHOOKS_SWEEP_GRACE_SECONDS)

@@ -286,6 +286,22 @@ def test_the_sweep_sends_due_deliveries_and_recovers_lost_claims(
     assert services.deliveries_dispatch_due(now=timezone.now() + dt.timedelta(minutes=1)) == 0
 
 
+def test_a_lost_claim_of_a_disabled_endpoint_fails_instead_of_waiting_forever(
+    endpoint, receiver, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        event = services.webhook_emit("lead.created", data={"id": 1})
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    Delivery.objects.filter(event=event).update(state=Delivery.State.SENDING, claimed_at=long_ago)
+    Endpoint.objects.filter(pk=endpoint.pk).update(is_active=False, disabled_at=timezone.now())
+
+    assert services.deliveries_dispatch_due(now=timezone.now() + dt.timedelta(minutes=1)) == 0
+
+    delivery = Delivery.objects.get(event=event)
+    assert (delivery.state, delivery.last_error) == (Delivery.State.FAILED, "The endpoint was disabled.")
+    assert receiver.requests == []
+
+
 def test_pruning_keeps_recent_and_unfinished_events(endpoint, receiver, settings, django_capture_on_commit_callbacks):
     settings.WEBHOOKS_RETENTION_DAYS = 30
     old = _emit(django_capture_on_commit_callbacks)
