@@ -579,6 +579,15 @@ def deliveries_dispatch_due(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.WEBHOOKS_CLAIM_TIMEOUT_SECONDS)
     lost = Delivery.objects.filter(state=Delivery.State.SENDING, claimed_at__lt=stale)
+    # A claim lost as often as the schedule allows attempts (a worker that dies on this very
+    # delivery each time) fails for good, like attempts that all failed.
+    out_of_attempts = Q(attempt_count__gt=F("round_start") + len(settings.WEBHOOKS_RETRY_SCHEDULE))
+    lost.filter(out_of_attempts).update(
+        state=Delivery.State.FAILED,
+        next_attempt_at=None,
+        claimed_at=None,
+        last_error="Every attempt was lost: the worker stopped before recording an outcome.",
+    )
     lost.filter(endpoint__is_active=True).update(
         state=Delivery.State.PENDING, next_attempt_at=F("claimed_at"), claimed_at=None
     )

@@ -302,6 +302,27 @@ def test_a_lost_claim_of_a_disabled_endpoint_fails_instead_of_waiting_forever(
     assert receiver.requests == []
 
 
+def test_a_delivery_whose_every_attempt_was_lost_stops_being_retried(
+    endpoint, receiver, settings, django_capture_on_commit_callbacks
+):
+    """A worker that dies on the same delivery each time must not make it retry forever."""
+    settings.WEBHOOKS_RETRY_SCHEDULE = [1, 2]  # three attempts in all
+    with django_capture_on_commit_callbacks(execute=False):
+        last_chance = services.webhook_emit("lead.created", data={"id": 1})
+        one_left = services.webhook_emit("lead.created", data={"id": 2})
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    Delivery.objects.filter(event=last_chance).update(
+        state=Delivery.State.SENDING, claimed_at=long_ago, attempt_count=3
+    )
+    Delivery.objects.filter(event=one_left).update(state=Delivery.State.SENDING, claimed_at=long_ago, attempt_count=2)
+
+    services.deliveries_dispatch_due(now=timezone.now() + dt.timedelta(minutes=1))
+
+    assert Delivery.objects.get(event=last_chance).state == Delivery.State.FAILED
+    assert Delivery.objects.get(event=one_left).state == Delivery.State.SUCCEEDED  # retried and sent
+    assert len(receiver.requests) == 1
+
+
 def test_pruning_keeps_recent_and_unfinished_events(endpoint, receiver, settings, django_capture_on_commit_callbacks):
     settings.WEBHOOKS_RETENTION_DAYS = 30
     old = _emit(django_capture_on_commit_callbacks)
