@@ -609,17 +609,14 @@ def _contact_for(*, account: Account, user: User, email: str, lead: Lead | None 
 
 
 def _registration_records(*, invitation: Invitation, user: User) -> tuple[Account, Contact]:
-    """The account and contact a registering lead belongs to: found by business id or email domain, else created."""
+    """The account and contact a registering lead belongs to: matched as registrations are, else created."""
+    from registrations.services import account_match
+
     lead = Lead.objects.select_for_update().select_related("owner").get(pk=invitation.lead_id)
     invitation.lead = lead
-    account = None
     business_id = (lead.company_business_id or "").strip()
-    if business_id:
-        account = Account.objects.filter(business_id=business_id).first()
     domain = email_domain(invitation.email)
-    if account is None:
-        known = AccountDomain.objects.filter(domain=domain).select_related("account").order_by("account_id").first()
-        account = known.account if known else None
+    account = account_match(business_id=business_id, country=lead.company_country.code, email_domain=domain).account
     if account is None:
         try:
             with transaction.atomic():
@@ -634,6 +631,13 @@ def _registration_records(*, invitation: Invitation, user: User) -> tuple[Accoun
             account = Account.objects.get(business_id=business_id)
         else:
             AccountDomain.objects.get_or_create(account=account, domain=domain)
+            audit_record(
+                actor=None,
+                action="crm.account.created",
+                account=account,
+                target=account,
+                data={"via": "lead_invitation", "lead": lead.pk},
+            )
     return account, _contact_for(account=account, user=user, email=invitation.email, lead=lead)
 
 

@@ -245,30 +245,43 @@ class Match:
     is_customer: bool
 
 
+def _accounts_with_business_id(country: str, business_id: str):
+    variants = business_id_variants(country, business_id)
+    return Account.objects.filter(business_id__in=[business_id, *variants]).order_by("pk")
+
+
 def _account_by_business_id(registration: RegistrationRequest, *, lock: bool = False) -> Account | None:
-    variants = business_id_variants(registration.country.code, registration.business_id)
-    qs = Account.objects.filter(business_id__in=[registration.business_id, *variants]).order_by("pk")
+    qs = _accounts_with_business_id(registration.country.code, registration.business_id)
     if lock:
         qs = qs.select_for_update()
     return qs.first()
 
 
-def registration_match(registration: RegistrationRequest) -> Match:
-    """The account this request belongs to: by business id, else by a customer's email domain.
+def account_match(*, business_id: str, country: str, email_domain: str) -> Match:
+    """The account a company registering itself belongs to: by business id, else by a customer's email domain.
 
-    A business id names one company, so it wins even when that account has no contract (then a
-    person decides, and approval links to it). A domain only counts when exactly one customer
-    (an account with an active contract) has it.
+    A business id names one company (in any of its national spellings), so it wins even when
+    that account has no contract. A domain only counts when exactly one customer (an account
+    with an active contract) has it: a domain two accounts share says nothing. Registrations
+    and accepted lead invitations both match this way.
     """
-    by_id = _account_by_business_id(registration)
-    if by_id is not None:
-        return Match(by_id, "business_id", by_id.is_customer)
-    customers = list(
-        Account.objects.customers().filter(email_domains__domain=registration.email_domain).order_by("pk")[:2]
-    )
+    if business_id:
+        by_id = _accounts_with_business_id(country, business_id).first()
+        if by_id is not None:
+            return Match(by_id, "business_id", by_id.is_customer)
+    customers = list(Account.objects.customers().filter(email_domains__domain=email_domain).order_by("pk")[:2])
     if len(customers) == 1:
         return Match(customers[0], "domain", True)
     return Match(None, "", False)
+
+
+def registration_match(registration: RegistrationRequest) -> Match:
+    """The account this request belongs to (``account_match``); without one, a person decides."""
+    return account_match(
+        business_id=registration.business_id,
+        country=registration.country.code,
+        email_domain=registration.email_domain,
+    )
 
 
 # --- Decisions ---------------------------------------------------------------------------------

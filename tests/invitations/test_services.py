@@ -532,6 +532,37 @@ def test_lead_acceptance_registers_the_lead_raises_its_score_and_logs_it(run, le
     assert "registered" in notice.subject
 
 
+def _accept_lead_invitation(run, lead):
+    run(services.invitation_create, actor=lead.owner, lead=lead)
+    token = last_token(lead.email)
+    return run(services.invitation_accept, actor=None, token=token, password="a long enough passphrase").membership
+
+
+def test_a_lead_joins_the_account_of_its_business_id_in_any_spelling(run, lead):
+    from crm.models import Account
+
+    known = AccountFactory(name="Prospect Industries AB", business_id="SE5560123456", country="SE")
+    Lead.objects.filter(pk=lead.pk).update(company_business_id="556012-3456", company_country="SE")
+    accounts = Account.objects.count()
+
+    membership = _accept_lead_invitation(run, lead)
+
+    assert membership.account == known
+    assert Account.objects.count() == accounts
+
+
+def test_a_domain_two_accounts_share_does_not_place_a_lead_in_either(run, lead):
+    from crm.models import AccountDomain
+
+    for name in ("Prospect Holding", "Prospect Services"):
+        AccountDomain.objects.create(account=AccountFactory(name=name), domain="prospect-industries.com")
+
+    membership = _accept_lead_invitation(run, lead)
+
+    assert membership.account.name == "Prospect Industries"  # a new account, from the lead
+    assert AuditEvent.objects.filter(action="crm.account.created", target_id=str(membership.account_id)).exists()
+
+
 def test_lead_score_is_capped_at_100(run, lead, settings):
     settings.INVITATIONS_LEAD_SCORE_BONUS = 90
     run(services.invitation_create, actor=lead.owner, lead=lead)
