@@ -91,12 +91,20 @@ def users_deactivate_inactive(*, now: dt.datetime | None = None) -> InactivityOu
         soon = _external_users().filter(last_seen__lt=deadline - dt.timedelta(days=days)).exclude(_warned())
         to_warn = list(soon.exclude(pk__in=[u.pk for u in to_deactivate]))
         if to_warn:
-            audit_record_many(
-                actor=None, action=WARNED, items=_items(to_warn), data={"deactivation_on": deadline.date().isoformat()}
-            )
             messages = [_warning(user, deadline) for user in to_warn]
-            transaction.on_commit(lambda: get_connection().send_messages(messages))
+            transaction.on_commit(lambda: _warn(to_warn, messages, deadline))
     return InactivityOutcome(warned=len(to_warn), deactivated=deactivated)
+
+
+def _warn(users: list[User], messages: list, deadline: dt.datetime) -> None:
+    """Send the warnings, then record them. The record is what starts the countdown to
+    deactivation, so a warning the mail server did not take is not recorded: the next run
+    sends it again instead of deactivating someone who was never told.
+    """
+    get_connection().send_messages(messages)
+    audit_record_many(
+        actor=None, action=WARNED, items=_items(users), data={"deactivation_on": deadline.date().isoformat()}
+    )
 
 
 def _memberships_remove(users: list[User], *, now: dt.datetime, days: int) -> int:

@@ -195,3 +195,24 @@ def test_an_admin_leaving_while_another_admin_stays_is_an_ordinary_removal(djang
     _deactivate_after_warning(django_capture_on_commit_callbacks)
     assert "last_admin" not in AuditEvent.objects.get(action="iam.membership.removed").data
     assert not AuditEvent.objects.filter(action="iam.account.left_without_admin").exists()
+
+
+def test_a_warning_the_mail_server_refused_is_sent_again_and_nobody_is_deactivated_unwarned(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.core.mail.backends.locmem import EmailBackend
+
+    user = _user_last_seen(400)
+
+    def refuse(self, messages):
+        raise ConnectionRefusedError("the mail server is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(EmailBackend, "send_messages", refuse)
+        with pytest.raises(ConnectionRefusedError):
+            _run(django_capture_on_commit_callbacks)
+    assert not AuditEvent.objects.filter(action="iam.user.inactivity_warned").exists()
+
+    assert _run(django_capture_on_commit_callbacks).warned == 1
+    assert len(mail.outbox) == 1
+    assert User.objects.get(pk=user.pk).is_active
