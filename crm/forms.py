@@ -316,3 +316,12 @@ class LeadConvertForm(StyledFormMixin, forms.Form):
         if has_details and not (cleaned.get("opportunity_name") or "").strip():
             self.add_error("opportunity_name", "Name the opportunity, or leave amount and date empty.")
         return cleaned
+
+
+def add_service_errors(form: forms.BaseForm, exc: forms.ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the field it names, else at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

@@ -39,6 +39,7 @@ from crm.forms import (
     LeadConvertForm,
     LeadForm,
     OpportunityForm,
+    add_service_errors,
 )
 from crm.listing import Page, Sort, keyset_page
 from iam.permissions import is_crm_user
@@ -195,7 +196,7 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
+def safe_next(request: HttpRequest, fallback: str) -> str:
     """A same-site ``next`` from the form or query string, else ``fallback``."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
@@ -203,15 +204,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     ):
         return candidate
     return fallback
-
-
-def _add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on the field it names, else at the top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # The records an activity can be logged on, each found through the user's visible records.
@@ -364,7 +356,7 @@ def _record_form(
             try:
                 record = spec.save(actor=request.user, record=record, form=form)
             except ValidationError as exc:
-                _add_service_errors(form, exc)
+                add_service_errors(form, exc)
             except BusinessRuleViolation as exc:
                 form.add_error(None, str(exc))
             else:
@@ -490,7 +482,7 @@ def contact_verify(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(user=request.user), pk=pk)
     services.contact_verify(actor=request.user, contact=contact)
     messages.success(request, f"{contact.full_name}’s details are confirmed as current.")
-    return redirect(_safe_next(request, contact.get_absolute_url()))
+    return redirect(safe_next(request, contact.get_absolute_url()))
 
 
 @staff_required
@@ -535,7 +527,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, str(exc))
                 return redirect(lead)
             except ValidationError as exc:
-                _add_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 how = "a new account" if result.account_created else "the existing account"
                 messages.success(request, f"{lead.full_name} converted into {how} “{result.account}”.")
@@ -590,7 +582,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def activity_create(request: HttpRequest) -> HttpResponse:
     target_type = request.POST.get("target_type", "")
     target = _timeline_target(request, target_type, request.POST.get("target_id"))
-    next_url = _safe_next(request, target.get_absolute_url())
+    next_url = safe_next(request, target.get_absolute_url())
     form = ActivityForm(request.POST)
     logged = None
     if form.is_valid():
@@ -605,7 +597,7 @@ def activity_create(request: HttpRequest) -> HttpResponse:
                 **{target_type: target},
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
     if not _is_htmx(request):
         if logged is not None:
             messages.success(request, f"{logged.get_kind_display()} logged.")
@@ -631,7 +623,7 @@ def activity_toggle_done(request: HttpRequest, pk: int) -> HttpResponse:
     services.activity_set_done(actor=request.user, activity=activity, done=done)
     if not _is_htmx(request):
         messages.success(request, f"“{activity.subject}” marked {'done' if done else 'open'}.")
-        return redirect(_safe_next(request, reverse("home")))
+        return redirect(safe_next(request, reverse("home")))
     activity = selectors.activity_list(user=request.user).get(pk=pk)
     template = "crm/_task_row.html" if request.POST.get("variant") == "task" else "crm/_timeline_item.html"
     return render(request, template, {"activity": activity, "task": activity, "today": timezone.localdate()})

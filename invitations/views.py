@@ -22,7 +22,6 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_protect
@@ -32,8 +31,10 @@ from crm import selectors as crm_selectors
 from crm.access import staff_required
 from crm.errors import BusinessRuleViolation
 from crm.filters import ContactFilter, LeadFilter
+from crm.forms import add_service_errors
 from crm.listing import Sort, keyset_page
 from crm.models import Account
+from crm.views import safe_next
 from iam.middleware import SESSION_ACCOUNT_KEY
 from iam.models import BusinessRole, User
 from iam.permissions import grantable_roles
@@ -150,12 +151,7 @@ def _account_tab_url(account) -> str:
 
 def _invite_errors(form, exc: Exception) -> None:
     if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
-        else:
-            for message in exc.messages:
-                form.add_error(None, message)
+        add_service_errors(form, exc)
     else:
         form.add_error(None, str(exc))
 
@@ -266,12 +262,8 @@ def invite_lead(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back(request: HttpRequest, invitation) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    if invitation.account_id:
-        return _account_tab_url(invitation.account)
-    return invitation.lead.get_absolute_url()
+    fallback = _account_tab_url(invitation.account) if invitation.account_id else invitation.lead.get_absolute_url()
+    return safe_next(request, fallback)
 
 
 def _invitation_action(request: HttpRequest, pk: int, action) -> HttpResponse:

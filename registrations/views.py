@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from crm.access import staff_required
 from crm.errors import BusinessRuleViolation
+from crm.forms import add_service_errors
 from crm.models import Account
 from iam.middleware import client_ip
 from iam.permissions import org_admin_membership
@@ -25,16 +25,6 @@ from registrations.permissions import can_decide_registrations
 from registrations.ratelimit import registration_attempt_limited
 
 _SESSION_EMAIL = "registrations_email"
-
-
-def _add_errors(form: Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error.message % (error.params or {}))
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
 
 
 # --- Public: the form and its links ------------------------------------------------------------
@@ -60,7 +50,7 @@ def register(request: HttpRequest) -> HttpResponse:
             try:
                 services.registration_submit(data=data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 request.session[_SESSION_EMAIL] = data["email"]
                 return redirect("registrations:sent")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from crm.access import staff_required
 from crm.errors import BusinessRuleViolation
+from crm.forms import add_service_errors
 from crm.listing import Sort, keyset_page
 from webhooks import selectors, services
 from webhooks.events import EVENT_TYPES
@@ -53,14 +54,6 @@ def _show_secret_once(request: HttpRequest, endpoint: Endpoint) -> None:
     request.session[_SESSION_SECRET] = {"endpoint": endpoint.pk, "secret": seal(endpoint.secret)}
 
 
-def _apply_errors(form: EndpointForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @operations_required
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     endpoints = list(selectors.endpoints_list())
@@ -79,7 +72,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
                 event_types=form.chosen_event_types,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             _show_secret_once(request, endpoint)
             messages.success(request, "The endpoint is registered. Copy its signing secret now.")
@@ -111,7 +104,7 @@ def endpoint_edit(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
                 event_types=form.chosen_event_types,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "The endpoint is saved.")
             return redirect(endpoint.get_absolute_url())

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crm.access import staff_required
+from crm.forms import add_service_errors
 from iam.models import Application, ApplicationRole
 from iam.oidc import services
 from iam.oidc.forms import ApplicationForm
@@ -35,14 +36,6 @@ def _endpoints(request: HttpRequest) -> dict[str, str]:
         "discovery": request.build_absolute_uri(reverse("idp:oidc:configuration")),
         "issuer": settings.IDP_OIDC_ISSUER or request.build_absolute_uri("/").rstrip("/"),
     }
-
-
-def _form_errors(form: ApplicationForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _credentials(request: HttpRequest, outcome: services.ApplicationOutcome, *, title: str) -> HttpResponse:
@@ -91,7 +84,7 @@ def application_create(request: HttpRequest) -> HttpResponse:
         try:
             outcome = services.application_create(actor=request.user, **data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _credentials(request, outcome, title=f"{outcome.application.name} is registered")
     return render(request, "staff/application_form.html", {"form": form, "application": None, **NAV})
@@ -127,7 +120,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 outcome = services.application_update(actor=request.user, application=application, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_errors(form, error)
             else:
                 if outcome.client_secret:
                     return _credentials(request, outcome, title=f"{application.name} can sign users in now")
