@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rest_framework import permissions
 
 from api.scopes import READ, WRITE
-from iam.permissions import is_crm_user
+from iam.permissions import is_crm_user, is_operations
 
 if TYPE_CHECKING:
     from iam.models import User
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def can_manage_api_keys(user: User | None) -> bool:
     """Operations create and revoke keys: a key can read and write records across accounts."""
-    return is_crm_user(user) and (user.is_superuser or user.staff_role == "operations")
+    return is_operations(user)
 
 
 def scope_for(resource: str, method: str) -> str:

@@ -29,9 +29,14 @@ def is_staff_admin_of(user: User | None, account: Account) -> bool:
     return account.owner_id == user.pk
 
 
+def is_operations(user: User | None) -> bool:
+    """Operations staff (or a superuser): who runs the integrations and credentials."""
+    return is_crm_user(user) and (user.is_superuser or user.staff_role == "operations")
+
+
 def can_manage_applications(user: User | None) -> bool:
     """Registering applications and their credentials is operations' work; other staff may look."""
-    return is_crm_user(user) and (user.is_superuser or user.staff_role == "operations")
+    return is_operations(user)
 
 
 def org_admin_membership(user: User | None, account: Account) -> Membership | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from iam.permissions import is_crm_user
+from iam.permissions import is_operations
 
 if TYPE_CHECKING:
     from iam.models import User
 
 
 def can_manage_webhooks(user: User | None) -> bool:
-    return is_crm_user(user) and (user.is_superuser or user.staff_role == "operations")
+    return is_operations(user)
