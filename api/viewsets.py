@@ -94,7 +94,9 @@ class ResourceViewSet(viewsets.GenericViewSet):
         """Records of another resource that this principal may reference (for foreign keys)."""
         from crm.models import Account
 
-        qs = model.objects.visible_to(self.request.user) if hasattr(model.objects, "visible_to") else model.objects
+        if not hasattr(model.objects, "visible_to"):
+            return model.objects.none()  # default deny: a reference needs a scoped manager
+        qs = model.objects.visible_to(self.request.user)
         key = self.api_key
         if key is not None and key.account_ids is not None:
             field = "pk" if model is Account else "account_id"
