@@ -20,13 +20,19 @@ def is_crm_user(user: User | None) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
 
+# Staff who work every record, not only their own: managers, the service desk, operations.
+_MANAGE_EVERY_RECORD = ("operations", "sales_manager", "service_desk")
+
+
+def manages_every_account(user: User) -> bool:
+    return user.is_superuser or user.staff_role in _MANAGE_EVERY_RECORD
+
+
 def is_staff_admin_of(user: User | None, account: Account) -> bool:
     """Staff who may manage this account's portal users."""
     if not is_crm_user(user):
         return False
-    if user.is_superuser or user.staff_role in ("operations", "sales_manager", "service_desk"):
-        return True
-    return account.owner_id == user.pk
+    return manages_every_account(user) or account.owner_id == user.pk
 
 
 def is_operations(user: User | None) -> bool:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from iam.permissions import can_manage_members, is_crm_user
+from iam.permissions import can_manage_members, is_crm_user, manages_every_account
 
 if TYPE_CHECKING:
     from crm.models import Account, Lead
     from iam.models import User
     from invitations.models import InvitationBatch
-
-# Staff who work every record, not only their own: managers, the service desk, operations.
-_MANAGE_EVERY_RECORD = ("operations", "sales_manager", "service_desk")
-
-
-def manages_every_account(user: User) -> bool:
-    return user.is_superuser or user.staff_role in _MANAGE_EVERY_RECORD
 
 
 def can_invite_to_account(user: User | None, account: Account) -> bool:
@@ -34,3 +27,6 @@ def can_invite_lead(user: User | None, lead: Lead) -> bool:
 def can_cancel_batch(user: User | None, batch: InvitationBatch) -> bool:
     """Its sender, and staff who work every record: every staff user sees every batch."""
     return is_crm_user(user) and (manages_every_account(user) or batch.created_by_id == user.pk)
+
+
+__all__ = ["can_cancel_batch", "can_invite_lead", "can_invite_to_account", "manages_every_account"]

@@ -9,8 +9,8 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, W
 from django.shortcuts import get_object_or_404
 
 from crm.models import Account, Lead
-from iam.models import BusinessRole
-from iam.permissions import is_crm_user
+from iam.models import BusinessRole, Membership
+from iam.permissions import is_crm_user, manages_every_account
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
 from invitations.permissions import can_invite_lead, can_invite_to_account
 
@@ -53,19 +53,27 @@ def account_invitations(*, user: User, account: Account, limit: int = INVITATION
     )
 
 
-def invitation_for_manager(*, user: User, pk: int) -> Invitation:
-    """An invitation the user may resend or revoke; anything else is a 404."""
-    invitation = get_object_or_404(Invitation.objects.select_related("account", "lead"), pk=pk)
-    allowed = (
-        can_invite_lead(user, invitation.lead)
-        if invitation.lead_id and invitation.account_id is None
-        else can_invite_to_account(user, invitation.account)
-    )
-    if not allowed:
-        from django.http import Http404
+def invitations_manageable_by(*, user: User) -> QuerySet[Invitation]:
+    """The invitations ``user`` may resend or revoke, as a query (``invitations.permissions``' rules).
 
-        raise Http404("No such invitation.")
-    return invitation
+    Staff who work every record: all. Other staff: those of the accounts, and of the leads not
+    yet registered into an account, that they own. Org admins: their accounts' invitations.
+    """
+    qs = Invitation.objects.select_related("account", "lead")
+    if is_crm_user(user):
+        if manages_every_account(user):
+            return qs
+        lead_only = Q(account__isnull=True, lead__owner=user)
+        return qs.filter(lead_only | Q(account__isnull=False, account__owner=user))
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    administered = Membership.objects.usable().filter(user=user, is_org_admin=True).values("account_id")
+    return qs.filter(account__isnull=False, account__in=administered)
+
+
+def invitation_for_manager(*, user: User, pk: int) -> Invitation:
+    """An invitation the user may resend or revoke; anything else is the same 404 as a missing one."""
+    return get_object_or_404(invitations_manageable_by(user=user), pk=pk)
 
 
 def latest_invitation(*, contact: Contact | None = None, lead: Lead | None = None) -> Invitation | None:
