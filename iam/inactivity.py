@@ -29,6 +29,7 @@ from django.utils import timezone
 from crm.decay import advisory_xact_lock
 from iam.audit import audit_record_many
 from iam.models import AuditEvent, Membership, User
+from iam.services import users_end_sessions_without_access
 
 WARNED = "iam.user.inactivity_warned"
 DEACTIVATED = "iam.user.deactivated_inactive"
@@ -85,7 +86,7 @@ def users_deactivate_inactive(*, now: dt.datetime | None = None) -> InactivityOu
             audit_record_many(actor=None, action=DEACTIVATED, items=_items(to_deactivate), data={"inactive_days": days})
             _memberships_remove(to_deactivate, now=now, days=days)
             ids = [u.pk for u in to_deactivate]
-            transaction.on_commit(lambda: _end_sessions(ids))
+            transaction.on_commit(lambda: users_end_sessions_without_access(ids))  # none left: all of them
 
         deadline = now + dt.timedelta(days=warn_days)
         soon = _external_users().filter(last_seen__lt=deadline - dt.timedelta(days=days)).exclude(_warned())
@@ -143,7 +144,8 @@ def _memberships_remove(users: list[User], *, now: dt.datetime, days: int) -> in
     )
     base = {"reason": "inactive", "inactive_days": days}
     last_admin = [m for m in memberships if m.account_id in orphaned and m.is_org_admin and m.status == "active"]
-    others = [m for m in memberships if m not in last_admin]
+    last_admin_ids = {m.pk for m in last_admin}
+    others = [m for m in memberships if m.pk not in last_admin_ids]
     if others:
         audit_record_many(actor=None, action=REMOVED, items=[(m.account, m) for m in others], data=base)
     if last_admin:
@@ -174,10 +176,3 @@ def _warning(user: User, deadline: dt.datetime) -> EmailMultiAlternatives:
     )
     message.attach_alternative(render_to_string("emails/inactivity_warning.html", context), "text/html")
     return message
-
-
-def _end_sessions(user_ids: list[int]) -> None:
-    from allauth.usersessions.models import UserSession
-
-    for session in UserSession.objects.filter(user_id__in=user_ids):
-        session.end()
