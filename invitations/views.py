@@ -98,9 +98,6 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "invitations/accept.html", {**context, "form": form})
         try:
             with transaction.atomic():
-                if user is None:
-                    # The link proved the person reads this mailbox: allauth's verified-email stash.
-                    get_adapter(request).stash_verified_email(request, invitation.email)
                 result = services.invitation_accept(
                     actor=user,
                     token=token,
@@ -108,6 +105,10 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
                     first_name=form.cleaned_data["first_name"] if form else "",
                     last_name=form.cleaned_data["last_name"] if form else "",
                 )
+                if user is None:
+                    # The link proved the person reads this mailbox: allauth's verified-email
+                    # stash, once the acceptance went through (a refused one leaves none behind).
+                    get_adapter(request).stash_verified_email(request, invitation.email)
         except InvitationUnusable as exc:
             return _unusable(request, exc)
         except ValidationError as exc:
