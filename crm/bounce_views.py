@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from crm.bounces import contacts_mark_bounced
+from crm.bounces import contacts_mark_bounced_many
 
 MAX_BOUNCES_PER_CALL = 1000
 
@@ -59,5 +59,5 @@ def mail_bounce(request: HttpRequest) -> JsonResponse:
         return _problem(400, "No bounces", detail)
     if not all(isinstance(item, dict) and "@" in str(item.get("email", "")) for item in items):
         return _problem(400, "Invalid bounce", 'Every bounce needs an "email" address.')
-    changed = sum(contacts_mark_bounced(email=item["email"], reason=str(item.get("reason", ""))) for item in items)
+    changed = contacts_mark_bounced_many(bounces=[(item["email"], str(item.get("reason", ""))) for item in items])
     return JsonResponse({"received": len(items), "contacts_marked": changed})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models.functions import Upper
@@ -19,17 +20,28 @@ def contacts_mark_bounced(*, email: str, reason: str = "", now: dt.datetime | No
     Set-based and idempotent: a contact already marked is not written again. Returns how many
     contacts changed.
     """
-    from iam.audit import audit_record_many
+    return contacts_mark_bounced_many(bounces=[(email, reason)], now=now)
 
-    email = (email or "").strip()
-    if not email or "@" not in email:
+
+def contacts_mark_bounced_many(*, bounces: Sequence[tuple[str, str]], now: dt.datetime | None = None) -> int:
+    """``contacts_mark_bounced`` for many (email, reason) pairs at once: a few queries, not a few per address."""
+    from iam.audit import audit_record_many
+    from invitations.services import invitations_mark_bounced_many
+
+    reasons: dict[str, tuple[str, str]] = {}  # UPPER(email) -> (email as reported, reason)
+    for email, reason in bounces:
+        email = (email or "").strip()
+        if email and "@" in email:
+            reasons.setdefault(email.upper(), (email, (reason or "")[:200]))
+    if not reasons:
         return 0
     now = now or timezone.now()
     with transaction.atomic():
-        # UPPER(email) = UPPER(%s): the crm_contact_email_ci index answers it.
-        matching = Contact.objects.alias(email_ci=Upper("email")).filter(email_ci=email.upper())
+        # UPPER(email) IN (…): the crm_contact_email_ci index answers it.
         affected = list(
-            matching.filter(email_bounced_at__isnull=True).select_related("account").only("pk", "account", "email")
+            Contact.objects.alias(email_ci=Upper("email"))
+            .filter(email_ci__in=list(reasons), email_bounced_at__isnull=True)
+            .select_related("account")  # the audit labels read the name and the account: no deferred fields
         )
         changed = Contact.objects.filter(pk__in=[c.pk for c in affected], email_bounced_at__isnull=True).update(
             email_bounced_at=now,
@@ -40,16 +52,10 @@ def contacts_mark_bounced(*, email: str, reason: str = "", now: dt.datetime | No
             updated_at=now,
         )
         if changed:
-            audit_record_many(
-                actor=None,
-                action="crm.contact.email_bounced",
-                items=[(c.account, c) for c in affected],
-                data={"email": email, "reason": reason[:200]},
-            )
-        try:
-            from invitations.services import invitations_mark_bounced
-        except ImportError:
-            pass
-        else:
-            invitations_mark_bounced(email=email, reason=reason)
+            items = []
+            for c in affected:
+                email, reason = reasons[c.email.upper()]
+                items.append((c.account, c, {"email": email, "reason": reason}))
+            audit_record_many(actor=None, action="crm.contact.email_bounced", items=items)
+        invitations_mark_bounced_many(bounces=list(reasons.values()))
     return changed

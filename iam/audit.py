@@ -129,12 +129,24 @@ def audit_record(
 
 
 def audit_record_many(
-    *, actor: User | None, action: str, items: Iterable[tuple[Any, models.Model]], data: dict | None = None
+    *, actor: User | None, action: str, items: Iterable[tuple[Any, ...]], data: dict | None = None
 ) -> int:
-    """One event per (account, target), in one INSERT: for set-based jobs."""
+    """One event per (account, target), in one INSERT: for set-based jobs.
+
+    An item may carry a third element, a dict of its own data, merged over ``data``.
+    """
     items = list(items)
-    events = [_event(actor=actor, action=action, account=a, target=t, data=data) for a, t in items]
+    events = [
+        _event(
+            actor=actor,
+            action=action,
+            account=item[0],
+            target=item[1],
+            data={**(data or {}), **item[2]} if len(item) > 2 else data,
+        )
+        for item in items
+    ]
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     if events and action in WEBHOOK_EVENT_TYPES:
-        _emit_webhooks(action, events, [t for _a, t in items], set_based=True)
+        _emit_webhooks(action, events, [item[1] for item in items], set_based=True)
     return len(events)

@@ -36,7 +36,7 @@ from invitations.permissions import can_invite_lead, can_invite_to_account
 from invitations.tokens import token_digest, token_new, token_well_formed
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -766,23 +766,42 @@ def invitations_expire_due(*, now: dt.datetime | None = None) -> int:
 
 def invitations_mark_bounced(*, email: str, reason: str) -> int:
     """The mail system reported ``email`` undeliverable: its open invitations become bounced."""
-    email = (email or "").strip().lower()
-    reason = (reason or "The email could not be delivered.").strip()[:300]
+    return invitations_mark_bounced_many(bounces=[(email, reason)])
+
+
+def invitations_mark_bounced_many(*, bounces: list[tuple[str, str]]) -> int:
+    """``invitations_mark_bounced`` for many (email, reason) pairs: one locked read, one UPDATE per reason."""
+    reasons = {}
+    for email, reason in bounces:
+        email = (email or "").strip().lower()
+        if email:
+            reasons.setdefault(email, (reason or "The email could not be delivered.").strip()[:300])
+    if not reasons:
+        return 0
     with transaction.atomic():
-        bounced: QuerySet[Invitation] = Invitation.objects.select_for_update(of=("self",)).open().filter(email=email)
-        rows = list(bounced.select_related("account"))
+        rows = list(
+            Invitation.objects.select_for_update(of=("self",))
+            .open()
+            .filter(email__in=list(reasons))
+            .select_related("account")
+        )
         if not rows:
             return 0
-        changed = (
-            Invitation.objects.open()
-            .filter(pk__in=[i.pk for i in rows])
-            .update(status=Invitation.Status.BOUNCED, failure_reason=reason, updated_at=timezone.now())
-        )
+        by_reason: dict[str, list[int]] = {}
+        for invitation in rows:
+            by_reason.setdefault(reasons[invitation.email], []).append(invitation.pk)
+        now = timezone.now()
+        changed = 0
+        for reason, pks in by_reason.items():
+            changed += (
+                Invitation.objects.open()
+                .filter(pk__in=pks)
+                .update(status=Invitation.Status.BOUNCED, failure_reason=reason, updated_at=now)
+            )
         audit_record_many(
             actor=None,
             action="invitations.invitation.bounced",
-            items=[(i.account, i) for i in rows],
-            data={"email": email, "reason": reason},
+            items=[(i.account, i, {"email": i.email, "reason": reasons[i.email]}) for i in rows],
         )
     return changed
 
@@ -814,4 +833,5 @@ __all__ = [
     "invitation_send",
     "invitations_expire_due",
     "invitations_mark_bounced",
+    "invitations_mark_bounced_many",
 ]

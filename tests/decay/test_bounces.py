@@ -101,6 +101,24 @@ def test_a_signed_batch_is_accepted_and_a_repeat_changes_nothing():
     assert AuditEvent.objects.count() == 1
 
 
+def test_a_batch_of_bounces_costs_the_same_queries_however_many_and_audits_each_reason():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def call(n: int, prefix: str) -> int:
+        for i in range(n):
+            verified(10, email=f"{prefix}{i}@company.example")
+        bounces = [{"email": f"{prefix}{i}@company.example", "reason": f"550 {prefix}{i}"} for i in range(n)]
+        raw = json.dumps({"bounces": bounces})
+        with CaptureQueriesContext(connection) as ctx:
+            assert _post(raw, **{"X-Signature-256": _signature(raw)}).json()["contacts_marked"] == n
+        return len(ctx.captured_queries)
+
+    assert call(2, "a") == call(20, "b")
+    event = AuditEvent.objects.get(action="crm.contact.email_bounced", data__email="b7@company.example")
+    assert event.data["reason"] == "550 b7"
+
+
 @pytest.mark.parametrize("body", ["not json", "[]", '{"bounces": []}', '{"email": 42}', '{"bounces": [{"x": 1}]}'])
 def test_malformed_bodies_get_400_and_change_nothing(body):
     contact = verified(10, email="gone@company.example")
