@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from analytics.models import DataHealthSnapshot, ReconfirmationRun
-from crm.admin_paging import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(DataHealthSnapshot)

@@ -13,7 +13,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from analytics.models import DataHealthAccountCount, DataHealthOwnerCount, DataHealthSnapshot, ReconfirmationRun
-from crm.decay import Freshness, advisory_xact_lock, contacts_refresh_freshness
+from core.locks import advisory_xact_lock
+from crm.decay import Freshness, contacts_refresh_freshness
 from crm.models import Contact
 from iam.permissions import is_crm_user, is_staff_admin_of
 

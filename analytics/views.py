@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from analytics import selectors, services
+from core.access import staff_required
 from crm import selectors as crm_selectors
-from crm.access import staff_required
 from iam.models import User
 
 

@@ -7,7 +7,8 @@ from django import forms
 from django.utils import timezone
 
 from api.scopes import READ, READ_ONLY, RESOURCES, WRITE, all_scopes
-from crm.forms import AccountChoiceField, StyledFormMixin
+from core.forms import StyledFormMixin
+from crm.forms import AccountChoiceField
 from iam.models import User
 
 EXPIRY_CHOICES = [("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"), ("", "Never")]

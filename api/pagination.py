@@ -1,4 +1,4 @@
-"""Cursor pages over ``(sort column, id)`` (``crm.listing.keyset_page``): the same cost on page 1 and
+"""Cursor pages over ``(sort column, id)`` (``core.listing.keyset_page``): the same cost on page 1 and
 page 20,000, and stable when rows are inserted between two requests.
 
 ``?ordering=`` chooses among the orderings a view declares (each backed by an index); ``?cursor=``
@@ -15,7 +15,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from crm.listing import Sort, _decode, keyset_page
+from core.listing import Sort, _decode, keyset_page
 
 CURSOR, PAGE_SIZE, ORDERING = "cursor", "page_size", "ordering"
 

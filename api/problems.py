@@ -18,7 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "urn:clientele:problem:"

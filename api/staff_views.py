@@ -13,7 +13,7 @@ from api import services
 from api.forms import ApiKeyForm
 from api.models import ApiKey
 from api.permissions import can_manage_api_keys
-from crm.access import staff_required
+from core.access import staff_required
 
 KEYS_SHOWN = 200
 

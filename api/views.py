@@ -17,9 +17,9 @@ from api import selectors as api_selectors
 from api.idempotency import idempotent
 from api.problems import Conflict
 from api.viewsets import CreateMixin, DestroyMixin, ListMixin, ResourceViewSet, RetrieveMixin, UpdateMixin
+from core.listing import Sort
 from crm import selectors as crm_selectors
 from crm import services as crm_services
-from crm.listing import Sort
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam import selectors as iam_selectors
 from iam import services as iam_services

@@ -21,8 +21,9 @@ from api.etags import check_if_match, etag_for
 from api.idempotency import idempotent
 from api.models import ApiKey
 from api.pagination import KeysetCursorPagination
-from crm.listing import Sort
-from iam.audit import ActingCredential, audit_record, reset_credential, set_credential
+from core.context import ActingCredential, reset_credential, set_credential
+from core.listing import Sort
+from iam.audit import audit_record
 
 
 def account_of(record: Model) -> Any:

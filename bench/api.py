@@ -1,6 +1,6 @@
 """The API's contacts list at scale: /api/v1/contacts/ against a hand-written Django view.
 
-Both run the same keyset query (``crm.selectors.contact_list`` paged by ``crm.listing.keyset_page``)
+Both run the same keyset query (``crm.selectors.contact_list`` paged by ``core.listing.keyset_page``)
 and return the same JSON; the plain view skips DRF, authentication, throttling and serializers.
 Measured with gunicorn on loopback and 8 concurrent clients, for cursor page 1 and page 1,000
 (row 49,951), in interleaved rounds so machine noise hits both alike. Figures: requests/s
@@ -47,7 +47,7 @@ def _iso(value) -> str | None:
 def plain_contact_list(request: HttpRequest) -> JsonResponse:
     """The same rows and JSON as /api/v1/contacts/, by hand: no DRF, no auth, no throttle, no session."""
     from api.views import ContactViewSet
-    from crm.listing import keyset_page
+    from core.listing import keyset_page
     from crm.models import Contact
 
     cursor = request.GET.get("cursor") or None

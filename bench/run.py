@@ -200,7 +200,7 @@ class Gunicorn:
 
 def _deep_cursor(sort, position: int) -> str | None:
     """A 'next' cursor that starts the page at ``position`` in the sort order (as if paged there)."""
-    from crm.listing import _encode, _order
+    from core.listing import _encode, _order
     from crm.models import Contact
 
     row = Contact.objects.order_by(*_order(sort, forward=True)).values(sort.field, "pk")[position : position + 1]

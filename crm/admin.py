@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm.admin_paging import EstimatedCountPaginator
+from core.admin import EstimatedCountPaginator
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 
 
@@ -8,7 +8,7 @@ class CRMModelAdmin(admin.ModelAdmin):
     """Changelists over tables of up to millions of rows: never count one whole.
 
     ``show_full_result_count = False`` drops the admin's second, unfiltered count; the
-    paginator's own count is estimated or bounded (``crm.admin_paging``).
+    paginator's own count is estimated or bounded (``core.admin``).
     """
 
     paginator = EstimatedCountPaginator

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
+
+from core.locks import advisory_xact_lock
 
 # The Gregorian average month: 365.2425 days / 12.
 MONTH = dt.timedelta(days=30.436875)
@@ -106,23 +108,6 @@ class DecayPolicy:
 
 def freshness_state(last_verified_at: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
     return DecayPolicy.from_settings().state(last_verified_at, now=now)
-
-
-# --- Running a job once at a time ----------------------------------------------------------------
-
-
-def advisory_xact_lock(name: str) -> bool:
-    """Take a transaction-scoped PostgreSQL advisory lock named ``name``; False if another holds it.
-
-    Must be called inside ``transaction.atomic()``. Elsewhere (SQLite) writers are serialised by
-    the database itself and every job's UPDATEs are conditional, so this returns True.
-    """
-    if connection.vendor != "postgresql":
-        return True
-    assert transaction.get_connection().in_atomic_block, "advisory_xact_lock needs a transaction"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [f"clientele:{name}"])
-        return bool(cursor.fetchone()[0])
 
 
 def contacts_refresh_freshness(*, now: dt.datetime | None = None) -> int | None:

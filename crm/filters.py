@@ -6,7 +6,7 @@ import django_filters
 from django.db import connection
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 
-from crm.listing import as_search
+from core.listing import as_search
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import User
 

@@ -12,38 +12,12 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from core.forms import DATE_INPUT, StyledFormMixin
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import User
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
-
-DATE_INPUT = {"type": "date"}
-
-
-class StyledFormMixin:
-    """Bootstrap classes on every widget, and ``is-invalid`` on each field that has an error."""
-
-    def _style_widgets(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.HiddenInput):
-                continue
-            if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
 
 
 def staff_owner_choices(current_owner_id: int | None = None) -> QuerySet[User]:
@@ -316,12 +290,3 @@ class LeadConvertForm(StyledFormMixin, forms.Form):
         if has_details and not (cleaned.get("opportunity_name") or "").strip():
             self.add_error("opportunity_name", "Name the opportunity, or leave amount and date empty.")
         return cleaned
-
-
-def add_service_errors(form: forms.BaseForm, exc: forms.ValidationError) -> None:
-    """Show a service's ValidationError on the form: on the field it names, else at the top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)

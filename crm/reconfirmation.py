@@ -29,8 +29,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import BusinessRuleViolation
 from crm.decay import Freshness
-from crm.errors import BusinessRuleViolation
 from crm.models import Contact, ContactReconfirmation
 
 logger = logging.getLogger(__name__)

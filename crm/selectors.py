@@ -10,7 +10,7 @@ from django.db.models import Case, Count, Exists, Max, OuterRef, Prefetch, Q, Qu
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from crm.listing import Page, Sort, keyset_page
+from core.listing import Page, Sort, keyset_page
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 
 if TYPE_CHECKING:

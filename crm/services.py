@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.permissions import is_crm_user
 from webhooks.services import webhook_emit_records

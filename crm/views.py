@@ -16,12 +16,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.access import staff_required
+from core.errors import BusinessRuleViolation
+from core.forms import add_service_errors
+from core.http import safe_next
+from core.listing import Page, Sort, keyset_page
 from crm import selectors, services
-from crm.access import staff_required
-from crm.errors import BusinessRuleViolation
 from crm.filters import (
     AccountFilter,
     ActivityFilter,
@@ -39,9 +41,7 @@ from crm.forms import (
     LeadConvertForm,
     LeadForm,
     OpportunityForm,
-    add_service_errors,
 )
-from crm.listing import Page, Sort, keyset_page
 from iam.permissions import is_crm_user
 from invitations.selectors import account_invitations, invite_button
 
@@ -194,16 +194,6 @@ def activity_list(request: HttpRequest) -> HttpResponse:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def safe_next(request: HttpRequest, fallback: str) -> str:
-    """A same-site ``next`` from the form or query string, else ``fallback``."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
 
 
 # The records an activity can be logged on, each found through the user's visible records.

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from iam import services
 from iam.models import Application, ApplicationRole, AuditEvent, BusinessRole, Membership, User
 

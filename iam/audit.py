@@ -9,41 +9,13 @@ actor (``actor_label``) and in ``data``, whichever service writes the event.
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 
+from core.context import current_credential, current_origin
 from iam.models import AuditEvent, User
-
-
-@dataclass(frozen=True)
-class RequestOrigin:
-    ip_address: str | None
-    user_agent: str
-
-
-@dataclass(frozen=True)
-class ActingCredential:
-    """A credential acting for its user: ``label="api-key:ERP sync"``, ``reference={"api_key": "ab12cd34"}``."""
-
-    label: str
-    reference: dict[str, Any]
-
-
-_origin: contextvars.ContextVar[RequestOrigin | None] = contextvars.ContextVar("audit_origin", default=None)
-_credential: contextvars.ContextVar[ActingCredential | None] = contextvars.ContextVar("audit_credential", default=None)
-
-
-def set_origin(origin: RequestOrigin | None) -> contextvars.Token:
-    return _origin.set(origin)
-
-
-def reset_origin(token: contextvars.Token) -> None:
-    _origin.reset(token)
-
 
 # Audit actions that integrators also hear about, as webhook events (the catalogue is
 # webhooks.events.EVENT_TYPES). Emitted inside the audit event's transaction and delivered
@@ -72,14 +44,6 @@ def _emit_webhooks(
     webhooks_emit_audited(WEBHOOK_EVENT_TYPES[action], audit_events=events, targets=targets, reread=set_based)
 
 
-def set_credential(credential: ActingCredential | None) -> contextvars.Token:
-    return _credential.set(credential)
-
-
-def reset_credential(token: contextvars.Token) -> None:
-    _credential.reset(token)
-
-
 def _actor_label(actor: User | None) -> str:
     if actor is None:
         return "system"
@@ -94,8 +58,8 @@ def _event(
     target: models.Model | None = None,
     data: dict | None = None,
 ) -> AuditEvent:
-    origin = _origin.get()
-    credential = _credential.get()
+    origin = current_origin()
+    credential = current_credential()
     if credential is not None:
         data = {**(data or {}), **credential.reference}
     return AuditEvent(

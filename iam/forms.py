@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
-from crm.forms import StyledFormMixin
+from core.forms import StyledFormMixin
 from iam.models import BusinessRole
 
 # The actions an org admin can filter their audit trail by: those that concern their organisation.

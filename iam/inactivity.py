@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.decay import advisory_xact_lock
+from core.locks import advisory_xact_lock
 from iam.audit import audit_record_many
 from iam.models import AuditEvent, Membership, User
 from iam.services import users_end_sessions_without_access

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from iam.audit import RequestOrigin, reset_origin, set_origin
+from core.context import Channel, RequestOrigin, reset_channel, reset_origin, set_channel, set_origin
 
 SESSION_ACCOUNT_KEY = "iam_account_id"
 
@@ -22,17 +22,32 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def request_channel(request: HttpRequest) -> str:
+    """Through what a request changes things: the admin, the API, the portal or the staff CRM."""
+    path = request.path_info
+    if path.startswith("/admin/"):
+        return Channel.ADMIN
+    if path.startswith("/api/"):
+        return Channel.API
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and not user.is_staff:
+        return Channel.PORTAL
+    return Channel.UI
+
+
 class AuditContextMiddleware:
-    """Lets iam.audit.audit_record know the IP and user agent of the request being served."""
+    """Lets audit and history know the IP, user agent and channel of the request being served."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = set_origin(RequestOrigin(client_ip(request), request.META.get("HTTP_USER_AGENT", "")))
+        channel_token = set_channel(request_channel(request))
         try:
             return self.get_response(request)
         finally:
+            reset_channel(channel_token)
             reset_origin(token)
 
 

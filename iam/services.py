@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from crm.models import Account, Contact, Contract
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User

@@ -24,10 +24,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm.access import staff_required
-from crm.errors import BusinessRuleViolation
-from crm.forms import DATE_INPUT, AccountChoiceField, StyledFormMixin
-from crm.listing import Sort, keyset_page
+from core.access import staff_required
+from core.errors import BusinessRuleViolation
+from core.forms import DATE_INPUT, StyledFormMixin
+from core.listing import Sort, keyset_page
+from crm.forms import AccountChoiceField
 from crm.models import Account, Contact
 from crm.selectors import portal_user_rows
 from iam import services

@@ -25,8 +25,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from crm.errors import BusinessRuleViolation
-from crm.listing import Sort, keyset_page
+from core.errors import BusinessRuleViolation
+from core.listing import Sort, keyset_page
 from iam import services
 from iam.forms import PORTAL_AUDIT_ACTIONS, AuditFilterForm, MemberRolesForm, ProfileForm
 from iam.middleware import SESSION_ACCOUNT_KEY

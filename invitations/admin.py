@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from crm.admin_paging import EstimatedCountPaginator, ReadOnlyAdmin
+from core.admin import EstimatedCountPaginator, ReadOnlyAdmin
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from crm.forms import StyledFormMixin
+from core.forms import StyledFormMixin
 from iam.models import BusinessRole
 
 

@@ -24,7 +24,7 @@ from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Lead
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User

@@ -27,14 +27,14 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
+from core.access import staff_required
+from core.errors import BusinessRuleViolation
+from core.forms import add_service_errors
+from core.http import safe_next
+from core.listing import Sort, keyset_page
 from crm import selectors as crm_selectors
-from crm.access import staff_required
-from crm.errors import BusinessRuleViolation
 from crm.filters import ContactFilter, LeadFilter
-from crm.forms import add_service_errors
-from crm.listing import Sort, keyset_page
 from crm.models import Account
-from crm.views import safe_next
 from iam.middleware import SESSION_ACCOUNT_KEY
 from iam.models import BusinessRole, User
 from iam.permissions import grantable_roles

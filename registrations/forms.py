@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django_countries import countries
 
-from crm.forms import StyledFormMixin
+from core.forms import StyledFormMixin
 from registrations.business_ids import SCHEMES
 from registrations.models import MESSAGE_MAX_LENGTH
 

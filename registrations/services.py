@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Lead
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User

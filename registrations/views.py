@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from crm.access import staff_required
-from crm.errors import BusinessRuleViolation
-from crm.forms import add_service_errors
+from core.access import staff_required
+from core.errors import BusinessRuleViolation
+from core.forms import add_service_errors
 from crm.models import Account
 from iam.middleware import client_ip
 from iam.permissions import org_admin_membership

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from crm.admin_paging import EstimatedCountPaginator, ReadOnlyAdmin
+from core.admin import EstimatedCountPaginator, ReadOnlyAdmin
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
 

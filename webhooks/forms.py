@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from crm.forms import StyledFormMixin
+from core.forms import StyledFormMixin
 from webhooks.events import EVENT_TYPES
 
 

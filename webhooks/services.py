@@ -29,7 +29,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from iam.audit import audit_record
 from webhooks import signing, transport
 from webhooks.events import EVENT_TYPES, TEST_EVENT

@@ -18,10 +18,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from crm.access import staff_required
-from crm.errors import BusinessRuleViolation
-from crm.forms import add_service_errors
-from crm.listing import Sort, keyset_page
+from core.access import staff_required
+from core.errors import BusinessRuleViolation
+from core.forms import add_service_errors
+from core.listing import Sort, keyset_page
 from webhooks import selectors, services
 from webhooks.events import EVENT_TYPES
 from webhooks.forms import DELIVERY_STATE_FILTERS, EndpointForm

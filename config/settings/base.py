@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "allauth.idp.oidc",
+    "core",
     "iam",
     "crm",
     "invitations",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from allauth.idp.oidc.models import Client
 from django import forms
 
-from crm.forms import StyledFormMixin
+from core.forms import StyledFormMixin
 
 
 def _lines(value: str) -> list[str]:

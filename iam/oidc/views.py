@@ -16,8 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from crm.access import staff_required
-from crm.forms import add_service_errors
+from core.access import staff_required
+from core.forms import add_service_errors
 from iam.models import Application, ApplicationRole
 from iam.oidc import services
 from iam.oidc.forms import ApplicationForm

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from core.errors import BusinessRuleViolation
 from crm import services
-from crm.errors import BusinessRuleViolation
 from crm.models import Account, Activity, Contact, Lead, Opportunity
 from tests.factories import AccountFactory, ActivityFactory, ContactFactory, LeadFactory
 

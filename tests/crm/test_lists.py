@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm.listing import Sort, keyset_page
+from core.listing import Sort, keyset_page
 from crm.models import Contact
 from tests.factories import (
     AccountFactory,

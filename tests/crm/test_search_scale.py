@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.admin_paging import EstimatedCountPaginator
+from core.admin import EstimatedCountPaginator
 from crm.models import Contact
 from crm.views import CONTACT_LIST
 from tests.factories import AccountFactory, StaffFactory
@@ -184,7 +184,7 @@ def test_admin_paginator_estimates_the_whole_table_without_counting_it(contacts,
     settings.CRM_COUNT_LIMIT = 10
     # pg_class.reltuples as autovacuum would leave it for a big table. (A real ANALYZE here would
     # outlive the test's rollback: it updates pg_class in place.)
-    monkeypatch.setattr("crm.admin_paging.estimated_table_rows", lambda model: 1_000_000)
+    monkeypatch.setattr("core.admin.estimated_table_rows", lambda model: 1_000_000)
     with CaptureQueriesContext(connection) as ctx:
         count = EstimatedCountPaginator(_contact_queryset(), 100).count
     counted = any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from iam import services
 from iam.models import AuditEvent, BusinessRole, Membership
 from iam.roles import effective_application_roles

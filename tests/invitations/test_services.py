@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from crm.models import Activity, Contact, Lead
 from iam.models import AuditEvent, Membership, User
 from invitations import services

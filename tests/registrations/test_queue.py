@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.errors import BusinessRuleViolation
+from core.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Lead
 from iam.models import AuditEvent, Membership, User
 from registrations import services

@@ -258,7 +258,7 @@ def test_redeliver_sends_a_finished_delivery_again_with_the_same_id(
 
 
 def test_redeliver_of_a_queued_delivery_is_refused(ops, endpoint, receiver, django_capture_on_commit_callbacks):
-    from crm.errors import BusinessRuleViolation
+    from core.errors import BusinessRuleViolation
 
     with django_capture_on_commit_callbacks(execute=False):
         event = services.webhook_emit("lead.created", data={"id": 1})

@@ -15,7 +15,7 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-from crm.listing import estimated_table_rows
+from core.listing import estimated_table_rows
 
 
 class EstimatedCountPaginator(Paginator):
