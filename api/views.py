@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -56,7 +55,6 @@ class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
     """Customer organisations. Not deleted through the API: an account carries contracts and history."""
 
     resource = "accounts"
-    audit_noun = "account"
     account_field = "pk"
     serializer_class = serializers.AccountSerializer
     filterset_class = filters.AccountFilter
@@ -88,7 +86,6 @@ class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
 )
 class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
     resource = "contacts"
-    audit_noun = "contact"
     serializer_class = serializers.ContactSerializer
     filterset_class = filters.ContactFilter
     orderings = _orderings(Sort("name", "Surname A–Z", "last_name"), UPDATED, UPDATED_ASC, CREATED)
@@ -112,9 +109,7 @@ class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Destroy
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
         def handler() -> Response:
-            with transaction.atomic():
-                contact = crm_services.contact_verify(actor=request.user, contact=self.get_object())
-                self.audit_write("verified", contact)
+            contact = crm_services.contact_verify(actor=request.user, contact=self.get_object())
             return self.detail_response(self.written(contact))
 
         return idempotent(request, handler)
@@ -129,7 +124,6 @@ class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Destroy
 )
 class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
     resource = "leads"
-    audit_noun = "lead"
     account_field = None  # a lead belongs to no account yet: keys restricted to accounts see none
     serializer_class = serializers.LeadSerializer
     filterset_class = filters.LeadFilter
@@ -164,11 +158,7 @@ class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMix
             lead = self.get_object()
             serializer = serializers.LeadConvertSerializer(data=request.data, context=self.get_serializer_context())
             serializer.is_valid(raise_exception=True)
-            with transaction.atomic():
-                conversion = crm_services.lead_convert(actor=request.user, lead=lead, **serializer.validated_data)
-                self.audit_write(
-                    "converted", conversion.lead, account_id=conversion.account.pk, contact_id=conversion.contact.pk
-                )
+            conversion = crm_services.lead_convert(actor=request.user, lead=lead, **serializer.validated_data)
             body = serializers.LeadConversionSerializer(conversion, context=self.get_serializer_context()).data
             return Response(body, status=status.HTTP_200_OK)
 
@@ -184,7 +174,6 @@ class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMix
 )
 class OpportunityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
     resource = "opportunities"
-    audit_noun = "opportunity"
     serializer_class = serializers.OpportunitySerializer
     filterset_class = filters.OpportunityFilter
     orderings = _orderings(
@@ -217,7 +206,6 @@ class ContractViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resour
     """What accounts bought. Not deleted: end a contract by setting its status (expired, terminated)."""
 
     resource = "contracts"
-    audit_noun = "contract"
     serializer_class = serializers.ContractSerializer
     filterset_class = filters.ContractFilter
     orderings = _orderings(Sort("end_date", "Ending soonest first", "end_date"))
@@ -240,7 +228,6 @@ class ContractViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resour
 )
 class ActivityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
     resource = "activities"
-    audit_noun = "activity"
     serializer_class = serializers.ActivitySerializer
     filterset_class = filters.ActivityFilter
     orderings = _orderings(Sort("-occurred", "Newest first", "occurred_at", descending=True))
@@ -287,7 +274,6 @@ _MEMBERSHIP_ACTION = extend_schema(request=None, responses={200: serializers.Mem
 )
 class MembershipViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
     resource = "memberships"
-    audit_noun = "membership"
     serializer_class = serializers.MembershipSerializer
     filterset_class = filters.MembershipFilter
     orderings = _orderings(Sort("id", "Oldest first", "id"), Sort("-id", "Newest first", "id", descending=True))
@@ -315,11 +301,9 @@ class MembershipViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Dest
     def perform_destroy(self, membership) -> None:
         iam_services.membership_remove(actor=self.request.user, membership=membership)
 
-    def _status_action(self, request, service, verb: str) -> Response:
+    def _status_action(self, request, service) -> Response:
         def handler() -> Response:
-            with transaction.atomic():
-                membership = service(actor=request.user, membership=self.get_object())
-                self.audit_write(verb, membership)
+            membership = service(actor=request.user, membership=self.get_object())
             return self.detail_response(self.written(membership))
 
         return idempotent(request, handler)
@@ -327,12 +311,12 @@ class MembershipViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Dest
     @_MEMBERSHIP_ACTION
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        return self._status_action(request, iam_services.membership_suspend, "suspended")
+        return self._status_action(request, iam_services.membership_suspend)
 
     @_MEMBERSHIP_ACTION
     @action(detail=True, methods=["post"])
     def reactivate(self, request, pk=None):
-        return self._status_action(request, iam_services.membership_reactivate, "reactivated")
+        return self._status_action(request, iam_services.membership_reactivate)
 
 
 @extend_schema_view(
@@ -341,7 +325,6 @@ class MembershipViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Dest
 )
 class AuditEventViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     resource = "audit-events"
-    audit_noun = "audit_event"
     serializer_class = serializers.AuditEventSerializer
     filterset_class = filters.AuditEventFilter
     orderings = _orderings(Sort("-occurred", "Newest first", "occurred_at", descending=True))
@@ -375,7 +358,6 @@ _INVITATION_ACTION = {200: serializers.InvitationSerializer}
 )
 class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     resource = "invitations"
-    audit_noun = "invitation"
     serializer_class = serializers.InvitationSerializer
     filterset_class = filters.InvitationFilter
     orderings = _orderings(NEWEST_ID)  # no created_at index across accounts; ids follow creation
@@ -387,11 +369,9 @@ class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
         def handler() -> Response:
             parser = serializers.InvitationCreateSerializer(data=request.data, context=self.get_serializer_context())
             parser.is_valid(raise_exception=True)
-            with transaction.atomic():
-                outcome = invitation_create(actor=request.user, **parser.validated_data)
-                if outcome.invitation is None:  # already a member: nothing was created or sent
-                    raise Conflict(outcome.message)
-                self.audit_write("created" if outcome.created else "refreshed", outcome.invitation)
+            outcome = invitation_create(actor=request.user, **parser.validated_data)
+            if outcome.invitation is None:  # already a member: nothing was created or sent
+                raise Conflict(outcome.message)
             code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
             return self.detail_response(self.written(outcome.invitation), status_code=code, location=outcome.created)
 
@@ -404,11 +384,7 @@ class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
         def handler() -> Response:
             parser = serializers.InvitationResendSerializer(data=request.data)
             parser.is_valid(raise_exception=True)
-            with transaction.atomic():
-                invitation = invitation_resend(
-                    actor=request.user, invitation=self.get_object(), **parser.validated_data
-                )
-                self.audit_write("resent", invitation)
+            invitation = invitation_resend(actor=request.user, invitation=self.get_object(), **parser.validated_data)
             return self.detail_response(self.written(invitation))
 
         return idempotent(request, handler)
@@ -418,9 +394,7 @@ class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
         from invitations.services import invitation_revoke
 
         def handler() -> Response:
-            with transaction.atomic():
-                invitation = invitation_revoke(actor=request.user, invitation=self.get_object())
-                self.audit_write("revoked", invitation)
+            invitation = invitation_revoke(actor=request.user, invitation=self.get_object())
             return self.detail_response(self.written(invitation))
 
         return idempotent(request, handler)
@@ -442,7 +416,6 @@ class InvitationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
 )
 class InvitationBatchViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     resource = "invitation-batches"
-    audit_noun = "invitation_batch"
     account_field = None  # a batch spans accounts: keys restricted to accounts see none
     serializer_class = serializers.InvitationBatchSerializer
     filterset_class = filters.InvitationBatchFilter
@@ -478,18 +451,16 @@ class InvitationBatchViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
                 ids = data.pop("ids")
                 queryset = queryset.filter(pk__in=ids)
                 selection = {"ids": len(ids)}
-            with transaction.atomic():
-                batch = invitation_batch_create(
-                    actor=request.user,
-                    name=data.get("name", ""),
-                    source=source,
-                    queryset=queryset,
-                    selection={"via": "api", **selection},
-                    roles=data.get("roles"),
-                    note=data.get("note", ""),
-                    expires_in_days=data.get("expires_in_days"),
-                )
-                self.audit_write("created", batch, recipients=batch.total)
+            batch = invitation_batch_create(
+                actor=request.user,
+                name=data.get("name", ""),
+                source=source,
+                queryset=queryset,
+                selection={"via": "api", **selection},
+                roles=data.get("roles"),
+                note=data.get("note", ""),
+                expires_in_days=data.get("expires_in_days"),
+            )
             return self.detail_response(self.written(batch), status_code=status.HTTP_201_CREATED, location=True)
 
         return idempotent(request, handler)
@@ -500,9 +471,7 @@ class InvitationBatchViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
 
         def handler() -> Response:
             batch = self.get_object()
-            with transaction.atomic():
-                not_sent = invitation_batch_cancel(actor=request.user, batch=batch)
-                self.audit_write("cancelled", batch, not_sent=not_sent)
+            invitation_batch_cancel(actor=request.user, batch=batch)
             return self.detail_response(self.written(batch))
 
         return idempotent(request, handler)
@@ -537,7 +506,6 @@ class RegistrationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     other staff get 404s, as if there were none."""
 
     resource = "registrations"
-    audit_noun = "registration"
     account_field = None  # a request belongs to no account until it is decided
     serializer_class = serializers.RegistrationSerializer
     filterset_class = filters.RegistrationFilter
@@ -549,15 +517,11 @@ class RegistrationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
 
         return registrations_visible_to(user)
 
-    def _decide(self, request, service, verb: str, parser_class, **fixed) -> Response:
+    def _decide(self, request, service, parser_class, **fixed) -> Response:
         def handler() -> Response:
             parser = parser_class(data=request.data, context=self.get_serializer_context())
             parser.is_valid(raise_exception=True)
-            with transaction.atomic():
-                registration = service(
-                    actor=request.user, registration=self.get_object(), **parser.validated_data, **fixed
-                )
-                self.audit_write(verb, registration)
+            registration = service(actor=request.user, registration=self.get_object(), **parser.validated_data, **fixed)
             return self.detail_response(self.written(registration))
 
         return idempotent(request, handler)
@@ -566,21 +530,19 @@ class RegistrationViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     def approve(self, request, pk=None):
         from registrations.services import registration_approve
 
-        return self._decide(request, registration_approve, "approved", serializers.RegistrationApproveSerializer)
+        return self._decide(request, registration_approve, serializers.RegistrationApproveSerializer)
 
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         from registrations.services import registration_reject
 
-        return self._decide(request, registration_reject, "rejected", serializers.RegistrationRejectSerializer)
+        return self._decide(request, registration_reject, serializers.RegistrationRejectSerializer)
 
     @action(detail=True, methods=["post"], url_path="request-info")
     def request_info(self, request, pk=None):
         from registrations.services import registration_request_info
 
-        return self._decide(
-            request, registration_request_info, "info_requested", serializers.RegistrationInfoSerializer
-        )
+        return self._decide(request, registration_request_info, serializers.RegistrationInfoSerializer)
 
 
 # --- Webhooks --------------------------------------------------------------------------------------
@@ -622,7 +584,6 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
     """Where Clientele sends events. Managed by operations: other staff get 404s, as if there were none."""
 
     resource = "webhooks"
-    audit_noun = "webhook_endpoint"
     account_field = None  # endpoints receive every account's events: keys restricted to accounts see none
     serializer_class = serializers.WebhookEndpointSerializer
     filterset_class = filters.WebhookEndpointFilter
@@ -655,9 +616,7 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
         def handler() -> Response:
             parser = self.get_serializer(data=request.data)
             parser.is_valid(raise_exception=True)
-            with transaction.atomic():
-                endpoint = self.perform_create(dict(parser.validated_data))
-                self.audit_write("created", endpoint)
+            endpoint = self.perform_create(dict(parser.validated_data))
             return self._with_secret(endpoint, status.HTTP_201_CREATED, location=True)
 
         return idempotent(request, handler)
@@ -668,16 +627,14 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
         response.data = body
         return response
 
-    def _endpoint_action(self, request, call, verb: str, parser_class=None) -> Response:
+    def _endpoint_action(self, request, call, parser_class=None) -> Response:
         def handler() -> Response:
             kwargs = {}
             if parser_class is not None:
                 parser = parser_class(data=request.data)
                 parser.is_valid(raise_exception=True)
                 kwargs = dict(parser.validated_data)
-            with transaction.atomic():
-                endpoint = call(actor=request.user, endpoint=self.get_object(), **kwargs)
-                self.audit_write(verb, endpoint)
+            endpoint = call(actor=request.user, endpoint=self.get_object(), **kwargs)
             return endpoint
 
         return handler
@@ -686,21 +643,21 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
     def disable(self, request, pk=None):
         from webhooks.services import endpoint_disable
 
-        handler = self._endpoint_action(request, endpoint_disable, "disabled", serializers.WebhookDisableSerializer)
+        handler = self._endpoint_action(request, endpoint_disable, serializers.WebhookDisableSerializer)
         return idempotent(request, lambda: self.detail_response(self.written(handler())))
 
     @action(detail=True, methods=["post"])
     def enable(self, request, pk=None):
         from webhooks.services import endpoint_enable
 
-        handler = self._endpoint_action(request, endpoint_enable, "enabled")
+        handler = self._endpoint_action(request, endpoint_enable)
         return idempotent(request, lambda: self.detail_response(self.written(handler())))
 
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         from webhooks.services import endpoint_rotate_secret
 
-        handler = self._endpoint_action(request, endpoint_rotate_secret, "secret_rotated")
+        handler = self._endpoint_action(request, endpoint_rotate_secret)
         return idempotent(request, lambda: self._with_secret(handler(), status.HTTP_200_OK))
 
     @action(detail=True, methods=["post"])
@@ -709,9 +666,7 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
 
         def handler() -> Response:
             endpoint = self.get_object()
-            with transaction.atomic():
-                delivery = endpoint_send_test(actor=request.user, endpoint=endpoint)
-                self.audit_write("tested", endpoint, delivery=delivery.pk)
+            delivery = endpoint_send_test(actor=request.user, endpoint=endpoint)
             body = serializers.WebhookDeliverySerializer(delivery).data
             return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -742,9 +697,7 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
         def handler() -> Response:
             endpoint = self.get_object()
             delivery = get_object_or_404(endpoint.deliveries.select_related("event"), pk=delivery_id)
-            with transaction.atomic():
-                delivery = delivery_redeliver(actor=request.user, delivery=delivery)
-                self.audit_write("redelivered", endpoint, delivery=delivery.pk)
+            delivery = delivery_redeliver(actor=request.user, delivery=delivery)
             return Response(serializers.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
         return idempotent(request, handler)

@@ -1,10 +1,12 @@
-"""The shape every API resource shares: scoped reads, writes through services, audit, retries.
+"""The shape every API resource shares: scoped reads, writes through services, retries.
 
 A resource view declares its ``resource`` (the scope name), a ``selector`` (the staff-scoped
 queryset from the app's selectors), where its records' account is (``account_field``, for keys
 restricted to accounts; ``None``: the record has no account, so such keys see none), its
 orderings and filters, and implements ``perform_create`` / ``perform_update`` /
 ``perform_destroy`` by calling one service each. Out-of-scope ids are the same 404 as missing ones.
+The services write the audit events and emit the webhooks; the API writes neither, it only names
+the acting key (``core.context``), which every event written while serving the request records.
 """
 
 from __future__ import annotations
@@ -23,20 +25,10 @@ from api.models import ApiKey
 from api.pagination import KeysetCursorPagination
 from core.context import ActingCredential, reset_credential, set_credential
 from core.listing import Sort
-from iam.audit import audit_record
-
-
-def account_of(record: Model) -> Any:
-    from crm.models import Account
-
-    if isinstance(record, Account):
-        return record
-    return getattr(record, "account", None)
 
 
 class ResourceViewSet(viewsets.GenericViewSet):
     resource: ClassVar[str]
-    audit_noun: ClassVar[str]
     selector: ClassVar[Callable[..., QuerySet]]
     account_field: ClassVar[str | None] = "account_id"
     orderings: ClassVar[dict[str, Sort]] = {}
@@ -112,16 +104,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
             headers["Location"] = self.request.build_absolute_uri(f"{self.request.path.rstrip('/')}/{record.pk}/")
         return Response(self.get_serializer(record).data, status=status_code, headers=headers)
 
-    # --- writes --------------------------------------------------------------------------------
-    def audit_write(self, verb: str, record: Model, **data: Any) -> None:
-        audit_record(
-            actor=self.request.user,
-            action=f"api.{self.audit_noun}.{verb}",
-            account=account_of(record),
-            target=record,
-            data={"method": self.request.method, "path": self.request.path, **data},
-        )
-
+    # --- writes ---------------------------------------------------------------------------------
     def locked_object(self) -> Model:
         """The record for a write, locked for this transaction, after the If-Match check."""
         record = self.get_object()  # in scope, or the same 404 as a missing id
@@ -151,9 +134,7 @@ class CreateMixin:
         def handler() -> Response:
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            with transaction.atomic():
-                record = self.perform_create(serializer.validated_data)
-                self.audit_write("created", record)
+            record = self.perform_create(serializer.validated_data)
             return self.detail_response(self.written(record), status_code=status.HTTP_201_CREATED, location=True)
 
         return idempotent(request, handler)
@@ -166,15 +147,11 @@ class UpdateMixin:
             serializer = self.get_serializer(record, data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
             record = self.perform_update(record, serializer.validated_data)
-            self.audit_write("updated", record, fields=sorted(serializer.validated_data))
         return self.detail_response(self.written(record))
 
 
 class DestroyMixin:
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
-            record = self.locked_object()
-            label = str(record)
-            self.audit_write("deleted", record, label=label)
-            self.perform_destroy(record)
+            self.perform_destroy(self.locked_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

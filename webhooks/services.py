@@ -384,6 +384,7 @@ def endpoint_send_test(*, actor: User, endpoint: Endpoint) -> Delivery:
         )
         event.save()
         delivery = Delivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=now, created_at=now)
+        audit_record(actor=actor, action="webhooks.endpoint.tested", target=endpoint, data={"delivery": delivery.pk})
         transaction.on_commit(lambda: deliveries_enqueue([delivery.pk]))
     return delivery
 
@@ -400,6 +401,12 @@ def delivery_redeliver(*, actor: User, delivery: Delivery) -> Delivery:
         ).update(state=Delivery.State.PENDING, next_attempt_at=now, round_start=F("attempt_count"))
         if not requeued:
             raise BusinessRuleViolation("This delivery is already queued or being sent.")
+        audit_record(
+            actor=actor,
+            action="webhooks.delivery.redelivered",
+            target=delivery,
+            data={"endpoint": delivery.endpoint_id, "event": delivery.event_id},
+        )
         transaction.on_commit(lambda: deliveries_enqueue([delivery.pk]))
     delivery.refresh_from_db()
     return delivery

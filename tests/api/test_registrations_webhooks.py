@@ -118,6 +118,17 @@ def test_disable_enable_test_and_the_delivery_log(key_api, loopback_allowed, com
     again = key_api.post(f"/api/v1/webhooks/{pk}/deliveries/{delivery.pk}/redeliver/")
     assert again.status_code == 202, again.content
     assert key_api.post(f"/api/v1/webhooks/{pk}/deliveries/999999/redeliver/").status_code == 404
+    # Each operation is audited once, by its service, naming the key.
+    actions = list(AuditEvent.objects.exclude(action__startswith="api.api_key.").values_list("action", flat=True))
+    assert sorted(actions) == [
+        "webhooks.delivery.redelivered",
+        "webhooks.endpoint.created",
+        "webhooks.endpoint.disabled",
+        "webhooks.endpoint.enabled",
+        "webhooks.endpoint.tested",
+        "webhooks.endpoint.updated",
+    ]
+    assert AuditEvent.objects.get(action="webhooks.endpoint.tested").actor_label.startswith("api-key:")
 
 
 def test_webhooks_are_for_operations_only(rep_api, loopback_allowed, ops):
