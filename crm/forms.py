@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from core.forms import DATE_INPUT, StyledFormMixin
+from crm.matching import AccountMatch
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import User
 
@@ -256,7 +257,7 @@ class ActivityForm(StyledFormMixin, forms.Form):
 
 
 class LeadConvertForm(StyledFormMixin, forms.Form):
-    MODE_EXISTING, MODE_NEW = "existing", "new"
+    MODE_MATCHED, MODE_EXISTING, MODE_NEW = "matched", "existing", "new"
 
     mode = forms.ChoiceField(
         choices=((MODE_NEW, "Create a new account"), (MODE_EXISTING, "Link to an existing account")),
@@ -272,20 +273,30 @@ class LeadConvertForm(StyledFormMixin, forms.Form):
         required=False, label="Expected close", widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
     )
 
-    def __init__(self, *args: Any, user: User, lead: Lead, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, lead: Lead, match: AccountMatch | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lead = lead
+        self.match = match
         self.fields["account"] = AccountChoiceField(user=user, required=False, label="Existing account")
-        if not (lead.company_name or "").strip():
-            self.fields["mode"].choices = [(self.MODE_EXISTING, "Link to an existing account")]
+        choices = []
+        if match is not None:
+            choices.append((self.MODE_MATCHED, f"Link to the existing account {match.account.name}"))
+        choices.append((self.MODE_EXISTING, "Link to another account" if match else "Link to an existing account"))
+        if (lead.company_name or "").strip():
+            choices.append((self.MODE_NEW, "Create a new account"))
+        self.fields["mode"].choices = choices
         self._style_widgets()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if cleaned.get("mode") == self.MODE_EXISTING and not cleaned.get("account"):
+        mode = cleaned.get("mode")
+        if mode == self.MODE_EXISTING and not cleaned.get("account"):
             self.add_error("account", "Choose the account this lead belongs to.")
-        if cleaned.get("mode") == self.MODE_NEW:
+        if mode == self.MODE_MATCHED and self.match is not None:
+            cleaned["account"] = self.match.account
+        if mode == self.MODE_NEW:
             cleaned["account"] = None
+        cleaned["create_account"] = mode == self.MODE_NEW
         has_details = cleaned.get("opportunity_amount") is not None or cleaned.get("opportunity_close_date")
         if has_details and not (cleaned.get("opportunity_name") or "").strip():
             self.add_error("opportunity_name", "Name the opportunity, or leave amount and date empty.")

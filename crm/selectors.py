@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.listing import Page, Sort, keyset_page
+from crm.matching import AccountMatch, account_match
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 
 if TYPE_CHECKING:
@@ -250,12 +251,17 @@ def account_options(*, user: User, q: str, limit: int = 20) -> list[Account]:
     return list(qs.order_by("name", "id")[:limit])
 
 
-def account_matching_lead(*, user: User, lead: Lead) -> Account | None:
-    """The account a lead's company already is, recognised by its business id."""
-    business_id = lead.company_business_id.strip()
-    if not business_id:
+def account_matching_lead(*, user: User, lead: Lead) -> AccountMatch | None:
+    """The account a lead's company already is (``crm.matching``), if this user may see it."""
+    match = account_match(
+        business_id=lead.company_business_id,
+        email=lead.email,
+        company_name=lead.company_name,
+        country=str(lead.company_country or ""),
+    )
+    if match is None or not Account.objects.visible_to(user).filter(pk=match.account.pk).exists():
         return None
-    return Account.objects.visible_to(user).filter(business_id=business_id).first()
+    return match
 
 
 def pipeline_by_stage(*, user: User) -> list[dict[str, Any]]:

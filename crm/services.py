@@ -8,15 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
+from crm.matching import account_match
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
+from iam.audit import audit_record
 from iam.permissions import is_crm_user
+from invitations.email_domains import email_domain, is_public_mail_domain
 from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
@@ -38,37 +41,74 @@ class LeadConversion:
     contact_created: bool
 
 
-def _email_domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+def account_create_for_company(
+    *,
+    actor: User | None,
+    name: str,
+    owner: User,
+    source: dict[str, Any],
+    business_id: str = "",
+    country: Any = "",
+    website: str = "",
+    email: str = "",
+) -> tuple[Account, bool]:
+    """Create the account of a company the CRM does not know yet; ``(account, created)``.
 
-
-def _account_for_lead(*, actor: User, lead: Lead, account: Account | None) -> tuple[Account, bool]:
-    if account is not None:
-        return account, False
-    business_id = lead.company_business_id.strip()
-    if business_id:
-        existing = Account.objects.filter(business_id=business_id).first()
-        if existing:
-            return existing, False
-    if not (lead.company_name or "").strip():
-        raise ValidationError({"account": "Choose an existing account: this lead has no company name."})
+    Never a second account for a business id: one the CRM has in any spelling, or one a
+    concurrent write stored first (the unique constraint), is returned instead (``created``
+    False). The domain of ``email`` is added unless it is a public mail provider's or already
+    another account's. ``source`` says in the audit event what created it (``{"via": ...}``).
+    Callers check the actor's right; ``actor`` None is the system (an accepted invitation).
+    """
+    business_id = business_id.strip()
+    if business_id and (known := account_match(business_id=business_id, country=str(country or ""))) is not None:
+        return known.account, False
     try:
-        # A savepoint, so a concurrent conversion of the same company that wins the race
-        # on the unique business id leaves us linking to its account instead of failing.
+        # A savepoint: losing the race on the unique business id leaves the caller's transaction usable.
         with transaction.atomic():
-            created = Account.objects.create(
-                name=lead.company_name.strip(),
+            account = Account.objects.create(
+                name=name.strip(),
                 business_id=business_id or None,
-                country=lead.company_country,
-                website=lead.company_website,
-                owner=lead.owner if lead.owner.is_active else actor,
+                country=country or "",
+                website=website,
+                owner=owner,
             )
     except IntegrityError:
         return Account.objects.get(business_id=business_id), False
-    domain = _email_domain(lead.email)
-    if domain:
-        AccountDomain.objects.get_or_create(account=created, domain=domain)
-    return created, True
+    domain = email_domain(email) if "@" in email else ""
+    if domain and not is_public_mail_domain(domain) and not AccountDomain.objects.filter(domain=domain).exists():
+        AccountDomain.objects.create(account=account, domain=domain)
+    audit_record(actor=actor, action="crm.account.created", account=account, target=account, data=source)
+    webhook_emit_records("account.created", [account])
+    return account, True
+
+
+def _account_for_lead(
+    *, actor: User, lead: Lead, account: Account | None, create_account: bool
+) -> tuple[Account, bool]:
+    if account is not None:
+        return account, False
+    if not create_account:
+        match = account_match(
+            business_id=lead.company_business_id,
+            email=lead.email,
+            company_name=lead.company_name,
+            country=str(lead.company_country or ""),
+        )
+        if match is not None and match.conclusive:
+            return match.account, False
+    if not (lead.company_name or "").strip():
+        raise ValidationError({"account": "Choose an existing account: this lead has no company name."})
+    return account_create_for_company(
+        actor=actor,
+        name=lead.company_name,
+        owner=lead.owner if lead.owner.is_active else actor,
+        source={"via": "lead_conversion", "lead": lead.pk},
+        business_id=lead.company_business_id,
+        country=lead.company_country,
+        website=lead.company_website,
+        email=lead.email,
+    )
 
 
 def lead_convert(
@@ -76,15 +116,18 @@ def lead_convert(
     actor: User,
     lead: Lead,
     account: Account | None = None,
+    create_account: bool = False,
     opportunity_name: str = "",
     opportunity_amount: Decimal | None = None,
     opportunity_close_date: dt.date | None = None,
 ) -> LeadConversion:
     """Turn a lead into account + contact (+ opportunity) in one transaction.
 
-    Links to an existing account when one is given or when the lead's business id is already
-    known, so a company is never created twice. The contact is matched by email within that
-    account. What the lead knew is copied; its timeline follows it to the new records.
+    Links to ``account`` when one is given; else, unless ``create_account`` says the person
+    chose a new one, to the account :func:`crm.matching.account_match` recognises by the lead's
+    business id or email domain; else creates the company's account (never a second one for a
+    business id). The contact is matched by email within that account. What the lead knew is
+    copied; its timeline follows it to the new records.
     """
     _require_staff(actor)
     with transaction.atomic():
@@ -94,7 +137,9 @@ def lead_convert(
         if lead.status == Lead.Status.DISQUALIFIED:
             raise BusinessRuleViolation("A disqualified lead cannot be converted; requalify it first.")
 
-        account, account_created = _account_for_lead(actor=actor, lead=lead, account=account)
+        account, account_created = _account_for_lead(
+            actor=actor, lead=lead, account=account, create_account=create_account
+        )
 
         contact = None
         if lead.email:
@@ -153,6 +198,18 @@ def lead_convert(
             contact=contact,
             lead=lead,
             opportunity=opportunity,
+        )
+        audit_record(
+            actor=actor,
+            action="crm.lead.converted",
+            account=account,
+            target=lead,
+            data={
+                "account": account.pk,
+                "account_created": account_created,
+                "contact": contact.pk,
+                "opportunity": opportunity.pk if opportunity else None,
+            },
         )
         if contact_created:
             webhook_emit_records("contact.created", [contact])
@@ -255,7 +312,6 @@ def activity_update(*, actor: User, activity: Activity, changes: dict) -> Activi
 def contact_verify(*, actor: User, contact: Contact, method: str = Contact.VerificationMethod.REP) -> Contact:
     """Record that a contact's data was confirmed as current, by whom and how: fresh from now."""
     from crm.decay import freshness_state
-    from iam.audit import audit_record
 
     if method == Contact.VerificationMethod.REP:
         _require_staff(actor)
@@ -288,8 +344,6 @@ def _save_record(record):
 
 def account_save(*, actor: User, account: Account, domains: list[str] | None = None) -> Account:
     """Create or update an account and, when given, replace its email domains with ``domains``."""
-    from iam.audit import audit_record
-
     _require_staff(actor)
     with transaction.atomic():
         created = account.pk is None
@@ -364,7 +418,6 @@ def opportunity_save(*, actor: User, opportunity: Opportunity) -> Opportunity:
 
 def contract_save(*, actor: User, contract: Contract) -> Contract:
     """Save a contract; portal access of the account(s) it touches follows at once."""
-    from iam.audit import audit_record
     from iam.services import access_sync
 
     _require_staff(actor)

@@ -500,8 +500,9 @@ def lead_timeline(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(selectors.lead_list(user=request.user), pk=pk)
+    match = selectors.account_matching_lead(user=request.user, lead=lead) if lead.is_convertible else None
     if request.method == "POST":
-        form = LeadConvertForm(request.POST, user=request.user, lead=lead)
+        form = LeadConvertForm(request.POST, user=request.user, lead=lead, match=match)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -509,6 +510,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=request.user,
                     lead=lead,
                     account=data["account"],
+                    create_account=data["create_account"],
                     opportunity_name=data["opportunity_name"],
                     opportunity_amount=data["opportunity_amount"],
                     opportunity_close_date=data["opportunity_close_date"],
@@ -526,14 +528,13 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
         if not lead.is_convertible:
             messages.info(request, f"This lead is {lead.get_status_display().lower()}; it cannot be converted.")
             return redirect(lead)
-        matching = selectors.account_matching_lead(user=request.user, lead=lead)
         has_company = bool((lead.company_name or "").strip())
-        initial = {
-            "mode": LeadConvertForm.MODE_EXISTING if matching or not has_company else LeadConvertForm.MODE_NEW,
-            "account": matching.pk if matching else None,
-        }
-        form = LeadConvertForm(initial=initial, user=request.user, lead=lead)
-    return render(request, "crm/lead_convert.html", {"lead": lead, "form": form})
+        if match is not None:
+            mode = LeadConvertForm.MODE_MATCHED  # preselected: the company we already know
+        else:
+            mode = LeadConvertForm.MODE_NEW if has_company else LeadConvertForm.MODE_EXISTING
+        form = LeadConvertForm(initial={"mode": mode}, user=request.user, lead=lead, match=match)
+    return render(request, "crm/lead_convert.html", {"lead": lead, "form": form, "match": match})
 
 
 @staff_required

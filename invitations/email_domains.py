@@ -128,6 +128,14 @@ def email_domain(email: str) -> str:
         return domain
 
 
+def is_public_mail_domain(domain: str) -> bool:
+    """A webmail or disposable-address provider: an address there says nothing about a company."""
+    domain = domain.strip().lower().lstrip("@").rstrip(".")
+    if _allowed(domain, _normalise(getattr(settings, "INVITATIONS_ALLOWED_EMAIL_DOMAINS", ()))):
+        return False
+    return _listed(domain, _webmail_domains()) or _listed(domain, _disposable_domains())
+
+
 def qualify_business_email(email: str) -> EmailQualification:
     """Say whether ``email`` is a qualified business address, and if not, why."""
     email = (email or "").strip()

@@ -7,7 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.errors import BusinessRuleViolation
 from crm import services
-from crm.models import Account, Activity, Contact, Lead, Opportunity
+from crm.models import Account, AccountDomain, Activity, Contact, Lead, Opportunity
+from iam.models import AuditEvent
 from tests.factories import AccountFactory, ActivityFactory, ContactFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +126,64 @@ def test_external_user_cannot_convert(external_user):
         services.lead_convert(actor=external_user, lead=lead)
     lead.refresh_from_db()
     assert lead.status == Lead.Status.NEW
+
+
+# --- The account matcher decides which company a lead is ------------------------------------------
+
+
+def test_a_lead_with_the_email_domain_of_an_account_links_to_it_instead_of_a_second_one(sales_rep):
+    """The Globex case: no business id, an @globex.example address, and Globex has that domain."""
+    globex = AccountFactory(name="Globex", business_id="US-GLOBEX-1", country="US", website="")
+    AccountDomain.objects.create(account=globex, domain="globex.example")
+    lead = LeadFactory(
+        email="hank.scorpio@globex.example",
+        company_name="Globex Corporation",
+        company_business_id="",
+        company_country="US",
+    )
+
+    result = services.lead_convert(actor=sales_rep, lead=lead)
+
+    assert result.account == globex
+    assert not result.account_created
+    assert Account.objects.count() == 1
+    assert globex.contacts.get().email == "hank.scorpio@globex.example"
+    event = AuditEvent.objects.get(action="crm.lead.converted")
+    assert (event.target_id, event.account_id) == (str(lead.pk), globex.pk)
+    assert event.data["account_created"] is False
+    assert not AuditEvent.objects.filter(action="crm.account.created").exists()
+
+
+def test_a_similar_name_alone_does_not_link_without_a_person(sales_rep):
+    AccountFactory(name="Initech", country="US", website="")
+    lead = LeadFactory(company_name="Initech", company_business_id="", company_country="US", email="p@initech.example")
+
+    result = services.lead_convert(actor=sales_rep, lead=lead)
+
+    assert result.account_created  # a name is a suggestion for the person converting, not proof
+    assert Account.objects.filter(name="Initech").count() == 2
+
+
+def test_choosing_a_new_account_leaves_a_matched_domain_with_its_account(sales_rep):
+    globex = AccountFactory(name="Globex", country="US", website="")
+    AccountDomain.objects.create(account=globex, domain="globex.example")
+    lead = LeadFactory(email="mindy@globex.example", company_name="Globex Labs", company_business_id="")
+
+    result = services.lead_convert(actor=sales_rep, lead=lead, create_account=True)
+
+    assert result.account_created
+    assert result.account.name == "Globex Labs"
+    assert not result.account.email_domains.exists()  # a domain names one account
+    created = AuditEvent.objects.get(action="crm.account.created")
+    assert created.target_id == str(result.account.pk)
+    assert created.data == {"via": "lead_conversion", "lead": lead.pk}
+
+
+def test_choosing_a_new_account_never_duplicates_a_business_id(sales_rep):
+    known = AccountFactory(business_id="CZ27082440", country="CZ")
+    lead = LeadFactory(company_business_id="27082440", company_country="CZ")
+
+    result = services.lead_convert(actor=sales_rep, lead=lead, create_account=True)
+
+    assert result.account == known
+    assert not result.account_created

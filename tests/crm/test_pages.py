@@ -494,12 +494,54 @@ def test_lead_create_and_invalid_score(rep_client, sales_rep):
 # --- Lead conversion --------------------------------------------------------------------------
 
 
-def test_convert_page_prefills_the_account_with_the_leads_business_id(rep_client, sales_rep):
-    account = AccountFactory(owner=sales_rep, business_id="CH-42", name="Known AG")
+def test_convert_page_offers_the_account_of_the_leads_business_id_preselected(rep_client, sales_rep):
+    AccountFactory(owner=sales_rep, business_id="CH-42", name="Known AG")
     lead = LeadFactory(owner=sales_rep, company_business_id="CH-42")
     html = rep_client.get(reverse("crm:lead_convert", args=[lead.pk])).content.decode()
-    assert f'<option value="{account.pk}" selected>Known AG</option>' in html
-    assert re.search(r'value="existing"[^>]*checked|checked[^>]*value="existing"', html)
+    assert "Link to the existing account Known AG" in html
+    assert "Matched by business id CH-42" in html
+    assert re.search(r'value="matched"[^>]*checked|checked[^>]*value="matched"', html)
+    assert 'value="existing"' in html  # another account can still be picked
+    assert 'value="new"' in html  # or a new one created
+
+
+def test_the_globex_lead_is_linked_to_the_account_of_its_email_domain_through_the_page(rep_client, sales_rep):
+    globex = AccountFactory(name="Globex", business_id=None, website="")
+    AccountDomain.objects.create(account=globex, domain="globex.example")
+    lead = LeadFactory(owner=sales_rep, email="hank@globex.example", company_name="Globex", company_business_id="")
+    url = reverse("crm:lead_convert", args=[lead.pk])
+
+    html = rep_client.get(url).content.decode()
+    assert "Link to the existing account Globex" in html
+    assert "Matched by email domain globex.example" in html
+
+    response = rep_client.post(url, {"mode": "matched"})
+    assert response.status_code == 302
+    assert response.url == globex.get_absolute_url()
+    lead.refresh_from_db()
+    assert lead.converted_account == globex
+    assert Account.objects.count() == 1
+
+
+def test_a_new_account_can_be_chosen_over_the_match(rep_client, sales_rep):
+    globex = AccountFactory(name="Globex", business_id=None, website="")
+    AccountDomain.objects.create(account=globex, domain="globex.example")
+    lead = LeadFactory(
+        owner=sales_rep, email="mindy@globex.example", company_name="Globex Labs", company_business_id=""
+    )
+
+    rep_client.post(reverse("crm:lead_convert", args=[lead.pk]), {"mode": "new"})
+
+    lead.refresh_from_db()
+    assert lead.converted_account.name == "Globex Labs"
+    assert Account.objects.count() == 2
+
+
+def test_without_a_match_the_page_offers_a_new_or_an_existing_account(rep_client, sales_rep):
+    lead = LeadFactory(owner=sales_rep, company_name="Nobody We Know Ltd", email="x@nobody-we-know.example")
+    html = rep_client.get(reverse("crm:lead_convert", args=[lead.pk])).content.decode()
+    assert 'value="matched"' not in html
+    assert re.search(r'value="new"[^>]*checked|checked[^>]*value="new"', html)
 
 
 def test_convert_a_lead_into_a_new_account_through_the_page(rep_client, sales_rep):
