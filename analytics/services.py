@@ -16,7 +16,7 @@ from analytics.models import DataHealthAccountCount, DataHealthOwnerCount, DataH
 from core.locks import advisory_xact_lock
 from crm.decay import Freshness, contacts_refresh_freshness
 from crm.models import Contact
-from iam.permissions import is_crm_user, is_staff_admin_of
+from iam.permissions import is_crm_user, is_staff_admin_of, manages_owners
 
 if TYPE_CHECKING:
     from crm.models import Account
@@ -114,7 +114,7 @@ def can_request_reconfirmation(actor: User, *, account: Account | None = None, o
     if account is not None:
         return is_staff_admin_of(actor, account)
     if owner is not None:
-        return actor.pk == owner.pk or actor.is_superuser or actor.staff_role in ("sales_manager", "operations")
+        return actor.pk == owner.pk or manages_owners(actor)
     return False
 
 
