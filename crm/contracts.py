@@ -8,6 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Contract
+from iam.audit import audit_record_many
+from iam.services import access_sync
+from webhooks.services import webhook_emit_records
 
 
 def contracts_expire_due(*, today: dt.date | None = None) -> int:
@@ -17,9 +20,12 @@ def contracts_expire_due(*, today: dt.date | None = None) -> int:
     once, changes each contract exactly once. Then every account's portal access is brought in
     line with its contracts (also set-based and idempotent), which also catches any change a
     crashed earlier run left half done.
+
+    Each expiry is audited as a status change made by nobody (``crm.contract.status_changed``,
+    actor None: the system; the job acting is in the event), as ``contract_save`` audits a
+    person's, and announced as ``contract.ended``; the access sync suspends the memberships
+    (audited), revokes their tokens and ends their sessions.
     """
-    from iam.services import access_sync
-    from webhooks.services import webhook_emit_records
 
     today = today or timezone.localdate()
     with transaction.atomic():
@@ -29,7 +35,17 @@ def contracts_expire_due(*, today: dt.date | None = None) -> int:
         )
         if changed:
             # This run's UPDATE stamped exactly these rows with its own ``now``.
-            ended = Contract.objects.filter(status=Contract.Status.EXPIRED, end_date__lt=today, updated_at=now)
+            ended = list(
+                Contract.objects.filter(
+                    status=Contract.Status.EXPIRED, end_date__lt=today, updated_at=now
+                ).select_related("account")
+            )
+            audit_record_many(
+                actor=None,
+                action="crm.contract.status_changed",
+                items=[(c.account, c) for c in ended],
+                data={"from": Contract.Status.ACTIVE.value, "to": Contract.Status.EXPIRED.value, "reason": "end_date"},
+            )
             webhook_emit_records("contract.ended", ended)
         access_sync(account_ids=None, actor=None)
     return changed

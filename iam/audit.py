@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import models
 
-from core.context import current_credential, current_origin
+from core.context import current_credential, current_job, current_origin
 from iam.models import AuditEvent, User
 
 # Audit actions that integrators also hear about, as webhook events (the catalogue is
@@ -62,6 +62,9 @@ def _event(
     credential = current_credential()
     if credential is not None:
         data = {**(data or {}), **credential.reference}
+    if job := current_job():
+        # A scheduled job or a command acting for nobody: the event says which one.
+        data = {**(data or {}), "job": job}
     return AuditEvent(
         actor=actor if actor is not None and actor.pk else None,
         actor_label=credential.label[:254] if credential is not None else _actor_label(actor),

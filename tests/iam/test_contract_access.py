@@ -152,7 +152,7 @@ def test_expiring_contracts_twice_changes_nothing_the_second_time(
         assert contracts_expire_due() == 1
     events = AuditEvent.objects.count()
     statuses = list(Membership.objects.order_by("pk").values_list("status", "suspended_by", "status_changed_at"))
-    assert events == 2  # one suspension per member
+    assert events == 3  # the contract's status change, one suspension per member
     with django_capture_on_commit_callbacks(execute=True):
         assert contracts_expire_due() == 0
     assert AuditEvent.objects.count() == events
