@@ -7,7 +7,7 @@ that transaction, and ends sessions only after commit.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -87,49 +87,73 @@ def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
     )
 
 
-def membership_create(
+def membership_grant(
     *,
     actor: User | None,
     user: User,
     account: Account,
     roles: Iterable[BusinessRole],
     contact: Contact | None = None,
-    status: str = Membership.Status.ACTIVE,
+    authorized: bool = False,
+    audit_data: dict[str, Any] | None = None,
 ) -> Membership:
-    """Link an external user to an account with business roles (or return the existing link).
+    """Give an external user a membership of an account with these roles: the one way one is made.
 
-    ``actor=None`` is the system applying a rule its caller has checked (a registration approved
-    automatically because it matched a customer); the audit event then names no person.
+    A new membership is created (``iam.membership.created``); one the user was removed from, or
+    only invited to, is restored with these roles (``iam.membership.reactivated``); an active one
+    is returned as it is; a suspended one is refused (an admin reactivates it). Access then
+    follows the contract at once: without an active contract the membership is suspended.
+
+    The actor's right to grant the roles is checked unless the caller checked it
+    (``authorized``: the invitation its inviter was allowed to send) or the system acts
+    (``actor=None``: a registration approved by rule). ``audit_data`` says in the event why.
     """
     roles = list(roles)
     if user.is_staff:
         raise ValidationError({"user": "Staff users work in the CRM; they do not get portal memberships."})
-    if actor is not None:
+    if actor is not None and not authorized:
         _require_manager(actor, account)
         if {r.pk for r in roles} - grantable_roles(actor, account, roles):
             raise PermissionDenied("You may not grant one of these roles.")
     with transaction.atomic():
-        existing = Membership.objects.select_for_update().filter(user=user, account=account).first()
-        if existing is not None:
-            return existing
+        membership = Membership.objects.select_for_update().filter(user=user, account=account).first()
+        if membership is not None and membership.status == Membership.Status.ACTIVE:
+            return membership  # joined another way meanwhile: nothing to grant
+        if membership is not None and membership.status == Membership.Status.SUSPENDED:
+            raise BusinessRuleViolation(f"{user.email}'s access to {account} is suspended. Ask its administrator.")
         contact = contact or contact_for_user(account=account, user=user, actor=actor)
         if contact.account_id != account.pk:
             raise ValidationError({"contact": "That contact belongs to another account."})
-        membership = Membership.objects.create(
-            user=user,
-            account=account,
-            contact=contact,
-            status=status,
-            **_role_flags({r.key for r in roles}),
-        )
+        flags = _role_flags({r.key for r in roles})
+        if membership is None:
+            membership = Membership.objects.create(
+                user=user, account=account, contact=contact, status=Membership.Status.ACTIVE, **flags
+            )
+            action = "iam.membership.created"
+        else:  # removed earlier, or invited: granted again
+            membership.status = Membership.Status.ACTIVE
+            membership.suspended_by = ""
+            membership.status_changed_at = timezone.now()
+            membership.contact = contact
+            for name, value in flags.items():
+                setattr(membership, name, value)
+            membership.save()
+            action = "iam.membership.reactivated"
         membership.roles.set(roles)
         audit_record(
             actor=actor,
-            action="iam.membership.created",
+            action=action,
             account=account,
             target=membership,
-            data={"user": user.email, "roles": sorted(r.key for r in roles), "status": status},
+            data={
+                "user": user.email,
+                "roles": sorted(r.key for r in roles),
+                "status": Membership.Status.ACTIVE.value,
+                **(audit_data or {}),
+            },
         )
+        access_sync(account_ids=[account.pk], actor=actor)
+        membership.refresh_from_db()
     return membership
 
 
@@ -351,7 +375,7 @@ def portal_user_add(*, actor: User, account: Account, contact: Contact, roles: I
                 target=user,
                 data={"user": email, "contact": contact.pk},
             )
-        return membership_create(actor=actor, user=user, account=account, roles=roles, contact=contact)
+        return membership_grant(actor=actor, user=user, account=account, roles=roles, contact=contact)
 
 
 # --- Self-service profile ------------------------------------------------------------------------

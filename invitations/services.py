@@ -25,10 +25,13 @@ from django.db.models.functions import Least
 from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
-from crm.models import Account, AccountDomain, Activity, Contact, Lead
+from crm.matching import account_match
+from crm.models import Account, Activity, Contact, Lead
+from crm.services import account_create_for_company
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import grantable_roles
+from iam.services import membership_grant
 from invitations.email_domains import email_domain, qualify_business_email
 from invitations.emails import invitation_email_render, invitation_message
 from invitations.models import Invitation
@@ -110,14 +113,6 @@ def default_roles() -> list[BusinessRole]:
 
 def lead_role() -> BusinessRole:
     return BusinessRole.objects.get(key=BusinessRole.LEAD)
-
-
-def _role_flags(role_keys: set[str]) -> dict[str, bool]:
-    # The same denormalised flags iam.services keeps on memberships.
-    return {
-        "is_org_admin": BusinessRole.ORG_ADMIN in role_keys,
-        "is_lead_only": role_keys == {BusinessRole.LEAD},
-    }
 
 
 def _send_after_commit(invitation_id: int) -> None:
@@ -549,7 +544,16 @@ def invitation_accept(
         else:
             account = invitation.account
             contact = invitation.contact or _contact_for(account=account, user=user, email=invitation.email)
-        membership = _membership_grant(invitation=invitation, user=user, account=account, contact=contact, roles=roles)
+        # The inviter's right to grant these roles was checked when they invited.
+        membership = membership_grant(
+            actor=user,
+            user=user,
+            account=account,
+            roles=roles,
+            contact=contact,
+            authorized=True,
+            audit_data={"invitation": invitation.pk, "invited_by": invitation.invited_by.email},
+        )
 
         now = timezone.now()
         invitation.status = Invitation.Status.ACCEPTED
@@ -609,83 +613,29 @@ def _contact_for(*, account: Account, user: User, email: str, lead: Lead | None 
 
 
 def _registration_records(*, invitation: Invitation, user: User) -> tuple[Account, Contact]:
-    """The account and contact a registering lead belongs to: matched as registrations are, else created."""
-    from registrations.services import account_match
+    """The account and contact a registering lead belongs to: the account the matcher recognises, else a new one.
 
+    Only conclusive evidence links (the lead's business id, the invited address's domain): a
+    similar name would put a stranger into someone else's organisation.
+    """
     lead = Lead.objects.select_for_update().select_related("owner").get(pk=invitation.lead_id)
     invitation.lead = lead
-    business_id = (lead.company_business_id or "").strip()
-    domain = email_domain(invitation.email)
-    account = account_match(business_id=business_id, country=lead.company_country.code, email_domain=domain).account
-    if account is None:
-        try:
-            with transaction.atomic():
-                account = Account.objects.create(
-                    name=(lead.company_name or domain).strip(),
-                    business_id=business_id or None,
-                    country=lead.company_country,
-                    website=lead.company_website,
-                    owner=lead.owner,
-                )
-        except IntegrityError:
-            account = Account.objects.get(business_id=business_id)
-        else:
-            AccountDomain.objects.get_or_create(account=account, domain=domain)
-            audit_record(
-                actor=None,
-                action="crm.account.created",
-                account=account,
-                target=account,
-                data={"via": "lead_invitation", "lead": lead.pk},
-            )
-    return account, _contact_for(account=account, user=user, email=invitation.email, lead=lead)
-
-
-def _membership_grant(
-    *, invitation: Invitation, user: User, account: Account, contact: Contact, roles: list[BusinessRole]
-) -> Membership:
-    """The inviter granted these roles when inviting (checked then); the invitee's acceptance completes it."""
-    membership = Membership.objects.select_for_update().filter(user=user, account=account).first()
-    flags = _role_flags({r.key for r in roles})
-    now = timezone.now()
-    if membership is not None and membership.status in (Membership.Status.ACTIVE, Membership.Status.SUSPENDED):
-        if membership.status == Membership.Status.SUSPENDED:
-            raise BusinessRuleViolation("Your access to this organisation is suspended. Ask its administrator.")
-        return membership  # joined another way meanwhile: nothing to grant
-    if membership is None:
-        membership = Membership.objects.create(
-            user=user, account=account, contact=contact, status=Membership.Status.ACTIVE, **flags
+    country = str(lead.company_country or "")
+    match = account_match(business_id=lead.company_business_id, email=invitation.email, country=country)
+    if match is not None and match.conclusive:
+        account = match.account
+    else:
+        account, _created = account_create_for_company(
+            actor=None,
+            name=lead.company_name or email_domain(invitation.email),
+            owner=lead.owner,
+            source={"via": "lead_invitation", "lead": lead.pk},
+            business_id=lead.company_business_id,
+            country=lead.company_country,
+            website=lead.company_website,
+            email=invitation.email,
         )
-        action = "iam.membership.created"
-    else:  # removed earlier, or invited: the invitation brings them back
-        membership.status = Membership.Status.ACTIVE
-        membership.suspended_by = ""
-        membership.status_changed_at = now
-        membership.contact = contact
-        for name, value in flags.items():
-            setattr(membership, name, value)
-        membership.save()
-        action = "iam.membership.reactivated"
-    membership.roles.set(roles)
-    audit_record(
-        actor=user,
-        action=action,
-        account=account,
-        target=membership,
-        data={
-            "user": user.email,
-            "roles": sorted(r.key for r in roles),
-            "status": membership.status,
-            "invitation": invitation.pk,
-            "invited_by": invitation.invited_by.email,
-        },
-    )
-    # Without an active contract a non-lead membership is suspended at once (access follows the contract).
-    from iam.services import access_sync
-
-    access_sync(account_ids=[account.pk], actor=None)
-    membership.refresh_from_db()
-    return membership
+    return account, _contact_for(account=account, user=user, email=invitation.email, lead=lead)
 
 
 def _lead_registered(*, invitation: Invitation, user: User, account: Account) -> None:

@@ -158,9 +158,9 @@ def test_membership_links_the_matching_contact_or_creates_one(acme):
     dana = ExternalUserFactory(email="dana@acme.example")
     eve = ExternalUserFactory(email="eve@acme.example", first_name="Eve", last_name="Adams")
 
-    first = services.membership_create(actor=owner, user=dana, account=acme, roles=roles("buyer"))
-    second = services.membership_create(actor=owner, user=eve, account=acme, roles=roles("buyer"))
-    again = services.membership_create(actor=owner, user=eve, account=acme, roles=roles("buyer"))
+    first = services.membership_grant(actor=owner, user=dana, account=acme, roles=roles("buyer"))
+    second = services.membership_grant(actor=owner, user=eve, account=acme, roles=roles("buyer"))
+    again = services.membership_grant(actor=owner, user=eve, account=acme, roles=roles("buyer"))
 
     assert first.contact == known
     assert second.contact.email == "eve@acme.example"
@@ -169,14 +169,53 @@ def test_membership_links_the_matching_contact_or_creates_one(acme):
     assert Membership.objects.filter(account=acme).count() == 2
 
 
+def test_granting_again_restores_a_removed_member_with_the_new_roles_and_audits_once(acme):
+    admin = MembershipFactory(account=acme, roles=["org_admin"])
+    member = MembershipFactory(account=acme, roles=["buyer"])
+    services.membership_remove(actor=admin.user, membership=member)
+
+    restored = services.membership_grant(
+        actor=acme.owner, user=member.user, account=acme, roles=roles("technical_contact")
+    )
+
+    assert restored.pk == member.pk
+    assert restored.status == Membership.Status.ACTIVE
+    assert set(restored.roles.values_list("key", flat=True)) == {"technical_contact"}
+    events = AuditEvent.objects.filter(target_id=str(member.pk), action__startswith="iam.membership.")
+    assert list(events.order_by("id").values_list("action", flat=True)) == [
+        "iam.membership.removed",
+        "iam.membership.reactivated",
+    ]
+
+
+def test_a_suspended_member_is_not_granted_access_around_their_admin(acme):
+    admin = MembershipFactory(account=acme, roles=["org_admin"])
+    member = MembershipFactory(account=acme, roles=["buyer"])
+    services.membership_suspend(actor=admin.user, membership=member)
+
+    with pytest.raises(BusinessRuleViolation, match="suspended"):
+        services.membership_grant(actor=acme.owner, user=member.user, account=acme, roles=roles("buyer"))
+
+    member.refresh_from_db()
+    assert member.status == Membership.Status.SUSPENDED
+
+
+def test_a_grant_without_a_contract_is_suspended_at_once(acme):
+    lapsed = AccountFactory()
+    user = ExternalUserFactory()
+    membership = services.membership_grant(actor=lapsed.owner, user=user, account=lapsed, roles=roles("buyer"))
+    assert (membership.status, membership.suspended_by) == (Membership.Status.SUSPENDED, "contract")
+    assert AuditEvent.objects.filter(action="iam.membership.created", target_id=str(membership.pk)).count() == 1
+
+
 def test_staff_cannot_be_given_a_portal_membership(acme):
     with pytest.raises(Exception, match="Staff users"):
-        services.membership_create(actor=acme.owner, user=StaffFactory(), account=acme, roles=roles("buyer"))
+        services.membership_grant(actor=acme.owner, user=StaffFactory(), account=acme, roles=roles("buyer"))
 
 
 def test_one_user_may_belong_to_several_accounts(member):
     other = ContractFactory().account
-    services.membership_create(actor=other.owner, user=member.user, account=other, roles=roles("buyer"))
+    services.membership_grant(actor=other.owner, user=member.user, account=other, roles=roles("buyer"))
     assert Membership.objects.usable().filter(user=member.user).count() == 2
 
 

@@ -551,6 +551,24 @@ def test_a_lead_joins_the_account_of_its_business_id_in_any_spelling(run, lead):
     assert Account.objects.count() == accounts
 
 
+def test_a_lead_joins_the_account_that_has_its_email_domain_through_the_one_grant_path(run, lead):
+    from crm.models import Account, AccountDomain
+
+    prospect = AccountFactory(name="Prospect Group", business_id="SE5569999999", country="SE")  # no contract yet
+    AccountDomain.objects.create(account=prospect, domain="prospect-industries.com")
+    accounts = Account.objects.count()
+
+    membership = _accept_lead_invitation(run, lead)
+
+    assert membership.account == prospect
+    assert Account.objects.count() == accounts
+    assert membership.status == Membership.Status.ACTIVE  # lead access needs no contract
+    created = AuditEvent.objects.get(action="iam.membership.created")  # once, by iam's grant
+    assert created.target_id == str(membership.pk)
+    assert created.data["roles"] == ["lead"]
+    assert created.data["invitation"] == membership.invitations.get().pk
+
+
 def test_a_domain_two_accounts_share_does_not_place_a_lead_in_either(run, lead):
     from crm.models import AccountDomain
 

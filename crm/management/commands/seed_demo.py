@@ -17,7 +17,7 @@ from analytics.services import data_health_refresh
 from config.env import env_str
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import Application, ApplicationRole, BusinessRole, Membership, User
-from iam.services import membership_create
+from iam.services import membership_grant
 
 DEMO_USERS = [
     # email, first, last, is_staff, staff_role, is_superuser, what they are
@@ -377,6 +377,6 @@ class Command(BaseCommand):
             ("user@acme.example", ["buyer"]),
         ):
             if not Membership.objects.filter(user=users[email], account=acme).exists():
-                membership_create(
+                membership_grant(
                     actor=ops, user=users[email], account=acme, roles=BusinessRole.objects.filter(key__in=role_keys)
                 )
