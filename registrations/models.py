@@ -41,7 +41,7 @@ class RegistrationRequest(models.Model):
 
     class Decision(models.TextChoices):
         NONE = "", "—"
-        AUTO_BUSINESS_ID = "auto_business_id", "Approved automatically: business id of a customer"
+        AUTO_BUSINESS_ID = "auto_business_id", "Approved automatically: business id and email domain of a customer"
         AUTO_DOMAIN = "auto_domain", "Approved automatically: email domain of a customer"
         LINKED = "linked", "Approved: linked to an existing account"
         CREATED = "created", "Approved: new account created"
@@ -70,6 +70,12 @@ class RegistrationRequest(models.Model):
     # The outcome.
     matched_account = models.ForeignKey(
         "crm.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="registrations"
+    )
+    match_evidence = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the matched account was found (crm.matching): on what, the value, the score, "
+        "and whether the registrant's email domain is one of the account's.",
     )
     membership = models.ForeignKey("iam.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     lead = models.ForeignKey("crm.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="registrations")

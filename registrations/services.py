@@ -15,7 +15,6 @@ else waits in the queue for ``registration_approve`` / ``registration_reject`` /
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -30,12 +29,15 @@ from django.utils import timezone
 from django_countries import countries
 
 from core.errors import BusinessRuleViolation
-from crm.models import Account, AccountDomain, Activity, Contact, Lead
+from crm.matching import BUSINESS_ID, AccountMatch, account_match
+from crm.models import Account, Activity, Contact, Lead
+from crm.services import account_create_for_company
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import can_decide_registrations, can_manage_members, sells
+from iam.services import membership_grant
 from registrations import emails, tokens
-from registrations.business_ids import business_id_clean, business_id_variants
+from registrations.business_ids import business_id_clean
 from registrations.email_check import qualify_business_email
 from registrations.models import MESSAGE_MAX_LENGTH, RegistrationRequest
 
@@ -210,17 +212,21 @@ def registration_email_verified(*, registration: RegistrationRequest, user: User
             data={"email": registration.email, "business_id": registration.business_id},
         )
         match = registration_match(registration)
-        if match.account is not None and match.is_customer:
-            decision = Decision.AUTO_BUSINESS_ID if match.on == "business_id" else Decision.AUTO_DOMAIN
-            return _approve(actor=None, registration=registration, account=match.account, decision=decision)
-        if settings.REGISTRATIONS_AUTO_ADMIT_LEADS and match.account is None:
+        if match is not None and _admits_automatically(registration, match):
+            decision = Decision.AUTO_BUSINESS_ID if match.on == BUSINESS_ID else Decision.AUTO_DOMAIN
+            return _approve(
+                actor=None, registration=registration, account=match.account, decision=decision, match=match
+            )
+        if settings.REGISTRATIONS_AUTO_ADMIT_LEADS and match is None:
             try:
                 return _admit_lead(actor=None, registration=registration, decision=Decision.AUTO_LEAD)
             except BusinessRuleViolation:
                 pass  # nobody to own the lead: a person decides
-        if match.account is not None:
+        if match is not None:
+            # A person decides, with what was found as evidence on the queue's page.
             registration.matched_account = match.account
-            registration.save(update_fields=["matched_account", "updated_at"])
+            registration.match_evidence = _evidence(registration, match)
+            registration.save(update_fields=["matched_account", "match_evidence", "updated_at"])
         transaction.on_commit(
             lambda: emails.send("received", to=[registration.email], context={"registration": registration})
         )
@@ -237,50 +243,44 @@ def registration_continue(*, actor: User, registration: RegistrationRequest) -> 
 # --- Matching ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Match:
-    account: Account | None
-    on: str  # "business_id", "domain" or ""
-    is_customer: bool
-
-
-def _accounts_with_business_id(country: str, business_id: str):
-    variants = business_id_variants(country, business_id)
-    return Account.objects.filter(business_id__in=[business_id, *variants]).order_by("pk")
-
-
-def _account_by_business_id(registration: RegistrationRequest, *, lock: bool = False) -> Account | None:
-    qs = _accounts_with_business_id(registration.country.code, registration.business_id)
-    if lock:
-        qs = qs.select_for_update()
-    return qs.first()
-
-
-def account_match(*, business_id: str, country: str, email_domain: str) -> Match:
-    """The account a company registering itself belongs to: by business id, else by a customer's email domain.
-
-    A business id names one company (in any of its national spellings), so it wins even when
-    that account has no contract. A domain only counts when exactly one customer (an account
-    with an active contract) has it: a domain two accounts share says nothing. Registrations
-    and accepted lead invitations both match this way.
-    """
-    if business_id:
-        by_id = _accounts_with_business_id(country, business_id).first()
-        if by_id is not None:
-            return Match(by_id, "business_id", by_id.is_customer)
-    customers = list(Account.objects.customers().filter(email_domains__domain=email_domain).order_by("pk")[:2])
-    if len(customers) == 1:
-        return Match(customers[0], "domain", True)
-    return Match(None, "", False)
-
-
-def registration_match(registration: RegistrationRequest) -> Match:
-    """The account this request belongs to (``account_match``); without one, a person decides."""
+def registration_match(registration: RegistrationRequest) -> AccountMatch | None:
+    """The account this request's company already is (``crm.matching``), with the evidence."""
     return account_match(
         business_id=registration.business_id,
+        email=registration.email,
+        company_name=registration.company_name,
         country=registration.country.code,
-        email_domain=registration.email_domain,
     )
+
+
+def _domain_is_the_accounts(registration: RegistrationRequest, account: Account) -> bool:
+    return account.email_domains.filter(domain=registration.email_domain).exists()
+
+
+def _admits_automatically(registration: RegistrationRequest, match: AccountMatch) -> bool:
+    """A customer recognised by conclusive evidence, and an address at one of its own domains.
+
+    A business id is public (anyone can read a VAT number off an invoice), so it never admits
+    on its own: the verified address must be at a domain the account has. A name never admits.
+    """
+    return (
+        match.conclusive
+        and match.account.is_customer
+        and _domain_is_the_accounts(registration, match.account)
+        # Someone their admin suspended comes back only through that admin.
+        and not Membership.objects.filter(
+            user=registration.user, account=match.account, status=Membership.Status.SUSPENDED
+        ).exists()
+    )
+
+
+def _evidence(registration: RegistrationRequest, match: AccountMatch) -> dict[str, Any]:
+    return {
+        **match.evidence,
+        "description": match.description,
+        "email_domain_is_the_accounts": _domain_is_the_accounts(registration, match.account),
+        "customer": match.account.is_customer,
+    }
 
 
 # --- Decisions ---------------------------------------------------------------------------------
@@ -321,34 +321,16 @@ def _owner(actor: User | None) -> User:
 
 
 def _account_for(*, actor: User | None, registration: RegistrationRequest) -> tuple[Account, bool]:
-    """The account of this business id, created when there is none: never a second one.
-
-    The lookup locks the existing row; two approvals racing to create the same company are
-    settled by the unique constraint on the business id, the loser linking to the winner's.
-    """
-    existing = _account_by_business_id(registration, lock=True)
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            account = Account.objects.create(
-                name=registration.company_name,
-                business_id=registration.business_id,
-                country=registration.country,
-                owner=_owner(actor),
-            )
-    except IntegrityError:
-        return Account.objects.get(business_id=registration.business_id), False
-    if qualify_business_email(registration.email).qualified:
-        AccountDomain.objects.get_or_create(account=account, domain=registration.email_domain)
-    audit_record(
+    """The account of this business id, created when there is none: never a second one."""
+    return account_create_for_company(
         actor=actor,
-        action="crm.account.created",
-        account=account,
-        target=account,
-        data={"via": "registration", "registration": registration.pk},
+        name=registration.company_name,
+        owner=_owner(actor),
+        source={"via": "registration", "registration": registration.pk},
+        business_id=registration.business_id,
+        country=registration.country,
+        email=registration.email,
     )
-    return account, True
 
 
 def _contact(*, actor: User | None, account: Account, registration: RegistrationRequest) -> Contact:
@@ -395,19 +377,27 @@ def _decide(
 
 
 def _approve(
-    *, actor: User | None, registration: RegistrationRequest, account: Account, decision: str
+    *,
+    actor: User | None,
+    registration: RegistrationRequest,
+    account: Account,
+    decision: str,
+    match: AccountMatch | None = None,
 ) -> RegistrationRequest:
     """Make the registrant a user of ``account``: org admin, or a member the admin confirms."""
-    from iam.services import access_sync, membership_create
-
     contact = _contact(actor=actor, account=account, registration=registration)
     needs_confirmation = _has_org_admin(account)
     role_keys = settings.REGISTRATIONS_MEMBER_ROLES if needs_confirmation else [BusinessRole.ORG_ADMIN]
-    membership = membership_create(
-        actor=actor, user=registration.user, account=account, roles=_roles(role_keys), contact=contact
+    membership = membership_grant(
+        actor=actor,
+        user=registration.user,
+        account=account,
+        roles=_roles(role_keys),
+        contact=contact,
+        audit_data={"registration": registration.pk},
     )
-    # Without an active contract the membership cannot be used yet: say so in its status at once.
-    access_sync(account_ids=[account.pk], actor=actor)
+    if match is not None:
+        registration.match_evidence = _evidence(registration, match)
     _decide(
         registration,
         actor=actor,
@@ -478,10 +468,11 @@ def registration_approve(
             account, created = _account_for(actor=actor, registration=registration)
         else:
             account, created = Account.objects.select_for_update().get(pk=account.pk), False
-            same_id = _account_by_business_id(registration)
-            if same_id is not None and same_id.pk != account.pk:
+            same_id = account_match(business_id=registration.business_id, country=registration.country.code)
+            if same_id is not None and same_id.account.pk != account.pk:
                 raise BusinessRuleViolation(
-                    f"The business id {registration.business_id} belongs to {same_id.name}. Link to that account."
+                    f"The business id {registration.business_id} belongs to {same_id.account.name}. "
+                    "Link to that account."
                 )
         decision = Decision.CREATED if created else Decision.LINKED
         return _approve(actor=actor, registration=registration, account=account, decision=decision)
@@ -601,18 +592,17 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
 
 
 def _admit_lead(*, actor: User | None, registration: RegistrationRequest, decision: str) -> RegistrationRequest:
-    from iam.services import membership_create
-
     with transaction.atomic():
         lead = _lead_for(actor=actor, registration=registration)
         account, _created = _account_for(actor=actor, registration=registration)
         contact = _contact(actor=actor, account=account, registration=registration)
-        membership = membership_create(
+        membership = membership_grant(
             actor=actor,
             user=registration.user,
             account=account,
             roles=_roles([BusinessRole.LEAD]),
             contact=contact,
+            audit_data={"registration": registration.pk},
         )
         audit_record(
             actor=actor,

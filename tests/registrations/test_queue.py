@@ -112,6 +112,24 @@ def test_queue_is_oldest_first_with_sla_age_and_match_hints(manager):
     assert "known domain" in html
 
 
+def test_a_business_id_match_with_a_foreign_domain_shows_its_evidence_to_the_decider(manager):
+    acme = ContractFactory(account__name="Acme Robotics", account__business_id="FI21123456").account
+    AccountDomain.objects.create(account=acme, domain="acme-robotics.fi")
+    registration = verified(email="mallory@evil-imports.fi")
+    client = _client(manager)
+
+    queue = client.get(reverse("registrations:queue")).content.decode()
+    assert "by business id FI21123456" in queue
+    assert "email domain not the account" in queue
+
+    detail = client.get(reverse("registrations:detail", args=[registration.pk])).content.decode()
+    evidence = detail[detail.index('id="match-evidence"') :][:1200]
+    assert "Acme Robotics" in evidence
+    assert "business id FI21123456" in evidence
+    assert "evil-imports.fi" in evidence
+    assert "not approved automatically" in evidence
+
+
 def test_queue_costs_the_same_with_two_or_twelve_requests(manager, django_assert_num_queries):
     client = _client(manager)
     for n in range(2):
@@ -316,17 +334,11 @@ def test_member_of_a_customer_with_an_admin_is_confirmed_after_a_manual_link(man
 
 
 def test_a_race_to_create_the_same_company_links_the_loser_to_the_winners_account(manager, pending, monkeypatch):
-    """The locked lookup found nothing (the other approval had not committed): the constraint decides."""
-    from registrations import services as registration_services
+    """The lookup found nothing (the other approval had not committed): the constraint decides."""
+    from crm import services as crm_services
 
     winner = AccountFactory(name="Nordlys (created a moment ago)", business_id="2112345-6")
-    lookups = iter([None])
-    real = registration_services._account_by_business_id
-
-    def lookup_missing_the_concurrent_insert(registration, *, lock=False):
-        return next(lookups, None) if lock else real(registration, lock=lock)
-
-    monkeypatch.setattr(registration_services, "_account_by_business_id", lookup_missing_the_concurrent_insert)
+    monkeypatch.setattr(crm_services, "account_match", lambda **_: None)  # missing the concurrent insert
     services.registration_approve(actor=manager, registration=pending, create_account=True)
     assert Account.objects.filter(business_id="2112345-6").count() == 1
     pending.refresh_from_db()

@@ -42,8 +42,13 @@ def _actions(**filters) -> list[str]:
 
 @pytest.fixture
 def nordlys():
-    """A customer with an active contract whose business id was typed compact with its VAT prefix."""
-    return ContractFactory(account__name="Nordlys Robotics", account__business_id="FI21123456").account
+    """A customer with an active contract whose business id was typed compact with its VAT prefix.
+
+    Its people write from nordlys-robotics.fi: only an address there admits a registrant.
+    """
+    account = ContractFactory(account__name="Nordlys Robotics", account__business_id="FI21123456").account
+    AccountDomain.objects.create(account=account, domain="nordlys-robotics.fi")
+    return account
 
 
 # --- The form ----------------------------------------------------------------------------------
@@ -242,6 +247,37 @@ def test_customer_email_domain_approves_automatically(django_capture_on_commit_c
     assert contact.account == account
     assert contact.email == registration.email
     assert str(contact.phone) == "+358401234567"
+
+
+def test_a_customers_public_vat_id_with_another_domain_is_queued_not_admitted(
+    nordlys, django_capture_on_commit_callbacks
+):
+    """VAT ids are public: an attacker who types Nordlys's with their own verified domain waits for a person."""
+    with django_capture_on_commit_callbacks(execute=True):
+        registration = verified(email="mallory@evil-imports.fi", company_name="Nordlys Robotics Oy")
+    assert registration.status == RegistrationRequest.Status.PENDING
+    assert registration.decision == ""
+    assert not Membership.objects.filter(user=registration.user).exists()  # not a member, not an org admin
+    assert not AuditEvent.objects.filter(action="iam.membership.created").exists()
+    # The match is kept as evidence for the person who decides.
+    assert registration.matched_account == nordlys
+    assert registration.match_evidence["on"] == "business_id"
+    assert registration.match_evidence["value"] == "FI21123456"
+    assert registration.match_evidence["email_domain_is_the_accounts"] is False
+    assert registration.match_evidence["customer"] is True
+    assert mail.outbox[-1].subject == "We received the registration of Nordlys Robotics Oy"
+
+
+def test_a_name_alone_never_admits_and_keeps_a_would_be_lead_for_a_person(settings):
+    settings.REGISTRATIONS_AUTO_ADMIT_LEADS = True
+    similar = ContractFactory(
+        account__name="Nordlys Robotics Oy", account__business_id="FI55555555", account__country="FI"
+    ).account
+    registration = verified()
+    assert registration.status == RegistrationRequest.Status.PENDING
+    assert registration.matched_account == similar
+    assert registration.match_evidence["on"] == "name"
+    assert not Membership.objects.filter(user=registration.user).exists()
 
 
 def test_domain_of_two_customers_is_not_enough(django_capture_on_commit_callbacks):
