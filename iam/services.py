@@ -20,6 +20,7 @@ from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.oidc.services import tokens_revoke_for_memberships
 from iam.permissions import can_manage_members, grantable_roles, is_staff_admin_of
+from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -78,13 +79,15 @@ def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
     contact = account.contacts.filter(email__iexact=user.email).order_by("pk").first()
     if contact:
         return contact
-    return Contact.objects.create(
+    contact = Contact.objects.create(
         account=account,
         first_name=user.first_name,
         last_name=user.last_name or user.email.split("@", 1)[0],
         email=user.email,
         owner=account.owner,
     )
+    webhook_emit_records("contact.created", [contact])
+    return contact
 
 
 def membership_grant(

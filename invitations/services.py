@@ -37,6 +37,7 @@ from invitations.emails import invitation_email_render, invitation_message
 from invitations.models import Invitation
 from invitations.permissions import can_invite_lead, can_invite_to_account
 from invitations.tokens import token_digest, token_new, token_well_formed
+from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
     pass
@@ -601,7 +602,7 @@ def _contact_for(*, account: Account, user: User, email: str, lead: Lead | None 
     if contact is not None:
         return contact
     source = lead or user
-    return Contact.objects.create(
+    contact = Contact.objects.create(
         account=account,
         first_name=source.first_name or user.first_name,
         last_name=source.last_name or user.last_name or email.split("@", 1)[0],
@@ -610,6 +611,8 @@ def _contact_for(*, account: Account, user: User, email: str, lead: Lead | None 
         job_title=getattr(lead, "job_title", "") or "",
         owner=account.owner,
     )
+    webhook_emit_records("contact.created", [contact])
+    return contact
 
 
 def _registration_records(*, invitation: Invitation, user: User) -> tuple[Account, Contact]:

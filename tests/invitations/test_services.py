@@ -19,6 +19,8 @@ from invitations.models import Invitation
 from invitations.services import InvitationUnusable
 from tests.factories import AccountFactory, ContactFactory, ExternalUserFactory, MembershipFactory, StaffFactory
 from tests.invitations.factories import QualifiedLeadFactory, last_token, roles, token_from
+from tests.webhooks.factories import EndpointFactory
+from webhooks.models import Event as WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -557,6 +559,7 @@ def test_a_lead_joins_the_account_that_has_its_email_domain_through_the_one_gran
     prospect = AccountFactory(name="Prospect Group", business_id="SE5569999999", country="SE")  # no contract yet
     AccountDomain.objects.create(account=prospect, domain="prospect-industries.com")
     accounts = Account.objects.count()
+    EndpointFactory(event_types=["contact.created", "membership.created", "account.created"])
 
     membership = _accept_lead_invitation(run, lead)
 
@@ -567,6 +570,9 @@ def test_a_lead_joins_the_account_that_has_its_email_domain_through_the_one_gran
     assert created.target_id == str(membership.pk)
     assert created.data["roles"] == ["lead"]
     assert created.data["invitation"] == membership.invitations.get().pk
+    # Integrators hear of each once: the new contact, the membership; no account was created.
+    announced = sorted(WebhookEvent.objects.values_list("type", flat=True))
+    assert announced == ["contact.created", "membership.created"]
 
 
 def test_a_domain_two_accounts_share_does_not_place_a_lead_in_either(run, lead):
