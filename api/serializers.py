@@ -577,7 +577,25 @@ class InvitationBatchCreateSerializer(StrictPlainSerializer):
 # --- Registrations (the registrations app) ---------------------------------------------------------
 
 
+class MatchEvidenceSerializer(serializers.Serializer):
+    """How the matched account was found (``crm.matching``); empty when nothing matched."""
+
+    account = serializers.IntegerField(required=False)
+    on = serializers.ChoiceField(choices=["business_id", "email_domain", "name"], required=False)
+    value = serializers.CharField(required=False, help_text="The business id, domain or account name that matched.")
+    score = serializers.FloatField(required=False, help_text="1.0, or the name similarity.")
+    description = serializers.CharField(required=False)
+    email_domain_is_the_accounts = serializers.BooleanField(
+        required=False, help_text="The registrant's verified email domain is one of the account's."
+    )
+    customer = serializers.BooleanField(required=False, help_text="The account had an active contract.")
+
+
 class RegistrationSerializer(StrictSerializer):
+    match_evidence = MatchEvidenceSerializer(
+        read_only=True, help_text="Why matched_account was matched; a business id alone never approves."
+    )
+
     class Meta:
         model = RegistrationRequest
         fields = [
@@ -592,6 +610,7 @@ class RegistrationSerializer(StrictSerializer):
             "phone",
             "user",
             "matched_account",
+            "match_evidence",
             "membership",
             "lead",
             "decision",

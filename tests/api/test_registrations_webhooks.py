@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from crm.models import AccountDomain
 from iam.models import AuditEvent
 from registrations.models import RegistrationRequest
 from tests.api.factories import Api, issue_key
-from tests.factories import StaffFactory
+from tests.factories import ContractFactory, StaffFactory
 from tests.registrations.factories import verified
 from webhooks.models import Delivery, Endpoint
 
@@ -46,6 +47,19 @@ def test_approve_creates_the_account_through_the_service(key_api, committing):
     )
     again = key_api.post(f"/api/v1/registrations/{registration.pk}/approve/", {"create_account": True})
     assert again.status_code == 409
+
+
+def test_a_queued_match_carries_its_evidence(key_api):
+    acme = ContractFactory(account__name="Acme Robotics", account__business_id="FI21123456").account
+    AccountDomain.objects.create(account=acme, domain="acme-robotics.fi")
+    registration = verified(email="mallory@evil-imports.fi")
+    body = key_api.get(f"/api/v1/registrations/{registration.pk}/").json()
+    assert body["status"] == "pending"
+    assert body["matched_account"] == acme.pk
+    assert body["match_evidence"]["on"] == "business_id"
+    assert body["match_evidence"]["email_domain_is_the_accounts"] is False
+    listed = key_api.get("/api/v1/registrations/", {"status": "pending"}).json()["results"]
+    assert [r["match_evidence"] for r in listed] == [body["match_evidence"]]
 
 
 def test_reject_needs_a_reason_and_changes_nothing_without_one(key_api, committing):
