@@ -362,11 +362,21 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
             )
         if domains is not None:
             wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
-            account.email_domains.exclude(domain__in=wanted).delete()
             existing = set(account.email_domains.values_list("domain", flat=True))
+            account.email_domains.exclude(domain__in=wanted).delete()
             AccountDomain.objects.bulk_create(
                 [AccountDomain(account=account, domain=d) for d in sorted(wanted - existing)]
             )
+            if wanted != existing:
+                # A registrant at one of these domains may join the account without a person
+                # deciding (registrations): the domains are an access rule, audited as one.
+                audit_record(
+                    actor=actor,
+                    action="iam.account.domains_changed",
+                    account=account,
+                    target=account,
+                    data={"added": sorted(wanted - existing), "removed": sorted(existing - wanted)},
+                )
         webhook_emit_records("account.created" if created else "account.updated", [account])
     return account
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest.mock import ANY
 
 import pytest
 from django.utils import timezone
@@ -216,6 +217,26 @@ def test_idempotent_actions_run_once(key_api):
     assert Account.objects.count() == 1
     # Without the key, a second conversion is a business-rule conflict.
     _problem(key_api.post(f"/api/v1/leads/{lead.pk}/convert/", {}), 409)
+
+
+def test_an_accounts_email_domains_are_an_audited_access_rule(key_api):
+    """Registrants at these domains join the account automatically: who changed them is on record."""
+    created = key_api.post("/api/v1/accounts/", {"name": "Initech", "domains": ["initech.example"]})
+    account_id = created.json()["id"]
+    changed = key_api.patch(f"/api/v1/accounts/{account_id}/", {"domains": ["initech.example", "INITROBOTS.example"]})
+    assert changed.json()["domains"] == ["initech.example", "initrobots.example"]
+    key_api.patch(f"/api/v1/accounts/{account_id}/", {"domains": ["initrobots.example", "initech.example"]})  # same
+    key_api.patch(f"/api/v1/accounts/{account_id}/", {"name": "Initech Inc."})  # domains untouched
+
+    events = AuditEvent.objects.filter(action="iam.account.domains_changed", account_id=account_id).order_by("id")
+    assert [(e.data["added"], e.data["removed"]) for e in events] == [
+        (["initech.example"], []),
+        (["initrobots.example"], []),
+    ]
+    assert all(e.actor_label.startswith("api-key:") for e in events)
+    removed = key_api.patch(f"/api/v1/accounts/{account_id}/", {"domains": []})
+    assert removed.json()["domains"] == []
+    assert events.last().data == {"added": [], "removed": ["initech.example", "initrobots.example"], "api_key": ANY}
 
 
 def test_create_and_change_every_writable_resource(key_api):
