@@ -92,7 +92,7 @@ def test_the_name_lookup_is_served_by_the_trigram_index():
     AccountFactory.create_batch(3)
     with CaptureQueriesContext(connection) as queries:
         account_match(company_name="Globex Corp")
-    (name_query,) = [q["sql"] for q in queries.captured_queries if "SIMILARITY" in q["sql"].upper()]
+    (name_query,) = [q["sql"] for q in queries.captured_queries if 'FROM "crm_account"' in q["sql"]]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # three rows: make the planner show what it can use
         cursor.execute(f"EXPLAIN {name_query}")
@@ -104,3 +104,13 @@ def test_no_evidence_no_match():
     AccountFactory(name="Something Else AG")
     assert account_match() is None
     assert account_match(business_id="  ", email="nobody@nowhere.example", company_name="Unknown Ltd") is None
+
+
+@on_postgresql
+def test_the_name_lookup_gives_the_callers_transaction_its_trigram_threshold_back():
+    AccountFactory(name="Globex Corporation", country="US")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)")
+        assert account_match(company_name="Globex Corp").on == "name"
+        cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold')")
+        assert cursor.fetchone()[0] == "0.2"
