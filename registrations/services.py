@@ -7,10 +7,11 @@ Memberships are made only through ``iam.services``.
 The flow: ``registration_submit`` creates the registrant's login unverified (or finds their
 existing one) and emails an allauth verification link. allauth's ``email_confirmed`` signal
 (or, for an existing login, ``registration_continue`` after sign-in) calls
-``registration_email_verified``, which matches the request against the CRM: the business id,
-else a customer's email domain. A match with an active contract is approved at once; anything
-else waits in the queue for ``registration_approve`` / ``registration_reject`` /
-``registration_request_info`` / ``registration_admit_lead``.
+``registration_email_verified``, which matches the request against the CRM (``crm.matching``).
+A customer recognised by business id or domain, with the verified address at one of its own
+domains, is approved at once; anything else waits in the queue, the match as evidence, for
+``registration_approve`` / ``registration_reject`` / ``registration_request_info`` /
+``registration_admit_lead``.
 """
 
 from __future__ import annotations
