@@ -177,7 +177,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
     # --- refusals ---
 
     def get_form(self, request: HttpRequest, obj: models.Model | None = None, change: bool = False, **kwargs: Any):
-        form_class = super().get_form(request, obj, change, **kwargs)
+        form_class = super().get_form(request, obj, change=change, **kwargs)
         refusal = getattr(request, "_service_refusal", None)
         if refusal is None:
             return form_class
