@@ -198,6 +198,8 @@ class ServiceModelAdmin(admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method != "POST":
+            return super().changelist_view(request, extra_context)
         # One transaction for the list's edits and actions: a refused record keeps every record.
         try:
             with transaction.atomic(using=router.db_for_write(self.model)):
