@@ -151,8 +151,8 @@ class ServiceModelAdmin(admin.ModelAdmin):
         with self._through_service(form.instance):
             saved = self.service_save(request, form.instance, form, formsets, change)
         if saved is not form.instance:
-            # A service that builds its own instance (a logged activity): the admin's response
-            # and its log entry point at the saved row.
+            # A service that builds its own instance (a logged activity) or re-reads it locked:
+            # the admin's response and its log entry point at the saved row.
             form.instance.pk = saved.pk
             form.instance._state.adding = False
         for formset in formsets:
