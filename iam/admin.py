@@ -69,6 +69,8 @@ class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    actions = ["reset_mfa"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         # The email is the login and allauth's verified address: it changes through the user's
         # own account pages, where the new address is verified.
@@ -86,6 +88,13 @@ class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
             return services.user_create(actor=request.user, email=data["email"], password=password)
         changes = {name: data[name] for name in form.changed_data if name in USER_CHANGEABLE}
         return services.user_update(actor=request.user, user=obj, changes=changes)
+
+    @admin.action(description="Reset two-factor authentication (lost device)", permissions=["change"])
+    def reset_mfa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            with self._through_service(user):
+                services.user_mfa_reset(actor=request.user, user=user)
+        self.message_user(request, "Two-factor authentication was reset; they set it up again at sign-in.")
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         # Django's view builds ``self.change_password_form``: give it this request's actor, on a
@@ -309,7 +318,7 @@ class ReadOnlyEmailAddressAdmin(_LookOnly, EmailAddressAdmin):
 
 
 class ReadOnlyAuthenticatorAdmin(_LookOnly, AuthenticatorAdmin):
-    """Second factors are the user's own; the account's MFA policy is set on the account."""
+    """Second factors are the user's own; a lost one is reset with the users page's action (audited)."""
 
 
 class ReadOnlyUserSessionAdmin(_LookOnly, UserSessionAdmin):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -472,6 +473,27 @@ def user_password_set(*, actor: User, user: User, password: str | None) -> User:
 def _application_role_labels(pks: set[int]) -> dict[int, str]:
     rows = ApplicationRole.objects.filter(pk__in=pks).values_list("pk", "application__key", "key")
     return {pk: f"{application}:{key}" for pk, application, key in rows}
+
+
+def user_mfa_reset(*, actor: User, user: User) -> User:
+    """Remove a user's second factors (authenticator apps, passkeys, recovery codes): a lost device.
+
+    They sign in with their password next and, where their account requires MFA, set up a new
+    factor before anything else. A superuser's only by a superuser.
+    """
+    _require_operations(actor)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        _require_may_change_access_of(actor, user)
+        factors = Authenticator.objects.filter(user=user)
+        removed = sorted(set(factors.values_list("type", flat=True)))
+        if not removed:
+            raise BusinessRuleViolation(f"{user.email} has no second factor to reset.")
+        factors.delete()
+        audit_record(
+            actor=actor, action="iam.user.mfa_reset", target=user, data={"user": user.email, "removed": removed}
+        )
+    return user
 
 
 BUSINESS_ROLE_FIELDS = ("key", "name", "description", "delegable", "sort_order")

@@ -39,8 +39,9 @@ SERVICE_WRITES: dict[str, set[str]] = {
     "iam.application": {"iam.oidc.services.application_update", "iam.oidc.services.application_roles_set"},
 }
 
-# model label → {action name: the service it calls}, for look-only pages with service actions.
+# model label → {action name: the service it calls}.
 SERVICE_ACTIONS: dict[str, dict[str, str]] = {
+    "iam.user": {"reset_mfa": "iam.services.user_mfa_reset"},
     "iam.membership": {
         "suspend": "iam.services.membership_suspend",
         "reactivate": "iam.services.membership_reactivate",

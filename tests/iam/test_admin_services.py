@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.idp.oidc.models import Token
+from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
@@ -272,3 +273,27 @@ def test_a_users_verified_addresses_cannot_be_changed_in_the_admin(ops_client):
     assert response.status_code == 403
     address.refresh_from_db()
     assert address.email == user.email
+
+
+def test_ops_reset_a_lost_second_factor_with_the_users_action(ops_client, ops):
+    user = ExternalUserFactory()
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    Authenticator.objects.create(user=user, type=Authenticator.Type.RECOVERY_CODES, data={"seed": "y"})
+    without = ExternalUserFactory()
+    url = reverse("admin:iam_user_changelist")
+
+    refused = ops_client.post(url, {"action": "reset_mfa", "_selected_action": [user.pk, without.pk]})
+
+    assert refused.status_code == 302
+    assert "has no second factor" in " ".join(str(m) for m in get_messages(refused.wsgi_request))
+    assert Authenticator.objects.filter(user=user).count() == 2
+
+    response = ops_client.post(url, {"action": "reset_mfa", "_selected_action": [user.pk]})
+
+    assert response.status_code == 302
+    assert not Authenticator.objects.filter(user=user).exists()
+    event = AuditEvent.objects.get(action="iam.user.mfa_reset")
+    assert (event.actor, event.data["removed"]) == (ops, ["recovery_codes", "totp"])
+    again = Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "z"})
+    page = reverse("admin:mfa_authenticator_delete", args=[again.pk])
+    assert ops_client.post(page, {"post": "yes"}).status_code == 403  # only the audited action resets
