@@ -18,7 +18,7 @@ from core.errors import BusinessRuleViolation
 from crm.matching import account_match
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.audit import audit_record
-from iam.permissions import is_crm_user
+from iam.permissions import is_crm_user, is_operations
 from invitations.email_domains import email_domain, is_public_mail_domain
 from webhooks.services import webhook_emit_records
 
@@ -486,3 +486,50 @@ def activity_delete(*, actor: User, activity: Activity) -> None:
     _require_staff(actor)
     with transaction.atomic():
         Activity.objects.filter(pk=activity.pk).delete()
+
+
+def contract_delete(*, actor: User, contract: Contract) -> None:
+    """Delete a contract entered by mistake. An active one ends by terminating it (``contract_save``),
+    which suspends its account's portal access and tells integrators; a delete would do neither."""
+    _require_staff(actor)
+    with transaction.atomic():
+        contract = Contract.objects.select_for_update().select_related("account").get(pk=contract.pk)
+        if contract.status == Contract.Status.ACTIVE:
+            raise BusinessRuleViolation("An active contract cannot be deleted. Terminate it first.")
+        audit_record(
+            actor=actor,
+            action="crm.contract.deleted",
+            account=contract.account,
+            target=contract,
+            data={"number": contract.number, "status": contract.status},
+        )
+        contract.delete()
+
+
+def account_delete(*, actor: User, account: Account) -> None:
+    """Delete an account created by mistake (a duplicate, test data), with its CRM records.
+
+    Operations only. Not an account with portal users (their memberships are the audit trail of
+    who had access; remove their access first) nor one with an active contract (terminate it).
+    """
+    if not is_operations(actor):
+        raise PermissionDenied("Only operations may delete accounts.")
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        if account.memberships.exists():
+            raise BusinessRuleViolation("This account has portal users; it stays as the record of their access.")
+        if account.contracts.filter(status=Contract.Status.ACTIVE).exists():
+            raise BusinessRuleViolation("This account has an active contract. Terminate it first.")
+        audit_record(
+            actor=actor,
+            action="crm.account.deleted",
+            account=account,
+            target=account,
+            data={
+                "name": account.name,
+                "business_id": account.business_id,
+                "contacts": account.contacts.count(),
+                "contracts": account.contracts.count(),
+            },
+        )
+        account.delete()

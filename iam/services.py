@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -17,9 +19,9 @@ from django.utils import timezone
 from core.errors import BusinessRuleViolation
 from crm.models import Account, Contact, Contract
 from iam.audit import audit_record, audit_record_many
-from iam.models import BusinessRole, Membership, User
-from iam.oidc.services import tokens_revoke_for_memberships
-from iam.permissions import can_manage_members, grantable_roles, is_staff_admin_of
+from iam.models import ApplicationRole, BusinessRole, Membership, User
+from iam.oidc.services import tokens_revoke_for_memberships, tokens_revoke_for_user
+from iam.permissions import can_manage_members, grantable_roles, is_operations, is_staff_admin_of
 from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
@@ -58,8 +60,6 @@ def _guard_last_admin(membership: Membership, *, losing_admin: bool) -> None:
 
 def users_end_sessions_without_access(user_ids: Iterable[int]) -> None:
     """End every session of these external users who are left with no usable membership."""
-    from allauth.usersessions.models import UserSession
-
     ids = set(user_ids)
     if not ids:
         return
@@ -379,6 +379,196 @@ def portal_user_add(*, actor: User, account: Account, contact: Contact, roles: I
                 data={"user": email, "contact": contact.pk},
             )
         return membership_grant(actor=actor, user=user, account=account, roles=roles, contact=contact)
+
+
+# --- Users and business roles, as operations keep them (the admin) ---------------------------------
+
+USER_NAME_FIELDS = ("first_name", "last_name")
+# What decides whether and how a user gets in: changed only here, audited, never on oneself.
+USER_ACCESS_FIELDS = ("is_active", "is_staff", "staff_role", "is_superuser")
+
+
+def _require_operations(actor: User) -> None:
+    if not is_operations(actor):
+        raise PermissionDenied("Only operations may manage users and business roles.")
+
+
+def _require_may_change_access_of(actor: User, user: User) -> None:
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser may change a superuser.")
+
+
+def _user_sessions_end(user_ids: Iterable[int]) -> None:
+    for session in UserSession.objects.filter(user_id__in=list(user_ids)):
+        session.end()
+
+
+def user_create(*, actor: User, email: str, password: str | None, first_name: str = "", last_name: str = "") -> User:
+    """Create a login. It starts as an external user with no access: staff rights are granted with
+    ``user_update`` (audited as an access change), portal access with a membership.
+
+    ``password=None`` leaves it unusable: the person chooses one through password reset.
+    """
+    _require_operations(actor)
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    if not email:
+        raise ValidationError({"email": "Enter an email address."})
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError({"email": "A user with this email address exists already."})
+        user = User.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
+        audit_record(
+            actor=actor, action="iam.user.created", target=user, data={"user": email, "password": password is not None}
+        )
+    return user
+
+
+def user_update(*, actor: User, user: User, changes: dict) -> User:
+    """Change a user's name or their access: active, staff, staff role, superuser.
+
+    Operations only, and never their own access; superuser rights, and anything about a
+    superuser, only by a superuser. A deactivated user's sessions and tokens end at once.
+    """
+    unknown = set(changes) - {*USER_NAME_FIELDS, *USER_ACCESS_FIELDS}
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This cannot be changed here."))
+    _require_operations(actor)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = {name: getattr(user, name) for name in changes}
+        changed = sorted(name for name, value in changes.items() if before[name] != value)
+        if not changed:
+            return user
+        access = [name for name in changed if name in USER_ACCESS_FIELDS]
+        if access:
+            if user.pk == actor.pk:
+                raise BusinessRuleViolation("You cannot change your own access. Ask another operator.")
+            _require_may_change_access_of(actor, user)
+            if "is_superuser" in access and not actor.is_superuser:
+                raise PermissionDenied("Only a superuser may grant or take away superuser rights.")
+        for name in changed:
+            setattr(user, name, changes[name])
+        if user.staff_role and not user.is_staff:
+            raise ValidationError({"staff_role": "Only staff users have a staff role. Clear it for an external user."})
+        if user.is_staff and "is_staff" in changed and user.memberships.exists():
+            raise ValidationError(
+                {"is_staff": "This user has portal memberships; staff have none. Take them out of their organisations."}
+            )
+        user.save(update_fields=changed)
+        for action, fields in (("iam.user.access_changed", access), ("iam.user.updated", USER_NAME_FIELDS)):
+            names = [name for name in changed if name in fields]
+            if names:
+                audit_record(
+                    actor=actor,
+                    action=action,
+                    target=user,
+                    data={
+                        "user": user.email,
+                        "before": {name: before[name] for name in names},
+                        "after": {name: getattr(user, name) for name in names},
+                    },
+                )
+        if "is_active" in changed and not user.is_active:
+            tokens_revoke_for_user(user)
+            transaction.on_commit(lambda: _user_sessions_end([user.pk]))
+    return user
+
+
+def user_password_set(*, actor: User, user: User, password: str | None) -> User:
+    """Set a user's password (``None``: none usable, so only password reset lets them in again).
+
+    The user's other sessions end by themselves: Django checks the password hash on each request.
+    """
+    _require_operations(actor)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        _require_may_change_access_of(actor, user)
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            actor=actor,
+            action="iam.user.password_set",
+            target=user,
+            data={"user": user.email, "usable": password is not None},
+        )
+    return user
+
+
+def _application_role_labels(pks: set[int]) -> dict[int, str]:
+    rows = ApplicationRole.objects.filter(pk__in=pks).values_list("pk", "application__key", "key")
+    return {pk: f"{application}:{key}" for pk, application, key in rows}
+
+
+def user_mfa_reset(*, actor: User, user: User) -> User:
+    """Remove a user's second factors (authenticator apps, passkeys, recovery codes): a lost device.
+
+    They sign in with their password next and, where their account requires MFA, set up a new
+    factor before anything else. A superuser's only by a superuser.
+    """
+    _require_operations(actor)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        _require_may_change_access_of(actor, user)
+        factors = Authenticator.objects.filter(user=user)
+        removed = sorted(set(factors.values_list("type", flat=True)))
+        if not removed:
+            raise BusinessRuleViolation(f"{user.email} has no second factor to reset.")
+        factors.delete()
+        audit_record(
+            actor=actor, action="iam.user.mfa_reset", target=user, data={"user": user.email, "removed": removed}
+        )
+    return user
+
+
+BUSINESS_ROLE_FIELDS = ("key", "name", "description", "delegable", "sort_order")
+
+
+def business_role_save(
+    *, actor: User, role: BusinessRole, application_roles: Iterable[ApplicationRole] | None = None
+) -> BusinessRole:
+    """Create or change a business role and, when given, what it means per application.
+
+    Both decide what its holders may do (who org admins may delegate it to; the application
+    roles tokens carry), so each change is audited with what it was and what it is.
+    """
+    _require_operations(actor)
+    with transaction.atomic():
+        created = role.pk is None
+        before = {} if created else BusinessRole.objects.filter(pk=role.pk).values(*BUSINESS_ROLE_FIELDS).first()
+        mapped_before = (
+            set()
+            if created
+            else set(ApplicationRole.objects.filter(business_roles=role.pk).values_list("pk", flat=True))
+        )
+        if not created and before["key"] != role.key:
+            raise ValidationError({"key": "A role's key is what code and tokens refer to; it cannot change."})
+        role.full_clean(exclude=["application_roles"])
+        role.save()
+        if application_roles is not None:
+            application_roles = list(application_roles)
+            role.application_roles.set(application_roles)
+        mapped = {r.pk for r in application_roles} if application_roles is not None else mapped_before
+        changed = sorted(name for name in BUSINESS_ROLE_FIELDS if before.get(name) != getattr(role, name))
+        labels = _application_role_labels(mapped ^ mapped_before)
+        added = sorted(labels[pk] for pk in mapped - mapped_before)
+        removed = sorted(labels[pk] for pk in mapped_before - mapped)
+        if created or changed or added or removed:
+            audit_record(
+                actor=actor,
+                action="iam.business_role.created" if created else "iam.business_role.updated",
+                target=role,
+                data={
+                    "key": role.key,
+                    "before": {name: before.get(name) for name in changed} if not created else {},
+                    "after": {name: getattr(role, name) for name in changed},
+                    "application_roles_added": added,
+                    "application_roles_removed": removed,
+                },
+            )
+    return role
 
 
 # --- Self-service profile ------------------------------------------------------------------------

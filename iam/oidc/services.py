@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from iam.audit import audit_record
-from iam.models import Application, ApplicationAccountChoice, Membership
+from iam.models import Application, ApplicationAccountChoice, ApplicationRole, Membership
 from iam.permissions import can_manage_applications
 
 if TYPE_CHECKING:
@@ -232,6 +232,39 @@ def application_rotate_secret(*, actor: User, application: Application) -> Appli
     return ApplicationOutcome(application=application, client_secret=secret)
 
 
+def application_roles_set(*, actor: User, application: Application, roles: dict[str, str]) -> Application:
+    """Make ``roles`` (key → name) the roles ``application`` understands.
+
+    A key is a role's identity, as tokens carry it: a key not in ``roles`` is taken away, with
+    the business roles that mapped to it, and a new key is a new role.
+    """
+    _require_manager(actor)
+    wanted = {key.strip(): (name or "").strip() for key, name in roles.items() if key.strip()}
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        current = {role.key: role for role in application.roles.all()}
+        removed = sorted(set(current) - set(wanted))
+        added = sorted(set(wanted) - set(current))
+        kept = set(wanted) & set(current)
+        renamed = {key: [current[key].name, wanted[key]] for key in sorted(kept) if current[key].name != wanted[key]}
+        if not (removed or added or renamed):
+            return application
+        for role in [ApplicationRole(application=application, key=key, name=wanted[key]) for key in added]:
+            role.full_clean(exclude=["application"])
+            role.save()
+        ApplicationRole.objects.filter(application=application, key__in=removed).delete()
+        for key, (_, name) in renamed.items():
+            ApplicationRole.objects.filter(pk=current[key].pk).update(name=name)
+        # What a business role means in this application changed: the tokens it issues say so.
+        audit_record(
+            actor=actor,
+            action="iam.application.roles_changed",
+            target=application,
+            data={"added": added, "removed": removed, "renamed": renamed},
+        )
+    return application
+
+
 # --- The account a user acts for ----------------------------------------------------------------
 
 
@@ -271,6 +304,11 @@ def application_account_choose(*, actor: User, application: Application, members
 
 def _revoke_client_tokens(client: Client) -> int:
     return Token.objects.filter(client=client, type__in=_SESSION_TOKENS).delete()[0]
+
+
+def tokens_revoke_for_user(user: User) -> int:
+    """Delete every access and refresh token of ``user``, in the caller's transaction."""
+    return Token.objects.filter(user=user, type__in=_SESSION_TOKENS).delete()[0]
 
 
 def tokens_revoke_for_memberships(memberships: Iterable[Membership]) -> int:
