@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Contract
+from history.services import history_record_many, history_snapshot
 
 
 def contracts_expire_due(*, today: dt.date | None = None) -> int:
@@ -30,6 +31,11 @@ def contracts_expire_due(*, today: dt.date | None = None) -> int:
         if changed:
             # This run's UPDATE stamped exactly these rows with its own ``now``.
             ended = Contract.objects.filter(status=Contract.Status.EXPIRED, end_date__lt=today, updated_at=now)
+            # A contract's end is a fact people act on (portal access ends with it), not state the
+            # system derives for display: each ended contract gets its history row, in one INSERT.
+            history_record_many(
+                actor=None, items=[(c, history_snapshot(c, status=Contract.Status.ACTIVE)) for c in ended]
+            )
             webhook_emit_records("contract.ended", ended)
         access_sync(account_ids=None, actor=None)
     return changed

@@ -32,6 +32,7 @@ from django.utils import timezone
 from core.errors import BusinessRuleViolation
 from crm.decay import Freshness
 from crm.models import Contact, ContactReconfirmation
+from history.services import history_record, history_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -364,6 +365,7 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             Membership.objects.filter(contact=contact, status=Membership.Status.ACTIVE).select_related("user").first()
         )
         person = membership.user if membership else None
+        before = history_snapshot(contact)
         Contact.objects.filter(pk=contact.pk).update(
             last_verified_at=now,
             verified_by=person,
@@ -372,6 +374,7 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             updated_at=now,
         )
         contact.refresh_from_db()
+        history_record(actor=person, record=contact, before=before)
         audit_record(
             actor=person,
             action="crm.contact.reconfirmed",

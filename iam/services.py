@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
 from crm.models import Account, Contact, Contract
+from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.oidc.services import tokens_revoke_for_memberships
@@ -78,13 +79,15 @@ def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
     contact = account.contacts.filter(email__iexact=user.email).order_by("pk").first()
     if contact:
         return contact
-    return Contact.objects.create(
+    contact = Contact.objects.create(
         account=account,
         first_name=user.first_name,
         last_name=user.last_name or user.email.split("@", 1)[0],
         email=user.email,
         owner=account.owner,
     )
+    history_record(actor=actor, record=contact)
+    return contact
 
 
 def membership_create(
@@ -380,6 +383,7 @@ def profile_update(*, actor: User, membership: Membership, data: dict) -> Contac
             membership.contact = contact
             membership.save(update_fields=["contact", "updated_at"])
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        before = history_snapshot(contact)
         changed = sorted(name for name in data if getattr(contact, name) != data[name])
         if "consent_to_contact" in changed:
             contact.consent_updated_at = timezone.now()
@@ -387,6 +391,7 @@ def profile_update(*, actor: User, membership: Membership, data: dict) -> Contac
             setattr(contact, name, value)
         contact.full_clean()
         contact.save()
+        history_record(actor=actor, record=contact, before=before)
         user_fields = [name for name in ("first_name", "last_name") if name in data]
         if user_fields:
             user = User.objects.select_for_update().get(pk=actor.pk)

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Lead
+from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import grantable_roles
@@ -597,7 +598,7 @@ def _contact_for(*, account: Account, user: User, email: str, lead: Lead | None 
     if contact is not None:
         return contact
     source = lead or user
-    return Contact.objects.create(
+    contact = Contact.objects.create(
         account=account,
         first_name=source.first_name or user.first_name,
         last_name=source.last_name or user.last_name or email.split("@", 1)[0],
@@ -606,6 +607,8 @@ def _contact_for(*, account: Account, user: User, email: str, lead: Lead | None 
         job_title=getattr(lead, "job_title", "") or "",
         owner=account.owner,
     )
+    history_record(actor=user, record=contact)
+    return contact
 
 
 def _registration_records(*, invitation: Invitation, user: User) -> tuple[Account, Contact]:
@@ -627,6 +630,7 @@ def _registration_records(*, invitation: Invitation, user: User) -> tuple[Accoun
                     website=lead.company_website,
                     owner=lead.owner,
                 )
+                history_record(actor=user, record=account)
         except IntegrityError:
             account = Account.objects.get(business_id=business_id)
         else:
@@ -691,11 +695,13 @@ def _membership_grant(
 def _lead_registered(*, invitation: Invitation, user: User, account: Account) -> None:
     lead = invitation.lead
     bonus = settings.INVITATIONS_LEAD_SCORE_BONUS
+    before = history_snapshot(lead)
     Lead.objects.filter(pk=lead.pk).update(
         status=Lead.Status.REGISTERED, score=Least(F("score") + bonus, 100), updated_at=timezone.now()
     )
     lead.refresh_from_db(fields=["status", "score", "updated_at"])
-    Activity.objects.create(
+    history_record(actor=user, record=lead, before=before)
+    note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {invitation.email}",
         body=f"Accepted the invitation from {_inviter_name(invitation.invited_by)}. Score +{bonus} → {lead.score}.",
@@ -703,6 +709,7 @@ def _lead_registered(*, invitation: Invitation, user: User, account: Account) ->
         owner=lead.owner,
         lead=lead,
     )
+    history_record(actor=user, record=note)
     audit_record(
         actor=user,
         action="crm.lead.registered",

@@ -31,6 +31,7 @@ from django_countries import countries
 
 from core.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Lead
+from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import can_decide_registrations, can_manage_members, sells
@@ -337,6 +338,7 @@ def _account_for(*, actor: User | None, registration: RegistrationRequest) -> tu
                 country=registration.country,
                 owner=_owner(actor),
             )
+            history_record(actor=actor, record=account)
     except IntegrityError:
         return Account.objects.get(business_id=registration.business_id), False
     if qualify_business_email(registration.email).qualified:
@@ -357,8 +359,10 @@ def _contact(*, actor: User | None, account: Account, registration: Registration
 
     contact = contact_for_user(account=account, user=registration.user, actor=actor)
     if not contact.phone:
+        before = history_snapshot(contact)
         contact.phone = registration.phone
         contact.save(update_fields=["phone", "updated_at"])
+        history_record(actor=registration.user, record=contact, before=before)
     # The person typed these details themselves and proved the address: verified by self-service.
     return contact_verify(actor=registration.user, contact=contact, method=Contact.VerificationMethod.SELF_SERVICE)
 
@@ -571,6 +575,7 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
         .order_by("-created_at", "-pk")
         .first()
     )
+    before = history_snapshot(lead) if lead is not None else None
     if lead is None:
         lead = Lead(
             first_name=registration.first_name,
@@ -588,7 +593,8 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
     lead.score = min(100, lead.score + settings.REGISTRATIONS_LEAD_SCORE_BONUS)
     lead.full_clean()
     lead.save()
-    Activity.objects.create(
+    history_record(actor=actor, record=lead, before=before)
+    note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {registration.email}",
         body=f"Self-service registration of {registration.company_name} ({registration.business_id}). "
@@ -597,6 +603,7 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
         owner=lead.owner,
         lead=lead,
     )
+    history_record(actor=actor, record=note)
     return lead
 
 

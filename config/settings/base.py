@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "allauth.idp.oidc",
     "core",
+    "history",
     "iam",
     "crm",
     "invitations",
