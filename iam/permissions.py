@@ -73,6 +73,7 @@ def can_manage_applications(user: User | None) -> bool:
 
 def org_admin_membership(user: User | None, account: Account) -> Membership | None:
     """The user's usable org-admin membership of this account, if they have one."""
+    # Import cycle: the admin site imports this module while apps load, before models exist.
     from iam.models import Membership
 
     if not (user and user.is_authenticated and user.is_active) or user.is_staff:
