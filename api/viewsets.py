@@ -200,6 +200,11 @@ class HistoryMixin:
         page = self.paginator.paginate_queryset(record_history(record=record), request, view=HistoryOrdering)
         return self.paginator.get_paginated_response(RecordChangeSerializer(page, many=True).data)
 
+    def filter_queryset(self, queryset):
+        if getattr(self, "action", None) == "history":
+            return queryset  # the list's filters (?owner=…) do not apply to finding one record's history
+        return super().filter_queryset(queryset)
+
 
 class HistoryOrdering:
     """A history's one ordering, for the paginator: newest first."""
