@@ -336,7 +336,8 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
             wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
             existing = set(account.email_domains.values_list("domain", flat=True)) if not created else set()
             if wanted != existing:
-                domain_change = {"email_domains": {"old": sorted(existing), "new": sorted(wanted)}}
+                old = None if created else sorted(existing)
+                domain_change = {"email_domains": {"old": old, "new": sorted(wanted)}}
         _save_record(account, actor=actor, stored=stored, also=domain_change)
         if bool(was_required) != account.require_mfa:
             # Requiring MFA is an access-policy change: it belongs in the audit trail.

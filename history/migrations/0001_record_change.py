@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-changed_at', '-id'],
-                'indexes': [models.Index(fields=['record_type', 'record_id', '-changed_at', '-id'], name='history_record_time')],
+                'indexes': [models.Index(fields=['record_type', 'record_id', '-changed_at', '-id'], name='history_record_time'), models.Index(fields=['-changed_at', '-id'], name='history_changed')],
             },
         ),
         migrations.RunPython(append_only, drop_append_only),

@@ -487,3 +487,20 @@ def test_admin_change_records_history_through_the_admin(client):
     [change] = _history(opportunity)
     assert change.channel == Channel.ADMIN
     assert change.changes["name"]["new"] == "Renamed in the admin"
+
+
+def test_history_is_read_only_in_the_admin(client):
+    ops = StaffFactory(is_superuser=True)
+    contact = ContactFactory(owner=ops)
+    contact.job_title = "CFO"
+    contact_save(actor=ops, contact=contact)
+    [change] = _history(contact)
+    client.force_login(ops)
+    changelist = client.get(reverse("admin:history_recordchange_changelist"))
+    assert changelist.status_code == 200
+    assert contact.full_name in changelist.content.decode()
+    assert client.get(reverse("admin:history_recordchange_add")).status_code == 403
+    assert (
+        client.post(reverse("admin:history_recordchange_delete", args=[change.pk]), {"post": "yes"}).status_code == 403
+    )
+    assert _history(contact) == [change]
