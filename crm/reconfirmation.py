@@ -165,6 +165,7 @@ def reconfirmations_send_due(
             last_id = rows[-1]["pk"]
             ids = [row["pk"] for row in rows]
             # Claim: the interval condition again, so nothing claimed in the meantime is taken twice.
+            # Bookkeeping of the job, not a change to the contact's data: no record history.
             Contact.objects.filter(pk__in=ids).filter(_not_asked_since(now)).update(last_reconfirmation_sent_at=now)
             messages = _issue_links(rows, now=now)
             outcome.sent += len(rows)
