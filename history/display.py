@@ -21,7 +21,7 @@ class FieldChange:
     new: str
 
 
-def _display(model_field: models.Field | None, value: Any) -> str:
+def _display(model_field: models.Field[Any, Any] | None, value: Any) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return EMPTY
     if isinstance(value, dict) and "label" in value:  # a reference

@@ -39,12 +39,12 @@ DERIVED_FIELDS: dict[str, frozenset[str]] = {
 
 
 @cache
-def tracked_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+def tracked_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
     skip = UNTRACKED_FIELDS | DERIVED_FIELDS.get(model._meta.label_lower, frozenset())
     return tuple(f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip)
 
 
-def _plain(model_field: models.Field, value: Any) -> Any:
+def _plain(model_field: models.Field[Any, Any], value: Any) -> Any:
     """A field's value as readable JSON that compares equal exactly when the values are equal."""
     if value is None or isinstance(value, bool | int | float | str | list | dict):
         return value
@@ -80,10 +80,11 @@ def history_snapshot(record: models.Model, **was: Any) -> Snapshot:
     related: dict[str, models.Model] = {}
     for f in tracked_fields(type(record)):
         value = was[f.name] if f.name in was else getattr(record, f.attname)
-        if f.is_relation:
+        if isinstance(f, models.ForeignKey):
             values[f.name] = value
-            if value is not None and f.is_cached(record):
-                related[f.name] = f.get_cached_value(record)
+            cached = f.get_cached_value(record, default=None) if value is not None else None
+            if cached is not None:
+                related[f.name] = cached
         else:
             values[f.name] = _plain(f, value)
     return Snapshot(model=type(record), pk=record.pk, label=str(record)[:254], values=values, related=related)
@@ -107,37 +108,46 @@ def _diff(before: Snapshot | None, after: Snapshot | None) -> dict[str, dict[str
     }
 
 
+def _target(f: models.ForeignKey[Any, Any]) -> type[models.Model]:
+    model = f.related_model
+    if not isinstance(model, type):  # "self" or a string: only before the app registry is ready
+        raise TypeError(f"{f} refers to an unresolved model.")
+    return model
+
+
 @dataclass
 class _Pending:
     """Changes waiting for the labels of the references they hold."""
 
-    rows: list[tuple[RecordChange, list[tuple[str, str, models.Field, Snapshot]]]] = field(default_factory=list)
+    rows: list[tuple[RecordChange, list[tuple[str, str, type[models.Model], Snapshot]]]] = field(default_factory=list)
 
     def add(self, row: RecordChange, before: Snapshot | None, after: Snapshot | None) -> None:
-        model = (after or before).model  # type: ignore[union-attr]
+        subject = after if after is not None else before
+        if subject is None:
+            return
         refs = []
-        for f in tracked_fields(model):
-            if f.is_relation and f.name in row.changes:
+        for f in tracked_fields(subject.model):
+            if isinstance(f, models.ForeignKey) and f.name in row.changes:
                 for side, snapshot in (("old", before), ("new", after)):
                     if snapshot is not None and row.changes[f.name][side] is not None:
-                        refs.append((f.name, side, f, snapshot))
+                        refs.append((f.name, side, _target(f), snapshot))
         self.rows.append((row, refs))
 
     def resolve(self) -> list[RecordChange]:
         """Turn each reference id into ``{"id", "label"}``: loaded objects first, then one query per model."""
         wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
         for row, refs in self.rows:
-            for name, side, f, snapshot in refs:
+            for name, side, target, snapshot in refs:
                 obj = snapshot.related.get(name)
                 if obj is None or obj.pk != row.changes[name][side]:
-                    wanted[f.related_model].add(row.changes[name][side])
+                    wanted[target].add(row.changes[name][side])
         found = {model: model._base_manager.in_bulk(ids) for model, ids in wanted.items()}
         for row, refs in self.rows:
-            for name, side, f, snapshot in refs:
+            for name, side, target, snapshot in refs:
                 pk = row.changes[name][side]
                 obj = snapshot.related.get(name)
                 if obj is None or obj.pk != pk:
-                    obj = found[f.related_model].get(pk)
+                    obj = found[target].get(pk)
                 row.changes[name][side] = {"id": pk, "label": str(obj)[:254] if obj is not None else ""}
         return [row for row, _refs in self.rows]
 
@@ -149,7 +159,12 @@ def _actor_label(actor: User | None) -> str:
 
 
 def _row(
-    *, actor: User | None, kind: str, before: Snapshot | None, after: Snapshot | None, also: dict | None = None
+    *,
+    actor: User | None,
+    kind: str,
+    before: Snapshot | None,
+    after: Snapshot | None,
+    also: dict[str, dict[str, Any]] | None = None,
 ) -> RecordChange | None:
     changes = {**_diff(before, after), **(also or {})}
     if kind == RecordChange.Kind.UPDATED and not changes:
