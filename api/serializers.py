@@ -21,6 +21,7 @@ from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from history.models import RecordChange
 from iam.models import AuditEvent, BusinessRole, Membership, User
 from invitations.models import Invitation, InvitationBatch
 from registrations.models import RegistrationRequest
@@ -721,5 +722,39 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "last_attempt_at",
             "succeeded_at",
             "created_at",
+        ]
+        read_only_fields = fields
+
+
+# --- Record history (the history app) ----------------------------------------------------------------
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    old = serializers.JSONField(
+        allow_null=True, help_text="The value before (null on creation). A reference is {id, label}."
+    )
+    new = serializers.JSONField(allow_null=True, help_text="The value after (null on deletion).")
+
+
+class RecordChangeSerializer(serializers.ModelSerializer):
+    changes = serializers.DictField(
+        child=FieldChangeSerializer(),
+        read_only=True,
+        help_text="Each changed field by name: {old, new}. Dates and times in ISO 8601, decimals as strings, "
+        "references as {id, label}. A creation lists the initial values, a deletion the last ones.",
+    )
+
+    class Meta:
+        model = RecordChange
+        fields = [
+            "id",
+            "changed_at",
+            "kind",
+            "actor",
+            "actor_label",
+            "credential",
+            "channel",
+            "job",
+            "changes",
         ]
         read_only_fields = fields

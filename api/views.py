@@ -15,7 +15,15 @@ from api import filters, serializers
 from api import selectors as api_selectors
 from api.idempotency import idempotent
 from api.problems import Conflict
-from api.viewsets import CreateMixin, DestroyMixin, ListMixin, ResourceViewSet, RetrieveMixin, UpdateMixin
+from api.viewsets import (
+    CreateMixin,
+    DestroyMixin,
+    HistoryMixin,
+    ListMixin,
+    ResourceViewSet,
+    RetrieveMixin,
+    UpdateMixin,
+)
 from core.listing import Sort
 from crm import selectors as crm_selectors
 from crm import services as crm_services
@@ -51,7 +59,7 @@ def _orderings(*sorts: Sort) -> dict[str, Sort]:
     create=extend_schema(summary="Create an account"),
     partial_update=extend_schema(summary="Change an account"),
 )
-class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, ResourceViewSet):
+class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, HistoryMixin, ResourceViewSet):
     """Customer organisations. Not deleted through the API: an account carries contracts and history."""
 
     resource = "accounts"
@@ -84,7 +92,7 @@ class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
     partial_update=extend_schema(summary="Change a contact"),
     destroy=extend_schema(summary="Delete a contact", description="Refused (409) for a portal user's contact."),
 )
-class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet):
     resource = "contacts"
     serializer_class = serializers.ContactSerializer
     filterset_class = filters.ContactFilter
@@ -122,7 +130,7 @@ class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Destroy
     partial_update=extend_schema(summary="Change a lead", description="Conversion only through …/convert/."),
     destroy=extend_schema(summary="Delete a lead", description="Refused (409) for a converted lead."),
 )
-class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet):
     resource = "leads"
     account_field = None  # a lead belongs to no account yet: keys restricted to accounts see none
     serializer_class = serializers.LeadSerializer
@@ -172,7 +180,9 @@ class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMix
     partial_update=extend_schema(summary="Change an opportunity"),
     destroy=extend_schema(summary="Delete an opportunity"),
 )
-class OpportunityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+class OpportunityViewSet(
+    ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet
+):
     resource = "opportunities"
     serializer_class = serializers.OpportunitySerializer
     filterset_class = filters.OpportunityFilter
@@ -202,7 +212,7 @@ class OpportunityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Des
         summary="Change a contract", description="A status change suspends or restores the account's portal access."
     ),
 )
-class ContractViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, ResourceViewSet):
+class ContractViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, HistoryMixin, ResourceViewSet):
     """What accounts bought. Not deleted: end a contract by setting its status (expired, terminated)."""
 
     resource = "contracts"
@@ -226,7 +236,7 @@ class ContractViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resour
     partial_update=extend_schema(summary="Change an activity", request=serializers.ActivityUpdateSerializer),
     destroy=extend_schema(summary="Delete an activity"),
 )
-class ActivityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, ResourceViewSet):
+class ActivityViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet):
     resource = "activities"
     serializer_class = serializers.ActivitySerializer
     filterset_class = filters.ActivityFilter

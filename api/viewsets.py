@@ -16,15 +16,19 @@ from typing import Any, ClassVar
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.etags import check_if_match, etag_for
 from api.idempotency import idempotent
 from api.models import ApiKey
 from api.pagination import KeysetCursorPagination
+from api.serializers import RecordChangeSerializer
 from core.context import ActingCredential, reset_credential, set_credential
 from core.listing import Sort
+from history.selectors import HISTORY_SORT, record_history
 
 
 class ResourceViewSet(viewsets.GenericViewSet):
@@ -148,6 +152,44 @@ class UpdateMixin:
             serializer.is_valid(raise_exception=True)
             record = self.perform_update(record, serializer.validated_data)
         return self.detail_response(self.written(record))
+
+
+class HistoryMixin:
+    """``GET …/{id}/history/``: the record's changes, newest first, keyset-paged like every list.
+
+    The record is found as ``retrieve`` finds it (out of scope: the same 404 as a missing id).
+    """
+
+    @extend_schema(
+        summary="The record's history: who changed which field from what to what, when and through what",
+        responses=RecordChangeSerializer(many=True),
+        filters=False,
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                str,
+                OpenApiParameter.QUERY,
+                description="Sort order. Default and only: `-changed` (newest first).",
+                enum=[HISTORY_SORT.key],
+            )
+        ],
+    )
+    @action(detail=True, methods=["get"], pagination_class=KeysetCursorPagination)
+    def history(self, request, *args, **kwargs):
+        record = self.get_object()
+        page = self.paginator.paginate_queryset(record_history(record=record), request, view=HistoryOrdering)
+        return self.paginator.get_paginated_response(RecordChangeSerializer(page, many=True).data)
+
+    def filter_queryset(self, queryset):
+        if getattr(self, "action", None) == "history":
+            return queryset  # the list's filters (?owner=…) do not apply to finding one record's history
+        return super().filter_queryset(queryset)
+
+
+class HistoryOrdering:
+    """A history's one ordering, for the paginator: newest first."""
+
+    orderings: ClassVar[dict[str, Sort]] = {"-changed": HISTORY_SORT}
 
 
 class DestroyMixin:

@@ -42,6 +42,8 @@ def contacts_mark_bounced_many(*, bounces: Sequence[tuple[str, str]], now: dt.da
             .filter(email_ci__in=list(reasons), email_bounced_at__isnull=True)
             .select_related("account")  # the audit labels read the name and the account: no deferred fields
         )
+        # Deliberately no record history: bouncing is state the mail provider reports, set-based for
+        # any number of contacts, and each contact gets its audit event below.
         changed = Contact.objects.filter(pk__in=[c.pk for c in affected], email_bounced_at__isnull=True).update(
             email_bounced_at=now,
             last_verified_at=None,

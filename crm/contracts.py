@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Contract
+from history.services import history_record_many, history_snapshot
 from iam.audit import audit_record_many
 from iam.services import access_sync
 from webhooks.services import webhook_emit_records
@@ -45,6 +46,11 @@ def contracts_expire_due(*, today: dt.date | None = None) -> int:
                 action="crm.contract.status_changed",
                 items=[(c.account, c) for c in ended],
                 data={"from": Contract.Status.ACTIVE.value, "to": Contract.Status.EXPIRED.value, "reason": "end_date"},
+            )
+            # A contract's end is a fact people act on (portal access ends with it), not state the
+            # system derives for display: each ended contract gets its history row, in one INSERT.
+            history_record_many(
+                actor=None, items=[(c, history_snapshot(c, status=Contract.Status.ACTIVE)) for c in ended]
             )
             webhook_emit_records("contract.ended", ended)
         access_sync(account_ids=None, actor=None)

@@ -125,4 +125,5 @@ def contacts_refresh_freshness(*, now: dt.datetime | None = None) -> int | None:
         if not advisory_xact_lock("contacts_refresh_freshness"):
             return None
         state = policy.state_expression(now)
+        # Deliberately no record history: freshness is derived from last_verified_at and time.
         return Contact.objects.exclude(freshness=state).update(freshness=state)

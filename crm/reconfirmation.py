@@ -32,6 +32,7 @@ from django.utils import timezone
 from core.errors import BusinessRuleViolation
 from crm.decay import Freshness
 from crm.models import Contact, ContactReconfirmation
+from history.services import history_record, history_snapshot
 from iam.audit import audit_record
 from iam.models import Membership, User
 from iam.permissions import is_crm_user
@@ -164,6 +165,7 @@ def reconfirmations_send_due(
             last_id = rows[-1]["pk"]
             ids = [row["pk"] for row in rows]
             # Claim: the interval condition again, so nothing claimed in the meantime is taken twice.
+            # Bookkeeping of the job, not a change to the contact's data: no record history.
             Contact.objects.filter(pk__in=ids).filter(_not_asked_since(now)).update(last_reconfirmation_sent_at=now)
             messages = _issue_links(rows, now=now)
             outcome.sent += len(rows)
@@ -358,6 +360,7 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             Membership.objects.filter(contact=contact, status=Membership.Status.ACTIVE).select_related("user").first()
         )
         person = membership.user if membership else None
+        before = history_snapshot(contact)
         Contact.objects.filter(pk=contact.pk).update(
             last_verified_at=now,
             verified_by=person,
@@ -366,6 +369,7 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             updated_at=now,
         )
         contact.refresh_from_db()
+        history_record(actor=person, record=contact, before=before)
         audit_record(
             actor=person,
             action="crm.contact.reconfirmed",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from core.errors import BusinessRuleViolation
 from crm.matching import account_match
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
+from history.services import history_record, history_record_many, history_snapshot
 from iam.audit import audit_record
 from iam.permissions import is_crm_user, is_operations
 from invitations.email_domains import email_domain, is_public_mail_domain
@@ -73,6 +74,7 @@ def account_create_for_company(
                 website=website,
                 owner=owner,
             )
+            history_record(actor=actor, record=account)
     except IntegrityError:
         return Account.objects.get(business_id=business_id), False
     domain = email_domain(email) if "@" in email else ""
@@ -158,6 +160,7 @@ def lead_convert(
                 verified_by=actor,
                 verification_method=Contact.VerificationMethod.REP,
             )
+            history_record(actor=actor, record=contact)
 
         opportunity = None
         if opportunity_name.strip():
@@ -170,10 +173,14 @@ def lead_convert(
                 probability=Opportunity.DEFAULT_PROBABILITY[Opportunity.Stage.QUALIFICATION],
                 owner=contact.owner,
             )
+            history_record(actor=actor, record=opportunity)
 
         # The lead's history now belongs on the account's and contact's timelines too.
+        moved = list(Activity.objects.filter(lead=lead).select_for_update())
         Activity.objects.filter(lead=lead).update(account=account, contact=contact)
+        history_record_many(actor=actor, items=_moved(moved, account=account, contact=contact))
 
+        before = history_snapshot(lead)
         lead.status = Lead.Status.CONVERTED
         lead.converted_at = timezone.now()
         lead.converted_account = account
@@ -189,7 +196,8 @@ def lead_convert(
                 "updated_at",
             ]
         )
-        Activity.objects.create(
+        history_record(actor=actor, record=lead, before=before)
+        note = Activity.objects.create(
             kind=Activity.Kind.NOTE,
             subject=f"Converted from lead {lead.full_name}",
             author=actor,
@@ -211,6 +219,7 @@ def lead_convert(
                 "opportunity": opportunity.pk if opportunity else None,
             },
         )
+        history_record(actor=actor, record=note)
         if contact_created:
             webhook_emit_records("contact.created", [contact])
         webhook_emit_records("lead.converted", [lead])
@@ -222,6 +231,14 @@ def lead_convert(
         account_created=account_created,
         contact_created=contact_created,
     )
+
+
+def _moved(activities: list[Activity], *, account: Account, contact: Contact | None):
+    """(activity as it is now, snapshot as it was) for activities a set-based update moved."""
+    for activity in activities:
+        before = history_snapshot(activity)
+        activity.account, activity.contact = account, contact
+        yield activity, before
 
 
 def activity_log(
@@ -272,7 +289,9 @@ def activity_log(
         occurred_at=occurred_at or now,
     )
     activity.full_clean()
-    activity.save()
+    with transaction.atomic():
+        activity.save()
+        history_record(actor=actor, record=activity)
     return activity
 
 
@@ -281,9 +300,11 @@ def activity_set_done(*, actor: User, activity: Activity, done: bool = True) -> 
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
         if activity.done != done:
+            before = history_snapshot(activity)
             activity.done = done
             activity.done_at = timezone.now() if done else None
             activity.save(update_fields=["done", "done_at", "updated_at"])
+            history_record(actor=actor, record=activity, before=before)
     return activity
 
 
@@ -296,6 +317,7 @@ def activity_update(*, actor: User, activity: Activity, changes: dict) -> Activi
     _require_staff(actor)
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        before = history_snapshot(activity)
         done = changes.pop("done", None)
         for name, value in changes.items():
             setattr(activity, name, value)
@@ -306,25 +328,23 @@ def activity_update(*, actor: User, activity: Activity, changes: dict) -> Activi
             activity.done_at = timezone.now() if done else None
         activity.full_clean()
         activity.save()
+        history_record(actor=actor, record=activity, before=before)
     return activity
 
 
 def contact_verify(*, actor: User, contact: Contact, method: str = Contact.VerificationMethod.REP) -> Contact:
     """Record that a contact's data was confirmed as current, by whom and how: fresh from now."""
-    from crm.decay import freshness_state
 
     if method == Contact.VerificationMethod.REP:
         _require_staff(actor)
     now = timezone.now()
     with transaction.atomic():
-        Contact.objects.filter(pk=contact.pk).update(
-            last_verified_at=now,
-            verified_by=actor,
-            verification_method=method,
-            freshness=freshness_state(now, now=now),
-            updated_at=now,
-        )
-        contact.refresh_from_db()
+        contact = Contact.objects.select_for_update(of=("self",)).select_related("account").get(pk=contact.pk)
+        before = history_snapshot(contact)
+        contact.last_verified_at, contact.verified_by, contact.verification_method = now, actor, method
+        # Contact.save keeps the stored freshness in step with last_verified_at.
+        contact.save(update_fields=["last_verified_at", "verified_by", "verification_method", "updated_at"])
+        history_record(actor=actor, record=contact, before=before)
         if method == Contact.VerificationMethod.REP:
             # Self-service edits are audited by the profile service that calls this.
             audit_record(actor=actor, action="crm.contact.verified", account=contact.account, target=contact)
@@ -334,11 +354,27 @@ def contact_verify(*, actor: User, contact: Contact, method: str = Contact.Verif
 # --- Saving records from the UI (and, later, the API) ----------------------------------------
 
 
-def _save_record(record):
+def _stored(record):
+    """The row as stored, locked until the transaction ends (None for a new record)."""
+    if record.pk is None:
+        return None
+    return type(record)._base_manager.select_for_update().filter(pk=record.pk).first()
+
+
+def _save_record(record, *, actor: User, stored=None, also: dict | None = None):
+    """Validate, save and write the record's history (old → new of each changed field).
+
+    ``stored`` is the row as the service already read it (locked) before changing ``record``;
+    without it, it is read here. ``also`` adds changes that are not the model's own fields.
+    """
+    if stored is None:
+        stored = _stored(record)
+    before = history_snapshot(stored) if stored is not None else None
     # Model-level validation (fields, constraints, uniqueness) guards every write path,
     # not only the ones that went through a form.
     record.full_clean()
     record.save()
+    history_record(actor=actor, record=record, before=before, also=also)
     return record
 
 
@@ -347,10 +383,16 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
     _require_staff(actor)
     with transaction.atomic():
         created = account.pk is None
-        was_required = (
-            Account.objects.filter(pk=account.pk).values_list("require_mfa", flat=True).first() if account.pk else False
-        )
-        _save_record(account)
+        stored = _stored(account)
+        was_required = stored.require_mfa if stored is not None else False
+        domain_change = None
+        if domains is not None:
+            wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
+            existing = set(account.email_domains.values_list("domain", flat=True)) if not created else set()
+            if wanted != existing:
+                old = None if created else sorted(existing)
+                domain_change = {"email_domains": {"old": old, "new": sorted(wanted)}}
+        _save_record(account, actor=actor, stored=stored, also=domain_change)
         if bool(was_required) != account.require_mfa:
             # Requiring MFA is an access-policy change: it belongs in the audit trail.
             audit_record(
@@ -360,9 +402,7 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
                 target=account,
                 data={"require_mfa": account.require_mfa},
             )
-        if domains is not None:
-            wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
-            existing = set(account.email_domains.values_list("domain", flat=True))
+        if domain_change is not None:
             account.email_domains.exclude(domain__in=wanted).delete()
             AccountDomain.objects.bulk_create(
                 [AccountDomain(account=account, domain=d) for d in sorted(wanted - existing)]
@@ -385,19 +425,18 @@ def contact_save(*, actor: User, contact: Contact) -> Contact:
     """Create or update a contact; a change of consent records when it changed."""
     _require_staff(actor)
     with transaction.atomic():
-        had_consent = False
-        if contact.pk:
-            had_consent = bool(
-                Contact.objects.filter(pk=contact.pk).values_list("consent_to_contact", flat=True).first()
-            )
+        stored = _stored(contact)
+        had_consent = bool(stored.consent_to_contact) if stored is not None else False
         if had_consent != contact.consent_to_contact:
             contact.consent_updated_at = timezone.now()
         created = contact.pk is None
-        if contact.email_bounced_at and contact.pk:
-            stored_email = Contact.objects.filter(pk=contact.pk).values_list("email", flat=True).first()
-            if (stored_email or "").lower() != (contact.email or "").lower():
-                contact.email_bounced_at = None  # a new address: worth writing to again
-        _save_record(contact)
+        if (
+            contact.email_bounced_at
+            and stored is not None
+            and (stored.email or "").lower() != (contact.email or "").lower()
+        ):
+            contact.email_bounced_at = None  # a new address: worth writing to again
+        _save_record(contact, actor=actor, stored=stored)
         webhook_emit_records("contact.created" if created else "contact.updated", [contact])
     return contact
 
@@ -406,14 +445,13 @@ def lead_save(*, actor: User, lead: Lead) -> Lead:
     """Create or update a lead. Conversion only happens through ``lead_convert``."""
     _require_staff(actor)
     with transaction.atomic():
-        if lead.pk:
-            stored = Lead.objects.select_for_update().get(pk=lead.pk)
-            if stored.status == Lead.Status.CONVERTED and lead.status != Lead.Status.CONVERTED:
-                raise BusinessRuleViolation("A converted lead stays converted; work on its account instead.")
+        stored = _stored(lead)
+        if stored is not None and stored.status == Lead.Status.CONVERTED and lead.status != Lead.Status.CONVERTED:
+            raise BusinessRuleViolation("A converted lead stays converted; work on its account instead.")
         if lead.status == Lead.Status.CONVERTED and not lead.converted_at:
             raise ValidationError({"status": "Convert the lead with the Convert button."})
         created = lead.pk is None
-        _save_record(lead)
+        _save_record(lead, actor=actor, stored=stored)
         if created:
             webhook_emit_records("lead.created", [lead])
     return lead
@@ -422,7 +460,7 @@ def lead_save(*, actor: User, lead: Lead) -> Lead:
 def opportunity_save(*, actor: User, opportunity: Opportunity) -> Opportunity:
     _require_staff(actor)
     with transaction.atomic():
-        _save_record(opportunity)
+        _save_record(opportunity, actor=actor)
     return opportunity
 
 
@@ -432,20 +470,20 @@ def contract_save(*, actor: User, contract: Contract) -> Contract:
 
     _require_staff(actor)
     with transaction.atomic():
-        before = Contract.objects.filter(pk=contract.pk).values("account_id", "status").first() if contract.pk else None
-        _save_record(contract)
-        if before is None or before["status"] != contract.status:
+        before = _stored(contract)
+        _save_record(contract, actor=actor, stored=before)
+        if before is None or before.status != contract.status:
             audit_record(
                 actor=actor,
                 action="crm.contract.status_changed",
                 account=contract.account,
                 target=contract,
-                data={"from": before["status"] if before else None, "to": contract.status},
+                data={"from": before.status if before else None, "to": contract.status},
             )
         access_sync(
-            account_ids={contract.account_id, before["account_id"] if before else contract.account_id}, actor=actor
+            account_ids={contract.account_id, before.account_id if before else contract.account_id}, actor=actor
         )
-        was_active = before is not None and before["status"] == Contract.Status.ACTIVE
+        was_active = before is not None and before.status == Contract.Status.ACTIVE
         if contract.status == Contract.Status.ACTIVE and not was_active:
             webhook_emit_records("contract.activated", [contract])
         elif was_active and contract.status in (Contract.Status.EXPIRED, Contract.Status.TERMINATED):
@@ -456,6 +494,12 @@ def contract_save(*, actor: User, contract: Contract) -> Contract:
 # --- Deleting records (only where nothing else depends on them) ----------------------------------
 
 
+def _record_deleted(*, actor: User, record, activities) -> None:
+    """History of a deletion: the record's last values, and those of the activities it takes along."""
+    history_record(actor=actor, record=record, deleted=True)
+    history_record_many(actor=actor, items=((a, None) for a in activities.select_for_update()), deleted=True)
+
+
 def contact_delete(*, actor: User, contact: Contact) -> None:
     """Delete a contact that is nobody's portal identity (a membership keeps its contact)."""
     _require_staff(actor)
@@ -463,6 +507,7 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
         if contact.memberships.exists():
             raise BusinessRuleViolation("This contact is a portal user; remove their portal access first.")
+        _record_deleted(actor=actor, record=contact, activities=Activity.objects.filter(contact=contact))
         contact.delete()
 
 
@@ -473,19 +518,28 @@ def lead_delete(*, actor: User, lead: Lead) -> None:
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.status == Lead.Status.CONVERTED:
             raise BusinessRuleViolation("A converted lead stays as the history of its account.")
+        _record_deleted(actor=actor, record=lead, activities=Activity.objects.filter(lead=lead))
         lead.delete()
 
 
 def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
     _require_staff(actor)
     with transaction.atomic():
-        Opportunity.objects.filter(pk=opportunity.pk).delete()
+        opportunity = Opportunity.objects.select_for_update().filter(pk=opportunity.pk).first()
+        if opportunity is None:
+            return
+        _record_deleted(actor=actor, record=opportunity, activities=Activity.objects.filter(opportunity=opportunity))
+        opportunity.delete()
 
 
 def activity_delete(*, actor: User, activity: Activity) -> None:
     _require_staff(actor)
     with transaction.atomic():
-        Activity.objects.filter(pk=activity.pk).delete()
+        activity = Activity.objects.select_for_update().filter(pk=activity.pk).first()
+        if activity is None:
+            return
+        history_record(actor=actor, record=activity, deleted=True)
+        activity.delete()
 
 
 def contract_delete(*, actor: User, contract: Contract) -> None:
@@ -503,6 +557,7 @@ def contract_delete(*, actor: User, contract: Contract) -> None:
             target=contract,
             data={"number": contract.number, "status": contract.status},
         )
+        _record_deleted(actor=actor, record=contract, activities=Activity.objects.none())
         contract.delete()
 
 
@@ -532,4 +587,5 @@ def account_delete(*, actor: User, account: Account) -> None:
                 "contracts": account.contracts.count(),
             },
         )
+        _record_deleted(actor=actor, record=account, activities=Activity.objects.filter(account=account))
         account.delete()

@@ -42,6 +42,7 @@ from crm.forms import (
     LeadForm,
     OpportunityForm,
 )
+from history.selectors import record_history_page
 from iam.permissions import is_crm_user
 from invitations.selectors import account_invitations, invite_button
 
@@ -563,6 +564,71 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **_timeline_context(request, target_type="account", target=contract.account, page=page, next_url=request.path),
     }
     return render(request, "crm/contract_detail.html", context)
+
+
+# --- History ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistorySpec:
+    selector: Callable[..., QuerySet]  # the user's visible records of this type
+    url_name: str
+    plural: str
+    list_url_name: str
+
+
+HISTORY_RECORDS: dict[str, HistorySpec] = {
+    "account": HistorySpec(selectors.account_list, "crm:account_history", "Accounts", "crm:account_list"),
+    "contact": HistorySpec(selectors.contact_list, "crm:contact_history", "Contacts", "crm:contact_list"),
+    "lead": HistorySpec(selectors.lead_list, "crm:lead_history", "Leads", "crm:lead_list"),
+    "opportunity": HistorySpec(
+        selectors.opportunity_list, "crm:opportunity_history", "Opportunities", "crm:opportunity_list"
+    ),
+    "contract": HistorySpec(selectors.contract_list, "crm:contract_history", "Contracts", "crm:contract_list"),
+}
+
+
+def _history_view(request: HttpRequest, record_type: str, pk: int) -> HttpResponse:
+    """A record's history, newest first: the History tab's panel (htmx), its next page, or a page of its own."""
+    spec = HISTORY_RECORDS[record_type]
+    record = get_object_or_404(spec.selector(user=request.user), pk=pk)  # out of scope: the same 404
+    cursor = request.GET.get("cursor") or None
+    context = {
+        "record": record,
+        "history": record_history_page(record=record, cursor=cursor),
+        "history_url": reverse(spec.url_name, args=[record.pk]),
+        "spec": spec,
+    }
+    if _is_htmx(request):
+        template = "history/_changes.html" if cursor else "history/_panel.html"
+    else:
+        template = "crm/record_history.html"
+    return render(request, template, context)
+
+
+@staff_required
+def account_history(request: HttpRequest, pk: int) -> HttpResponse:
+    return _history_view(request, "account", pk)
+
+
+@staff_required
+def contact_history(request: HttpRequest, pk: int) -> HttpResponse:
+    return _history_view(request, "contact", pk)
+
+
+@staff_required
+def lead_history(request: HttpRequest, pk: int) -> HttpResponse:
+    return _history_view(request, "lead", pk)
+
+
+@staff_required
+def opportunity_history(request: HttpRequest, pk: int) -> HttpResponse:
+    return _history_view(request, "opportunity", pk)
+
+
+@staff_required
+def contract_history(request: HttpRequest, pk: int) -> HttpResponse:
+    return _history_view(request, "contract", pk)
 
 
 # --- Activities -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
 from crm.models import Account, Contact, Contract
+from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.models import ApplicationRole, BusinessRole, Membership, User
 from iam.oidc.services import tokens_revoke_for_memberships, tokens_revoke_for_user
@@ -87,6 +88,7 @@ def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
         owner=account.owner,
     )
     webhook_emit_records("contact.created", [contact])
+    history_record(actor=actor, record=contact)
     return contact
 
 
@@ -597,6 +599,7 @@ def profile_update(*, actor: User, membership: Membership, data: dict) -> Contac
             membership.contact = contact
             membership.save(update_fields=["contact", "updated_at"])
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        before = history_snapshot(contact)
         changed = sorted(name for name in data if getattr(contact, name) != data[name])
         if "consent_to_contact" in changed:
             contact.consent_updated_at = timezone.now()
@@ -604,6 +607,7 @@ def profile_update(*, actor: User, membership: Membership, data: dict) -> Contac
             setattr(contact, name, value)
         contact.full_clean()
         contact.save()
+        history_record(actor=actor, record=contact, before=before)
         user_fields = [name for name in ("first_name", "last_name") if name in data]
         if user_fields:
             user = User.objects.select_for_update().get(pk=actor.pk)

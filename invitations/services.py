@@ -28,6 +28,7 @@ from core.errors import BusinessRuleViolation
 from crm.matching import account_match
 from crm.models import Account, Activity, Contact, Lead
 from crm.services import account_create_for_company
+from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import grantable_roles
@@ -612,6 +613,7 @@ def _contact_for(*, account: Account, user: User, email: str, lead: Lead | None 
         owner=account.owner,
     )
     webhook_emit_records("contact.created", [contact])
+    history_record(actor=user, record=contact)
     return contact
 
 
@@ -644,11 +646,13 @@ def _registration_records(*, invitation: Invitation, user: User) -> tuple[Accoun
 def _lead_registered(*, invitation: Invitation, user: User, account: Account) -> None:
     lead = invitation.lead
     bonus = settings.INVITATIONS_LEAD_SCORE_BONUS
+    before = history_snapshot(lead)
     Lead.objects.filter(pk=lead.pk).update(
         status=Lead.Status.REGISTERED, score=Least(F("score") + bonus, 100), updated_at=timezone.now()
     )
     lead.refresh_from_db(fields=["status", "score", "updated_at"])
-    Activity.objects.create(
+    history_record(actor=user, record=lead, before=before)
+    note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {invitation.email}",
         body=f"Accepted the invitation from {_inviter_name(invitation.invited_by)}. Score +{bonus} → {lead.score}.",
@@ -656,6 +660,7 @@ def _lead_registered(*, invitation: Invitation, user: User, account: Account) ->
         owner=lead.owner,
         lead=lead,
     )
+    history_record(actor=user, record=note)
     audit_record(
         actor=user,
         action="crm.lead.registered",

@@ -33,6 +33,7 @@ from core.errors import BusinessRuleViolation
 from crm.matching import BUSINESS_ID, AccountMatch, account_match
 from crm.models import Account, Activity, Contact, Lead
 from crm.services import account_create_for_company
+from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import can_decide_registrations, can_manage_members, sells
@@ -340,8 +341,10 @@ def _contact(*, actor: User | None, account: Account, registration: Registration
 
     contact = contact_for_user(account=account, user=registration.user, actor=actor)
     if not contact.phone:
+        before = history_snapshot(contact)
         contact.phone = registration.phone
         contact.save(update_fields=["phone", "updated_at"])
+        history_record(actor=registration.user, record=contact, before=before)
     # The person typed these details themselves and proved the address: verified by self-service.
     return contact_verify(actor=registration.user, contact=contact, method=Contact.VerificationMethod.SELF_SERVICE)
 
@@ -563,6 +566,7 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
         .order_by("-created_at", "-pk")
         .first()
     )
+    before = history_snapshot(lead) if lead is not None else None
     if lead is None:
         lead = Lead(
             first_name=registration.first_name,
@@ -580,7 +584,8 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
     lead.score = min(100, lead.score + settings.REGISTRATIONS_LEAD_SCORE_BONUS)
     lead.full_clean()
     lead.save()
-    Activity.objects.create(
+    history_record(actor=actor, record=lead, before=before)
+    note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {registration.email}",
         body=f"Self-service registration of {registration.company_name} ({registration.business_id}). "
@@ -589,6 +594,7 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
         owner=lead.owner,
         lead=lead,
     )
+    history_record(actor=actor, record=note)
     return lead
 
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "allauth.idp.oidc",
     "core",
+    "history",
     "iam",
     "crm",
     "invitations",
@@ -358,6 +359,8 @@ SPECTACULAR_SETTINGS = {
         "LeadSourceEnum": "crm.models.Lead.Source",
         "InvitationBatchSourceEnum": "invitations.models.InvitationBatch.Source",
         "CountryEnum": "api.schema.COUNTRY_CHOICES",
+        "KindEnum": "crm.models.Activity.Kind",
+        "RecordChangeKindEnum": "history.models.RecordChange.Kind",
     },
 }
 # Requests per API key (or staff user) and period: "600/min", "20/s", "10000/hour".

@@ -1,0 +1,247 @@
+"""Writing record history: the services that change a record call these in their transaction.
+
+Explicit, like ``iam.audit.audit_record``: a service takes a ``history_snapshot`` of the row it
+read before changing it, changes it, and calls ``history_record`` (or ``history_record_many`` for
+a set of records, one INSERT). Who acted is the ``actor`` argument; through what (channel, job)
+and with which credential (an API key) come from ``core.context``, set at the edge.
+
+Only changed fields are kept, each as ``{"old": …, "new": …}`` in readable JSON. A reference
+(foreign key) is stored as ``{"id": …, "label": …}``; labels are read only for references that
+changed, from the object already loaded when there is one, else in one query per model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from core.context import current_channel, current_credential, current_job
+from history.models import RecordChange
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+# Never a change anyone made: the row's id and its timestamps.
+UNTRACKED_FIELDS = frozenset({"id", "created_at", "updated_at"})
+# State the system derives or keeps as bookkeeping, moved along by set-based jobs that write no
+# history (the freshness recompute, bounce marking, reconfirmation sending). Showing it only
+# when a service happens to touch the row would make a misleading timeline.
+DERIVED_FIELDS: dict[str, frozenset[str]] = {
+    "crm.contact": frozenset({"freshness", "last_reconfirmation_sent_at", "email_bounced_at"}),
+}
+
+
+@cache
+def tracked_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
+    skip = UNTRACKED_FIELDS | DERIVED_FIELDS.get(model._meta.label_lower, frozenset())
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip)
+
+
+def _plain(model_field: models.Field[Any, Any], value: Any) -> Any:
+    """A field's value as readable JSON that compares equal exactly when the values are equal."""
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    if isinstance(value, Decimal):
+        places = getattr(model_field, "decimal_places", None)
+        return str(value.quantize(Decimal(1).scaleb(-places)) if places is not None else value)
+    if isinstance(value, dt.datetime):
+        # One instant, one string: a form's local time and the database's UTC compare equal.
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)  # phone numbers (E.164), countries (their code), anything else with a text form
+
+
+@dataclass
+class Snapshot:
+    """A record's tracked values at one moment; references by id, with their objects if loaded."""
+
+    model: type[models.Model]
+    pk: Any
+    label: str
+    values: dict[str, Any]
+    related: dict[str, models.Model] = field(default_factory=dict)
+
+
+def history_snapshot(record: models.Model, **was: Any) -> Snapshot:
+    """The record's tracked values now. Take it of the row as read, before changing it.
+
+    ``was`` overrides values by field name, for a set-based UPDATE whose WHERE says what they
+    were (``history_snapshot(contract, status="active")`` of a contract the job just expired).
+    """
+    values: dict[str, Any] = {}
+    related: dict[str, models.Model] = {}
+    for f in tracked_fields(type(record)):
+        value = was[f.name] if f.name in was else getattr(record, f.attname)
+        if isinstance(f, models.ForeignKey):
+            values[f.name] = value
+            cached = f.get_cached_value(record, default=None) if value is not None else None
+            if cached is not None:
+                related[f.name] = cached
+        else:
+            values[f.name] = _plain(f, value)
+    return Snapshot(model=type(record), pk=record.pk, label=str(record)[:254], values=values, related=related)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _diff(before: Snapshot | None, after: Snapshot | None) -> dict[str, dict[str, Any]]:
+    if before is None:  # created: the initial values
+        return {
+            name: {"old": None, "new": v} for name, v in (after.values if after else {}).items() if not _is_empty(v)
+        }
+    if after is None:  # deleted: the last values
+        return {name: {"old": v, "new": None} for name, v in before.values.items() if not _is_empty(v)}
+    return {
+        name: {"old": before.values.get(name), "new": value}
+        for name, value in after.values.items()
+        if before.values.get(name) != value
+    }
+
+
+def _target(f: models.ForeignKey[Any, Any]) -> type[models.Model]:
+    model = f.related_model
+    if not isinstance(model, type):  # "self" or a string: only before the app registry is ready
+        raise TypeError(f"{f} refers to an unresolved model.")
+    return model
+
+
+@dataclass
+class _Pending:
+    """Changes waiting for the labels of the references they hold."""
+
+    rows: list[tuple[RecordChange, list[tuple[str, str, type[models.Model], Snapshot]]]] = field(default_factory=list)
+
+    def add(self, row: RecordChange, before: Snapshot | None, after: Snapshot | None) -> None:
+        subject = after if after is not None else before
+        if subject is None:
+            return
+        refs = []
+        for f in tracked_fields(subject.model):
+            if isinstance(f, models.ForeignKey) and f.name in row.changes:
+                for side, snapshot in (("old", before), ("new", after)):
+                    if snapshot is not None and row.changes[f.name][side] is not None:
+                        refs.append((f.name, side, _target(f), snapshot))
+        self.rows.append((row, refs))
+
+    def resolve(self) -> list[RecordChange]:
+        """Turn each reference id into ``{"id", "label"}``: loaded objects first, then one query per model."""
+        wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+        for row, refs in self.rows:
+            for name, side, target, snapshot in refs:
+                obj = snapshot.related.get(name)
+                if obj is None or obj.pk != row.changes[name][side]:
+                    wanted[target].add(row.changes[name][side])
+        found = {model: model._base_manager.in_bulk(ids) for model, ids in wanted.items()}
+        for row, refs in self.rows:
+            for name, side, target, snapshot in refs:
+                pk = row.changes[name][side]
+                obj = snapshot.related.get(name)
+                if obj is None or obj.pk != pk:
+                    obj = found[target].get(pk)
+                row.changes[name][side] = {"id": pk, "label": str(obj)[:254] if obj is not None else ""}
+        return [row for row, _refs in self.rows]
+
+
+def _actor_label(actor: User | None) -> str:
+    if actor is None:
+        return "system"
+    return getattr(actor, "email", "") or str(actor)
+
+
+def _row(
+    *,
+    actor: User | None,
+    kind: str,
+    before: Snapshot | None,
+    after: Snapshot | None,
+    also: dict[str, dict[str, Any]] | None = None,
+) -> RecordChange | None:
+    changes = {**_diff(before, after), **(also or {})}
+    if kind == RecordChange.Kind.UPDATED and not changes:
+        return None  # saved as it was: nothing to tell
+    subject = after or before
+    assert subject is not None
+    credential = current_credential()
+    return RecordChange(
+        record_type=subject.model._meta.label_lower,
+        record_id=subject.pk,
+        record_label=subject.label,
+        kind=kind,
+        changes=changes,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=_actor_label(actor)[:254],
+        credential=credential.label[:254] if credential is not None else "",
+        credential_reference=credential.reference if credential is not None else {},
+        channel=current_channel(),
+        job=current_job()[:200],
+    )
+
+
+def _kind(before: Snapshot | None, deleted: bool) -> str:
+    if deleted:
+        return RecordChange.Kind.DELETED
+    return RecordChange.Kind.CREATED if before is None else RecordChange.Kind.UPDATED
+
+
+def history_record(
+    *,
+    actor: User | None,
+    record: models.Model,
+    before: Snapshot | None = None,
+    deleted: bool = False,
+    also: dict[str, dict[str, Any]] | None = None,
+) -> RecordChange | None:
+    """Append the change of one record, in the caller's transaction.
+
+    ``before`` is the snapshot taken before an update; none means ``record`` was just created.
+    With ``deleted=True``, ``record`` is about to be deleted: call this before deleting it (its
+    last values are kept). ``also`` adds ``{"name": {"old": …, "new": …}}`` changes of what is
+    not a field of the model (an account's email domains). An update that changed nothing
+    writes nothing and returns None.
+    """
+    return _write(actor=actor, items=[(record, before)], deleted=deleted, also=also)[0]
+
+
+def history_record_many(
+    *,
+    actor: User | None,
+    items: Iterable[tuple[models.Model, Snapshot | None]],
+    deleted: bool = False,
+) -> int:
+    """``history_record`` for many ``(record, before)`` pairs in one INSERT: for set-based writes."""
+    return sum(1 for row in _write(actor=actor, items=items, deleted=deleted) if row is not None)
+
+
+def _write(
+    *,
+    actor: User | None,
+    items: Iterable[tuple[models.Model, Snapshot | None]],
+    deleted: bool,
+    also: dict[str, dict[str, Any]] | None = None,
+) -> list[RecordChange | None]:
+    pending = _Pending()
+    rows: list[RecordChange | None] = []
+    for record, before in items:
+        kind = _kind(before, deleted)
+        now = history_snapshot(record)
+        old, new = (now, None) if deleted else (before, now)
+        row = _row(actor=actor, kind=kind, before=old, after=new, also=also)
+        rows.append(row)
+        if row is not None:
+            pending.add(row, old, new)
+    to_save = pending.resolve()
+    if len(to_save) == 1:
+        to_save[0].save()
+    elif to_save:
+        RecordChange.objects.bulk_create(to_save, batch_size=1000)
+    return rows
