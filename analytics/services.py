@@ -16,7 +16,9 @@ from analytics.models import DataHealthAccountCount, DataHealthOwnerCount, DataH
 from core.locks import advisory_xact_lock
 from crm.decay import Freshness, contacts_refresh_freshness
 from crm.models import Contact
-from iam.permissions import is_crm_user, is_staff_admin_of
+from crm.reconfirmation import reconfirmations_send_due
+from iam.models import Membership
+from iam.permissions import is_crm_user, is_staff_admin_of, manages_owners
 
 if TYPE_CHECKING:
     from crm.models import Account
@@ -72,8 +74,6 @@ def data_health_snapshot_take(*, now: dt.datetime | None = None) -> DataHealthSn
     counts are the same. Details older than ``DECAY_SNAPSHOT_DETAIL_DAYS`` are pruned; the
     daily totals stay for the trend. Returns None when another run holds the lock.
     """
-    from iam.models import Membership
-
     now = now or timezone.now()
     day = timezone.localdate(now)
     with transaction.atomic():
@@ -114,7 +114,7 @@ def can_request_reconfirmation(actor: User, *, account: Account | None = None, o
     if account is not None:
         return is_staff_admin_of(actor, account)
     if owner is not None:
-        return actor.pk == owner.pk or actor.is_superuser or actor.staff_role in ("sales_manager", "operations")
+        return actor.pk == owner.pk or manages_owners(actor)
     return False
 
 
@@ -122,6 +122,7 @@ def reconfirmation_run_start(
     *, actor: User, account: Account | None = None, owner: User | None = None
 ) -> ReconfirmationRun:
     """Queue a job asking the scope's due stale contacts to reconfirm (or return the one queued)."""
+    # Import cycle: the task module calls this service.
     from analytics.tasks import reconfirmation_run_execute_task
 
     if (account is None) == (owner is None):
@@ -142,8 +143,6 @@ def reconfirmation_run_start(
 
 def reconfirmation_run_execute(*, run_id: int) -> ReconfirmationRun | None:
     """The job behind a run. Claimed with a conditional UPDATE: a redelivered task does nothing."""
-    from crm.reconfirmation import reconfirmations_send_due
-
     now = timezone.now()
     claimed = ReconfirmationRun.objects.filter(pk=run_id, status=ReconfirmationRun.Status.QUEUED).update(
         status=ReconfirmationRun.Status.RUNNING, started_at=now

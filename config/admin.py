@@ -6,16 +6,15 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 
+from iam.permissions import can_use_admin
+
 
 class OpsAdminSite(admin.AdminSite):
     site_header = "Clientele operations"
     site_title = "Clientele admin"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(
-            user.is_active and user.is_staff and (user.is_superuser or getattr(user, "staff_role", "") == "operations")
-        )
+        return can_use_admin(request.user)
 
 
 class OpsAdminConfig(AdminConfig):

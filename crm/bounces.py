@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from crm.decay import Freshness
 from crm.models import Contact
+from iam.audit import audit_record_many
+from invitations.services import invitations_mark_bounced_many
 
 
 def contacts_mark_bounced(*, email: str, reason: str = "", now: dt.datetime | None = None) -> int:
@@ -25,9 +27,6 @@ def contacts_mark_bounced(*, email: str, reason: str = "", now: dt.datetime | No
 
 def contacts_mark_bounced_many(*, bounces: Sequence[tuple[str, str]], now: dt.datetime | None = None) -> int:
     """``contacts_mark_bounced`` for many (email, reason) pairs at once: a few queries, not a few per address."""
-    from iam.audit import audit_record_many
-    from invitations.services import invitations_mark_bounced_many
-
     reasons: dict[str, tuple[str, str]] = {}  # UPPER(email) -> (email as reported, reason)
     for email, reason in bounces:
         email = (email or "").strip()

@@ -116,6 +116,7 @@ def contacts_refresh_freshness(*, now: dt.datetime | None = None) -> int | None:
     Only rows whose state changes are written, so a second run (or one racing it) writes
     nothing. Returns how many contacts changed state, or None when another run holds the lock.
     """
+    # Import cycle: crm.models computes freshness with this module.
     from crm.models import Contact
 
     now = now or timezone.now()

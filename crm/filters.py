@@ -8,7 +8,7 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySe
 
 from core.listing import as_search
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
-from iam.models import User
+from iam.models import Membership, User
 
 
 class _EqualsAny(Func):
@@ -92,8 +92,6 @@ class ContactFilter(SearchFilterSet):
         return queryset.filter(active if value == "yes" else ~active)
 
     def filter_portal(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        from iam.models import Membership
-
         member = Exists(Membership.objects.filter(contact=OuterRef("pk"), status=Membership.Status.ACTIVE))
         return queryset.filter(member if value == "active" else ~member)
 

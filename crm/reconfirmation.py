@@ -32,6 +32,12 @@ from django.utils import timezone
 from core.errors import BusinessRuleViolation
 from crm.decay import Freshness
 from crm.models import Contact, ContactReconfirmation
+from iam.audit import audit_record
+from iam.models import Membership, User
+from iam.permissions import is_crm_user
+from invitations.batches import invitation_batch_create
+from invitations.models import InvitationBatch
+from invitations.permissions import manages_every_account
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +78,6 @@ def _secret_from(token: str) -> str:
 
 
 def _portal_user_exists() -> Exists:
-    from iam.models import Membership
-
     return Exists(
         Membership.objects.filter(contact=OuterRef("pk"), status=Membership.Status.ACTIVE, user__is_active=True)
     )
@@ -237,10 +241,6 @@ def reconfirmation_inviter(actor=None):
     whoever asked, when they manage every account; else ``DECAY_RECONFIRMATION_INVITER_EMAIL``;
     else the first active operations user (then superuser). None when there is nobody.
     """
-    from iam.models import User
-    from iam.permissions import is_crm_user
-    from invitations.permissions import manages_every_account
-
     if actor is not None and is_crm_user(actor) and manages_every_account(actor):
         return actor
     staff = User.objects.filter(is_active=True, is_staff=True)
@@ -277,9 +277,6 @@ def reconfirmation_invitations_batch(
     resumable. The batch decides the skips (already a member, a staff address, an open
     invitation); a skipped contact stays claimed until the interval passes.
     """
-    from invitations.batches import invitation_batch_create
-    from invitations.models import InvitationBatch
-
     outcome = outcome if outcome is not None else ReconfirmationOutcome()
     inviter = reconfirmation_inviter(actor)
     if inviter is None:
@@ -347,9 +344,6 @@ def reconfirmation_check(*, token: str, now: dt.datetime | None = None) -> Conta
 
 def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Contact:
     """The person says their data is still correct: the contact is verified now, and audited."""
-    from iam.audit import audit_record
-    from iam.models import Membership
-
     now = now or timezone.now()
     with transaction.atomic():
         request = reconfirmation_check(token=token, now=now)

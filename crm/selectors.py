@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from core.listing import Page, Sort, keyset_page
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
+from iam.models import BusinessRole, Membership
+from iam.permissions import is_staff_admin_of
+from iam.selectors import audit_events_visible_to
 
 if TYPE_CHECKING:
     from iam.models import AuditEvent, Membership, User
@@ -147,8 +150,6 @@ def portal_user_rows(*, account: Account) -> QuerySet[Membership]:
     """An account's memberships with all a row shows (roles, MFA), in two queries however many."""
     from allauth.mfa.models import Authenticator
 
-    from iam.models import BusinessRole, Membership
-
     second_factor = Authenticator.objects.filter(
         user=OuterRef("user_id"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     )
@@ -169,10 +170,6 @@ def portal_user_rows(*, account: Account) -> QuerySet[Membership]:
 
 def account_portal_users(*, user: User, account: Account, limit: int = PORTAL_USERS_SHOWN) -> PortalUsers:
     """The Portal users tab: the first memberships, a bounded count, and the latest audit events."""
-    from iam.models import Membership
-    from iam.permissions import is_staff_admin_of
-    from iam.selectors import audit_events_visible_to
-
     return PortalUsers(
         memberships=list(portal_user_rows(account=account)[:limit]),
         count=bounded_count(Membership.objects.filter(account=account)),

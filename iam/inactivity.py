@@ -29,6 +29,7 @@ from django.utils import timezone
 from core.locks import advisory_xact_lock
 from iam.audit import audit_record_many
 from iam.models import AuditEvent, Membership, User
+from iam.oidc.services import tokens_revoke_for_memberships
 from iam.services import users_end_sessions_without_access
 
 WARNED = "iam.user.inactivity_warned"
@@ -116,8 +117,6 @@ def _memberships_remove(users: list[User], *, now: dt.datetime, days: int) -> in
     to), but an organisation left without an active admin gets ``iam.account.left_without_admin``
     in its trail, and the removal event says ``last_admin``, so staff and the trail show it.
     """
-    from iam.oidc.services import tokens_revoke_for_memberships
-
     user_ids = [u.pk for u in users]
     memberships = list(
         Membership.objects.filter(user_id__in=user_ids)

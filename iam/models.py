@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from crm.models import Contract
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -177,8 +179,6 @@ class MembershipQuerySet(models.QuerySet):
 
     def usable(self) -> MembershipQuerySet:
         """Memberships that let their user in right now: active, and contract or lead-only."""
-        from crm.models import Contract
-
         active_contract = models.Exists(
             Contract.objects.filter(account=models.OuterRef("account"), status=Contract.Status.ACTIVE)
         )

@@ -22,10 +22,36 @@ def is_crm_user(user: User | None) -> bool:
 
 # Staff who work every record, not only their own: managers, the service desk, operations.
 _MANAGE_EVERY_RECORD = ("operations", "sales_manager", "service_desk")
+# Who decides registrations: sales managers and the service desk (and operations, who may do
+# anything). Sales reps work their own accounts; they neither see nor decide the queue of
+# strangers' sign-ups, which holds personal data of people who are nobody's customer yet.
+_DECIDE_REGISTRATIONS = ("sales_manager", "service_desk", "operations")
+# Who works on another owner's contacts as a whole (e.g. asks them all to reconfirm).
+_MANAGE_OWNERS = ("sales_manager", "operations")
+# Staff who sell, and so may own what a registration creates.
+_SELLS = ("sales_rep", "sales_manager")
 
 
 def manages_every_account(user: User) -> bool:
     return user.is_superuser or user.staff_role in _MANAGE_EVERY_RECORD
+
+
+def can_decide_registrations(user: User | None) -> bool:
+    return is_crm_user(user) and (user.is_superuser or user.staff_role in _DECIDE_REGISTRATIONS)
+
+
+def manages_owners(user: User | None) -> bool:
+    """Managers and operations: may act on every contact of another owner."""
+    return is_crm_user(user) and (user.is_superuser or user.staff_role in _MANAGE_OWNERS)
+
+
+def sells(user: User | None) -> bool:
+    return is_crm_user(user) and user.staff_role in _SELLS
+
+
+def can_use_admin(user: User | None) -> bool:
+    """The Django admin is the operations console."""
+    return is_operations(user)
 
 
 def is_staff_admin_of(user: User | None, account: Account) -> bool:
@@ -47,6 +73,7 @@ def can_manage_applications(user: User | None) -> bool:
 
 def org_admin_membership(user: User | None, account: Account) -> Membership | None:
     """The user's usable org-admin membership of this account, if they have one."""
+    # Import cycle: the admin site imports this module while apps load, before models exist.
     from iam.models import Membership
 
     if not (user and user.is_authenticated and user.is_active) or user.is_staff:
@@ -72,3 +99,35 @@ def grantable_roles(user: User, account: Account, roles: Iterable[BusinessRole])
         return set()
     held = set(own.roles.values_list("pk", flat=True))
     return {role.pk for role in roles if role.delegable and role.pk in held}
+
+
+class RoleChecks:
+    """The role checks above, as templates ask them: ``{% if can.use_admin %}``.
+
+    Put in every template's context by ``iam.context_processors.role_checks``; each is computed
+    on first use, from the user already on the request, with no query.
+    """
+
+    def __init__(self, user: User | None) -> None:
+        self._user = user
+
+    @property
+    def work_in_crm(self) -> bool:
+        return is_crm_user(self._user)
+
+    @property
+    def decide_registrations(self) -> bool:
+        return can_decide_registrations(self._user)
+
+    @property
+    def operate(self) -> bool:
+        """Run the integrations: API keys, webhooks."""
+        return is_operations(self._user)
+
+    @property
+    def use_admin(self) -> bool:
+        return can_use_admin(self._user)
+
+    @property
+    def manage_every_account(self) -> bool:
+        return is_crm_user(self._user) and manages_every_account(self._user)

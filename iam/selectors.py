@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Prefetch, QuerySet
 
 from iam.models import AuditEvent, BusinessRole, Membership
-from iam.permissions import is_crm_user, is_staff_admin_of
+from iam.permissions import can_manage_members, is_crm_user, is_staff_admin_of, org_admin_membership
 
 if TYPE_CHECKING:
     from crm.models import Account
@@ -30,8 +30,6 @@ def user_memberships(*, user: User) -> QuerySet[Membership]:
 
 def members_of(*, actor: User, account: Account, query: str = "") -> QuerySet[Membership]:
     """The account's members, for a staff admin or one of its org admins; nothing for anyone else."""
-    from iam.permissions import can_manage_members
-
     if not can_manage_members(actor, account):
         return Membership.objects.none()
     qs = (
@@ -50,8 +48,6 @@ def members_of(*, actor: User, account: Account, query: str = "") -> QuerySet[Me
 
 def audit_events_visible_to(*, user: User, account: Account | None = None) -> QuerySet[AuditEvent]:
     """Staff see every event (or one account's); an org admin sees only their account's."""
-    from iam.permissions import org_admin_membership
-
     events = AuditEvent.objects.select_related("actor", "account")
     if is_crm_user(user):
         return events.filter(account=account) if account is not None else events

@@ -54,6 +54,7 @@ from invitations.emails import (
 )
 from invitations.models import BatchRecipient, Invitation, InvitationBatch
 from invitations.permissions import can_cancel_batch, manages_every_account
+from invitations.selectors import batch_progress
 from invitations.smtp import PipelinedSender, connection_survives
 from invitations.tokens import token_new
 
@@ -130,7 +131,7 @@ def invitation_batch_preview(
     expires_in_days: int | None = None,
 ) -> BatchPreview:
     """How many would be invited, and the email the first of them would get."""
-    from invitations.services import expiry_from
+    from invitations.services import expiry_from  # import cycle: services start batches
 
     if not is_crm_user(actor):
         raise PermissionDenied("Only staff send batch invitations.")
@@ -174,7 +175,7 @@ def invitation_batch_create(
     expires_in_days: int | None = None,
 ) -> InvitationBatch:
     """Store the recipients (one INSERT … SELECT) and start sending after commit."""
-    from invitations.services import default_roles, expiry_from, lead_role
+    from invitations.services import default_roles, expiry_from, lead_role  # import cycle, as above
 
     if not is_crm_user(actor):
         raise PermissionDenied("Only staff send batch invitations.")
@@ -218,6 +219,7 @@ def invitation_batch_create(
 
 def batch_kick(batch_id: int, *, senders: int | None = None) -> None:
     """Start the batch's senders (chains of chunk tasks). Extra senders find nothing and stop."""
+    # Import cycle: the task module calls this one.
     from invitations.tasks import batch_send_chunk_task
 
     rate_limited = settings.INVITATIONS_BATCH_RATE_PER_SECOND > 0
@@ -477,7 +479,7 @@ def batch_send_chunk(*, batch_id: int, after_id: int = 0, clock=time.monotonic) 
     pacer = _Pacer(settings.INVITATIONS_BATCH_RATE_PER_SECOND, clock)
     size = pacer.chunk_size(settings.INVITATIONS_BATCH_CHUNK_SIZE)
     roles = list(batch.roles.order_by("sort_order", "name"))
-    from invitations.services import expiry_from
+    from invitations.services import expiry_from  # import cycle: services start batches
 
     expires_at = expiry_from(batch.expires_in_days)
 
@@ -614,8 +616,6 @@ def _finish(batch_id: int) -> bool:
         status=InvitationBatch.Status.FINISHED, finished_at=timezone.now(), updated_at=timezone.now()
     )
     if changed:
-        from invitations.selectors import batch_progress
-
         batch = InvitationBatch.objects.get(pk=batch_id)
         progress = batch_progress(batch=batch)
         audit_record(

@@ -178,8 +178,6 @@ class InviteButton:
 def invite_button(*, user: User, contact: Contact | None = None, lead: Lead | None = None) -> InviteButton:
     from django.urls import reverse
 
-    from iam.models import Membership
-
     if contact is not None:
         is_member = bool(contact.email) and (
             Membership.objects.filter(

@@ -8,9 +8,9 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
 from crm.models import Account, AccountDomain
+from iam.permissions import can_decide_registrations
 from registrations.business_ids import business_id_variants
 from registrations.models import RegistrationRequest
-from registrations.permissions import can_decide_registrations
 
 
 def registration_queue(*, actor) -> QuerySet[RegistrationRequest]:

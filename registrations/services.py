@@ -33,12 +33,11 @@ from core.errors import BusinessRuleViolation
 from crm.models import Account, AccountDomain, Activity, Contact, Lead
 from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
-from iam.permissions import can_manage_members
+from iam.permissions import can_decide_registrations, can_manage_members, sells
 from registrations import emails, tokens
 from registrations.business_ids import business_id_clean, business_id_variants
 from registrations.email_check import qualify_business_email
 from registrations.models import MESSAGE_MAX_LENGTH, RegistrationRequest
-from registrations.permissions import can_decide_registrations
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -309,7 +308,7 @@ def _owner(actor: User | None) -> User:
         owner = User.objects.staff().filter(email__iexact=settings.REGISTRATIONS_OWNER_EMAIL).first()
         if owner is not None:
             return owner
-    if actor is not None and actor.is_staff and actor.staff_role in ("sales_rep", "sales_manager"):
+    if sells(actor):
         return actor
     owner = (
         User.objects.staff().filter(staff_role=User.StaffRole.SALES_MANAGER).order_by("date_joined", "pk").first()

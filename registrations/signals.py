@@ -5,12 +5,12 @@ from __future__ import annotations
 from allauth.account.signals import email_confirmed
 from django.dispatch import receiver
 
+from registrations.models import RegistrationRequest
+from registrations.services import registration_email_verified
+
 
 @receiver(email_confirmed, dispatch_uid="registrations.email_confirmed")
 def _registration_email_confirmed(sender, request, email_address, **kwargs) -> None:
-    from registrations.models import RegistrationRequest
-    from registrations.services import registration_email_verified
-
     waiting = RegistrationRequest.objects.filter(
         user_id=email_address.user_id,
         email__iexact=email_address.email,

@@ -17,11 +17,10 @@ from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
 from crm.models import Account
 from iam.middleware import client_ip
-from iam.permissions import org_admin_membership
+from iam.permissions import can_decide_registrations, org_admin_membership
 from registrations import selectors, services, tokens
 from registrations.forms import ApproveForm, InfoRequestForm, ReasonForm, RegistrationForm, ResponseForm
 from registrations.models import RegistrationRequest
-from registrations.permissions import can_decide_registrations
 from registrations.ratelimit import registration_attempt_limited
 
 _SESSION_EMAIL = "registrations_email"

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.services import data_health_refresh
 from config.env import env_str
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import Application, ApplicationRole, BusinessRole, Membership, User
@@ -356,8 +357,6 @@ class Command(BaseCommand):
         shows the data as it stood then), and last as of now, which leaves every state current.
         One snapshot per day: a second run the same day changes nothing.
         """
-        from analytics.services import data_health_refresh
-
         now = timezone.now()
         for weeks in range(8, -1, -1):
             data_health_refresh(now=now - dt.timedelta(weeks=weeks))

@@ -26,7 +26,9 @@ from dataclasses import asdict, dataclass
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from iam.models import User
+from crm.decay import DecayPolicy
+from iam.defaults import ensure_default_business_roles
+from iam.models import BusinessRole, User
 
 SEED_DOMAIN = "scale.clientele.example"
 BIG_ACCOUNT_NAME = "Globex Scale Holdings"
@@ -471,8 +473,6 @@ def _freshness_cutoffs() -> tuple[float, float]:
     Otherwise every loaded contact keeps the column's default until the nightly recompute, whose
     worst case (every state wrong) is the slowest thing it can do.
     """
-    from crm.decay import DecayPolicy
-
     start = dt.datetime.combine((ANCHOR - dt.timedelta(days=SPAN_DAYS)).date(), dt.time(), tzinfo=dt.UTC)
     fresh_cut, stale_cut = DecayPolicy.from_settings().cutoffs(dt.datetime.now(dt.UTC))
     fresh_from = (fresh_cut - start).total_seconds() if fresh_cut else -math.inf
@@ -856,9 +856,6 @@ class Command(BaseCommand):
         its org admin, the others buyers; members of accounts without an active contract are
         suspended by the contract, as access_sync would leave them.
         """
-        from iam.defaults import ensure_default_business_roles
-        from iam.models import BusinessRole
-
         if not wanted:
             return
         portal_domain = f"portal.{SEED_DOMAIN}"
