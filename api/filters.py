@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from crm import filters as crm_filters
 from crm.decay import Freshness
@@ -85,6 +87,13 @@ class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number, documented as an integer (a NumberFilter is any decimal)."""
+
+    field_class = forms.IntegerField
+
+
 class QueryFilterBackend(DjangoFilterBackend):
     """django-filter, skipped when the request sends none of the view's filters (a plain page).
 
@@ -104,7 +113,7 @@ class QueryFilterBackend(DjangoFilterBackend):
 class ApiFilterSet(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ()
 
-    owner = django_filters.NumberFilter(field_name="owner_id", help_text="Staff user id of the owner.")
+    owner = IdFilter(field_name="owner_id", help_text="Staff user id of the owner.")
     updated_since = IsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
@@ -135,7 +144,7 @@ class AccountFilter(ApiFilterSet):
 
 
 class ContactFilter(ApiFilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     verified = BooleanFilter(
         field_name="last_verified_at", lookup_expr="isnull", exclude=True, help_text="Ever verified."
@@ -163,7 +172,7 @@ class LeadFilter(ApiFilterSet):
 
 class OpportunityFilter(ApiFilterSet):
     search_fields = ("name",)
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     stage = django_filters.ChoiceFilter(choices=Opportunity.Stage.choices)
     close_after = DateFilter(field_name="expected_close_date", lookup_expr="gte")
     close_before = DateFilter(field_name="expected_close_date", lookup_expr="lte")
@@ -175,7 +184,7 @@ class OpportunityFilter(ApiFilterSet):
 
 class ContractFilter(ApiFilterSet):
     search_fields = ("number",)
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     status = django_filters.ChoiceFilter(choices=Contract.Status.choices)
     ends_after = DateFilter(field_name="end_date", lookup_expr="gte")
     ends_before = DateFilter(field_name="end_date", lookup_expr="lte")
@@ -189,10 +198,10 @@ class ActivityFilter(ApiFilterSet):
     search_fields = ("subject",)
     kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices)
     done = BooleanFilter()
-    account = django_filters.NumberFilter(field_name="account_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    lead = django_filters.NumberFilter(field_name="lead_id")
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id")
+    account = IdFilter(field_name="account_id")
+    contact = IdFilter(field_name="contact_id")
+    lead = IdFilter(field_name="lead_id")
+    opportunity = IdFilter(field_name="opportunity_id")
     occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
@@ -202,7 +211,7 @@ class ActivityFilter(ApiFilterSet):
 
 
 class MembershipFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     status = django_filters.ChoiceFilter(choices=Membership.Status.choices)
     email = django_filters.CharFilter(field_name="user__email", lookup_expr="iexact")
     updated_since = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
@@ -213,11 +222,11 @@ class MembershipFilter(django_filters.FilterSet):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     action = django_filters.CharFilter(
         field_name="action", lookup_expr="startswith", help_text="A dotted prefix: iam.membership"
     )
-    actor = django_filters.NumberFilter(field_name="actor_id")
+    actor = IdFilter(field_name="actor_id")
     target_type = django_filters.CharFilter()
     target_id = django_filters.CharFilter()
     occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
@@ -229,10 +238,10 @@ class AuditEventFilter(django_filters.FilterSet):
 
 
 class InvitationFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
-    lead = django_filters.NumberFilter(field_name="lead_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    batch = django_filters.NumberFilter(field_name="batch_id")
+    account = IdFilter(field_name="account_id")
+    lead = IdFilter(field_name="lead_id")
+    contact = IdFilter(field_name="contact_id")
+    batch = IdFilter(field_name="batch_id")
     status = django_filters.ChoiceFilter(choices=Invitation.Status.choices)
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     updated_since = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")

@@ -209,6 +209,10 @@ class AccountSerializer(StrictSerializer):
 class ContactSerializer(StrictSerializer):
     account = ScopedPrimaryKeyRelatedField(Account)
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the account's owner.")
+    # Blank until the contact is first verified: declared so the schema's enum says so too.
+    verification_method = serializers.ChoiceField(
+        choices=Contact.VerificationMethod.choices, allow_blank=True, read_only=True
+    )
     phone = PhoneNumberField(required=False, allow_blank=True, help_text="E.164, e.g. +4930123456")
     freshness = serializers.CharField(read_only=True, help_text="fresh, ageing or stale (the decay policy)")
 
