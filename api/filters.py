@@ -16,6 +16,7 @@ from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions
 
 from crm import filters as crm_filters
 from crm.decay import Freshness
@@ -26,13 +27,6 @@ from registrations.models import RegistrationRequest
 from webhooks.models import Endpoint
 
 
-def _refuse_empty(value, message: str) -> None:
-    # An empty value is no filter for a form, but an API client that sent ``?updated_since=``
-    # asked for something: say what was wrong instead of answering the unfiltered list.
-    if value == "":
-        raise ValidationError(message, code="invalid")
-
-
 class UtcDateTimeField(IsoDateTimeField):
     """ISO 8601 with any UTC offset Python accepts, compared in UTC.
 
@@ -41,10 +35,6 @@ class UtcDateTimeField(IsoDateTimeField):
     """
 
     default_error_messages = {"invalid": "Enter a date and time in ISO 8601, e.g. 2026-01-31T09:00:00Z."}
-
-    def clean(self, value):
-        _refuse_empty(value, self.error_messages["invalid"])
-        return super().clean(value)
 
     def to_python(self, value):
         parsed = super().to_python(value)
@@ -60,16 +50,6 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
-class StrictDateField(forms.DateField):
-    def clean(self, value):
-        _refuse_empty(value, "Enter a date in ISO 8601, e.g. 2026-01-31.")
-        return super().clean(value)
-
-
-class DateFilter(django_filters.DateFilter):
-    field_class = StrictDateField
-
-
 class StrictBooleanField(forms.NullBooleanField):
     """``true`` or ``false`` (``1``/``0``); anything else is refused instead of meaning "no filter"."""
 
@@ -83,6 +63,7 @@ class StrictBooleanField(forms.NullBooleanField):
         return super().to_python(str(value).lower())
 
 
+@extend_schema_field(OpenApiTypes.BOOL)  # a method= filter would be documented as a string
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
@@ -107,6 +88,16 @@ class QueryFilterBackend(DjangoFilterBackend):
         names = filterset_class.base_filters.keys()
         if not any(name in request.query_params for name in names):
             return queryset
+        # An empty value is no filter for a form, but an API client that sent ``?status=`` asked
+        # for something: say what was wrong instead of answering the unfiltered list. Text
+        # filters are the exception: an empty text is a text.
+        empty = [
+            name
+            for name, query_filter in filterset_class.base_filters.items()
+            if request.query_params.get(name) == "" and not isinstance(query_filter, django_filters.CharFilter)
+        ]
+        if empty:
+            raise exceptions.ValidationError({name: ["Send a value, or leave the parameter out."] for name in empty})
         return super().filter_queryset(request, queryset, view)
 
 
@@ -174,8 +165,8 @@ class OpportunityFilter(ApiFilterSet):
     search_fields = ("name",)
     account = IdFilter(field_name="account_id")
     stage = django_filters.ChoiceFilter(choices=Opportunity.Stage.choices)
-    close_after = DateFilter(field_name="expected_close_date", lookup_expr="gte")
-    close_before = DateFilter(field_name="expected_close_date", lookup_expr="lte")
+    close_after = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="gte")
+    close_before = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="lte")
 
     class Meta:
         model = Opportunity
@@ -186,8 +177,8 @@ class ContractFilter(ApiFilterSet):
     search_fields = ("number",)
     account = IdFilter(field_name="account_id")
     status = django_filters.ChoiceFilter(choices=Contract.Status.choices)
-    ends_after = DateFilter(field_name="end_date", lookup_expr="gte")
-    ends_before = DateFilter(field_name="end_date", lookup_expr="lte")
+    ends_after = django_filters.DateFilter(field_name="end_date", lookup_expr="gte")
+    ends_before = django_filters.DateFilter(field_name="end_date", lookup_expr="lte")
 
     class Meta:
         model = Contract

@@ -193,6 +193,10 @@ def test_a_time_far_in_the_past_with_an_offset_is_compared_in_utc(key_api):
         ("/api/v1/opportunities/", {"close_after": ""}, "#/close_after"),
         ("/api/v1/webhooks/", {"is_active": "maybe"}, "#/is_active"),
         ("/api/v1/activities/", {"done": ""}, "#/done"),
+        ("/api/v1/leads/", {"source": ""}, "#/source"),
+        ("/api/v1/contacts/", {"account": ""}, "#/account"),
+        ("/api/v1/contacts/", {"account": "1e+16"}, "#/account"),
+        ("/api/v1/contacts/", {"ordering": ""}, "#/ordering"),
     ],
 )
 def test_filter_values_that_mean_nothing_are_problems_not_ignored(key_api, path, params, pointer):
