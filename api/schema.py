@@ -166,6 +166,16 @@ class ApiAutoSchema(AutoSchema):
             params.append(LOCATION)
         return params
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            # drf-spectacular's pattern lets "", "-" and "." through, which DRF refuses as no number.
+            whole = field.max_digits - field.decimal_places if field.max_digits else None
+            sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+            digits = rf"\d{{1,{whole}}}" if whole else r"\d+"
+            schema["pattern"] = rf"^{sign}{digits}(?:\.\d{{1,{field.decimal_places}}})?$"
+        return schema
+
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if direction == "request" and isinstance(force_instance(serializer), StrictFieldsMixin):

@@ -119,3 +119,10 @@ def test_the_write_headers_say_what_the_api_accepts(client):
     create = _schema(client)["paths"]["/api/v1/contacts/"]["post"]
     key = next(p["schema"] for p in create["parameters"] if p["name"] == "Idempotency-Key")
     assert (key["minLength"], key["maxLength"]) == (1, 255)
+
+
+def test_decimal_fields_document_a_number_not_an_empty_string(client):
+    schema = _schema(client)["components"]["schemas"]["LeadConvertRequest"]["properties"]["opportunity_amount"]
+    assert re.match(schema["pattern"], "1200.50")
+    assert not re.match(schema["pattern"], "")
+    assert not re.match(schema["pattern"], "-5")  # min_value=0
