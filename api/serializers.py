@@ -153,6 +153,22 @@ class StrictFieldsMixin:
                         for name in extra
                     }
                 )
+            # DRF measures a text after trimming its whitespace; the schema's maxLength (and a
+            # client reading it) measures what was sent.
+            too_long = {
+                name: [
+                    serializers.ErrorDetail(
+                        f"Ensure this field has no more than {field.max_length} characters.", code="max_length"
+                    )
+                ]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and field.max_length is not None
+                and isinstance(data.get(name), str)
+                and len(data[name]) > field.max_length
+            }
+            if too_long:
+                raise serializers.ValidationError(too_long)
         return super().to_internal_value(data)
 
 

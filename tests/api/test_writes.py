@@ -398,3 +398,11 @@ def test_a_key_restricted_to_accounts_cannot_create_accounts(ops):
     assert response.status_code == 403
     assert list(Account.objects.all()) == [mine]
     assert Api(key=raw).get(f"/api/v1/accounts/{mine.pk}/").status_code == 200
+
+
+def test_a_text_longer_than_its_limit_is_refused_even_when_it_is_whitespace_at_the_edges(key_api):
+    response = key_api.post("/api/v1/leads/", {"last_name": "Lang", "company_business_id": "\x1c" + "9" * 64})
+
+    problem = _problem(response, 400)
+    assert problem["errors"][0]["pointer"] == "#/company_business_id"
+    assert not Lead.objects.filter(last_name="Lang").exists()
