@@ -6,9 +6,17 @@ contacts by name, email or company through the trigram indexes.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions
 
 from crm import filters as crm_filters
 from crm.decay import Freshness
@@ -17,6 +25,54 @@ from iam.models import AuditEvent, Membership
 from invitations.models import Invitation, InvitationBatch
 from registrations.models import RegistrationRequest
 from webhooks.models import Endpoint
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """ISO 8601 with any UTC offset Python accepts, compared in UTC.
+
+    PostgreSQL refuses offsets beyond ±15:59 and years before 1 in UTC (``-23:41``, or
+    ``0001-01-01T00:00+01:00``), which used to be a 500: they are converted, or refused as bad input.
+    """
+
+    default_error_messages = {"invalid": "Enter a date and time in ISO 8601, e.g. 2026-01-31T09:00:00Z."}
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """``true`` or ``false`` (``1``/``0``); anything else is refused instead of meaning "no filter"."""
+
+    widget = forms.TextInput  # the select widgets turn what they do not know into None
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        if str(value).lower() not in {"true", "false", "1", "0"}:
+            raise ValidationError("Send true or false.", code="invalid")
+        return super().to_python(str(value).lower())
+
+
+@extend_schema_field(OpenApiTypes.BOOL)  # a method= filter would be documented as a string
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number, documented as an integer (a NumberFilter is any decimal)."""
+
+    field_class = forms.IntegerField
 
 
 class QueryFilterBackend(DjangoFilterBackend):
@@ -32,21 +88,31 @@ class QueryFilterBackend(DjangoFilterBackend):
         names = filterset_class.base_filters.keys()
         if not any(name in request.query_params for name in names):
             return queryset
+        # An empty value is no filter for a form, but an API client that sent ``?status=`` asked
+        # for something: say what was wrong instead of answering the unfiltered list. Text
+        # filters are the exception: an empty text is a text.
+        empty = [
+            name
+            for name, query_filter in filterset_class.base_filters.items()
+            if request.query_params.get(name) == "" and not isinstance(query_filter, django_filters.CharFilter)
+        ]
+        if empty:
+            raise exceptions.ValidationError({name: ["Send a value, or leave the parameter out."] for name in empty})
         return super().filter_queryset(request, queryset, view)
 
 
 class ApiFilterSet(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ()
 
-    owner = django_filters.NumberFilter(field_name="owner_id", help_text="Staff user id of the owner.")
-    updated_since = django_filters.IsoDateTimeFilter(
+    owner = IdFilter(field_name="owner_id", help_text="Staff user id of the owner.")
+    updated_since = IsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Only records changed at or after this time (ISO 8601): for incremental sync, "
         "with ordering=updated_at.",
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", help_text="Text search.")
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -58,7 +124,7 @@ class AccountFilter(ApiFilterSet):
     tier = django_filters.ChoiceFilter(choices=Account.Tier.choices)
     industry = django_filters.ChoiceFilter(choices=Account.Industry.choices)
     business_id = django_filters.CharFilter()
-    customer = django_filters.BooleanFilter(method="filter_customer", help_text="Has an active contract.")
+    customer = BooleanFilter(method="filter_customer", help_text="Has an active contract.")
 
     class Meta:
         model = Account
@@ -69,9 +135,9 @@ class AccountFilter(ApiFilterSet):
 
 
 class ContactFilter(ApiFilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
-    verified = django_filters.BooleanFilter(
+    verified = BooleanFilter(
         field_name="last_verified_at", lookup_expr="isnull", exclude=True, help_text="Ever verified."
     )
     freshness = django_filters.ChoiceFilter(choices=Freshness.choices, help_text="How current the data is.")
@@ -97,7 +163,7 @@ class LeadFilter(ApiFilterSet):
 
 class OpportunityFilter(ApiFilterSet):
     search_fields = ("name",)
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     stage = django_filters.ChoiceFilter(choices=Opportunity.Stage.choices)
     close_after = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="gte")
     close_before = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="lte")
@@ -109,7 +175,7 @@ class OpportunityFilter(ApiFilterSet):
 
 class ContractFilter(ApiFilterSet):
     search_fields = ("number",)
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     status = django_filters.ChoiceFilter(choices=Contract.Status.choices)
     ends_after = django_filters.DateFilter(field_name="end_date", lookup_expr="gte")
     ends_before = django_filters.DateFilter(field_name="end_date", lookup_expr="lte")
@@ -122,13 +188,13 @@ class ContractFilter(ApiFilterSet):
 class ActivityFilter(ApiFilterSet):
     search_fields = ("subject",)
     kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices)
-    done = django_filters.BooleanFilter()
-    account = django_filters.NumberFilter(field_name="account_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    lead = django_filters.NumberFilter(field_name="lead_id")
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    done = BooleanFilter()
+    account = IdFilter(field_name="account_id")
+    contact = IdFilter(field_name="contact_id")
+    lead = IdFilter(field_name="lead_id")
+    opportunity = IdFilter(field_name="opportunity_id")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Activity
@@ -136,10 +202,10 @@ class ActivityFilter(ApiFilterSet):
 
 
 class MembershipFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     status = django_filters.ChoiceFilter(choices=Membership.Status.choices)
     email = django_filters.CharFilter(field_name="user__email", lookup_expr="iexact")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Membership
@@ -147,15 +213,15 @@ class MembershipFilter(django_filters.FilterSet):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     action = django_filters.CharFilter(
         field_name="action", lookup_expr="startswith", help_text="A dotted prefix: iam.membership"
     )
-    actor = django_filters.NumberFilter(field_name="actor_id")
+    actor = IdFilter(field_name="actor_id")
     target_type = django_filters.CharFilter()
     target_id = django_filters.CharFilter()
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent
@@ -163,14 +229,14 @@ class AuditEventFilter(django_filters.FilterSet):
 
 
 class InvitationFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
-    lead = django_filters.NumberFilter(field_name="lead_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    batch = django_filters.NumberFilter(field_name="batch_id")
+    account = IdFilter(field_name="account_id")
+    lead = IdFilter(field_name="lead_id")
+    contact = IdFilter(field_name="contact_id")
+    batch = IdFilter(field_name="batch_id")
     status = django_filters.ChoiceFilter(choices=Invitation.Status.choices)
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    updated_since = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Invitation
@@ -180,7 +246,7 @@ class InvitationFilter(django_filters.FilterSet):
 class InvitationBatchFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=InvitationBatch.Status.choices)
     source = django_filters.ChoiceFilter(choices=InvitationBatch.Source.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = InvitationBatch
@@ -191,8 +257,8 @@ class RegistrationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=RegistrationRequest.Status.choices)
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     business_id = django_filters.CharFilter()
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    updated_since = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    submitted_after = IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
 
     class Meta:
         model = RegistrationRequest
@@ -200,7 +266,7 @@ class RegistrationFilter(django_filters.FilterSet):
 
 
 class WebhookEndpointFilter(django_filters.FilterSet):
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
 
     class Meta:
         model = Endpoint

@@ -28,7 +28,7 @@ class KeysetCursorPagination(BasePagination):
     def sort_for(self, request, view) -> Sort:
         orderings = view_orderings(view)
         wanted = request.query_params.get(ORDERING)
-        if not wanted:
+        if wanted is None:
             return next(iter(orderings.values()))
         if wanted not in orderings:
             raise exceptions.ValidationError({ORDERING: [f"Choose one of: {', '.join(orderings)}."]})

@@ -6,11 +6,14 @@ from __future__ import annotations
 from django_countries import countries
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 
+from api.etags import IF_MATCH_PATTERN
 from api.problems import PROBLEM_CONTENT_TYPE, problem_type
+from api.serializers import StrictFieldsMixin
 
 COUNTRY_CHOICES = [("", "—"), *((code, name) for code, name in countries)]
 
@@ -129,16 +132,17 @@ RETRY_AFTER = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="Any unique string (a UUID) per intended write. A retry with the same key and body gets the "
     "first answer again (with Idempotent-Replayed: true) and changes nothing; kept for 24 hours.",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": IF_MATCH_PATTERN},
     OpenApiParameter.HEADER,
-    description="The ETag you read. If the record changed since, the write is refused with 412.",
+    description="The ETag you read (or `*`). If the record changed since, the write is refused with 412; "
+    "a value that is not a list of ETags is refused with 400.",
 )
 
 
@@ -161,6 +165,22 @@ class ApiAutoSchema(AutoSchema):
         if self._is_create_operation():
             params.append(LOCATION)
         return params
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            # drf-spectacular's pattern lets "", "-" and "." through, which DRF refuses as no number.
+            whole = field.max_digits - field.decimal_places if field.max_digits else None
+            sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+            digits = rf"\d{{1,{whole}}}" if whole else r"\d+"
+            schema["pattern"] = rf"^{sign}{digits}(?:\.\d{{1,{field.decimal_places}}})?$"
+        return schema
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(force_instance(serializer), StrictFieldsMixin):
+            schema["additionalProperties"] = False  # the API refuses unknown fields: the schema says so
+        return schema
 
     def _error_codes(self) -> list[int]:
         codes = [400, 401, 403, 429]

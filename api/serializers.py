@@ -154,6 +154,22 @@ class StrictFieldsMixin:
                         for name in extra
                     }
                 )
+            # DRF measures a text after trimming its whitespace; the schema's maxLength (and a
+            # client reading it) measures what was sent.
+            too_long = {
+                name: [
+                    serializers.ErrorDetail(
+                        f"Ensure this field has no more than {field.max_length} characters.", code="max_length"
+                    )
+                ]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and field.max_length is not None
+                and isinstance(data.get(name), str)
+                and len(data[name]) > field.max_length
+            }
+            if too_long:
+                raise serializers.ValidationError(too_long)
         return super().to_internal_value(data)
 
 
@@ -210,6 +226,10 @@ class AccountSerializer(StrictSerializer):
 class ContactSerializer(StrictSerializer):
     account = ScopedPrimaryKeyRelatedField(Account)
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the account's owner.")
+    # Blank until the contact is first verified: declared so the schema's enum says so too.
+    verification_method = serializers.ChoiceField(
+        choices=Contact.VerificationMethod.choices, allow_blank=True, read_only=True
+    )
     phone = PhoneNumberField(required=False, allow_blank=True, help_text="E.164, e.g. +4930123456")
     freshness = serializers.CharField(read_only=True, help_text="fresh, ageing or stale (the decay policy)")
 

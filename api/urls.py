@@ -29,5 +29,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs.api_docs, name="docs"),
     # Anything else under /api/ is a problem+json 404, not an HTML page.
-    re_path(r"^v1/.*$", docs.NotFoundView.as_view(), name="not_found"),
+    # [\s\S]: a path with an encoded newline in it is anything else too.
+    re_path(r"^v1/[\s\S]*$", docs.NotFoundView.as_view(), name="not_found"),
 ]

@@ -19,8 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from oauthlib.oauth2.rfc6749 import errors
 
 from iam.oidc.access import current_sign_in
+from iam.oidc.services import CLIENT_SCOPES
 
 ACCOUNT_SCOPE = "account"
+OFFLINE_ACCESS_SCOPE = "offline_access"
 ACCOUNT_CLAIMS = ["account_id", "account_name", "roles"]
 
 
@@ -84,7 +86,9 @@ class OIDCAdapter(DefaultOIDCAdapter):
             response.update({"account_id": str(account.pk), "account_name": account.name, "roles": sign_in.roles})
 
     def populate_server_metadata(self, data: dict[str, Any]) -> None:
-        data["scopes_supported"] = ["openid", "profile", "email", ACCOUNT_SCOPE]
+        # offline_access is accepted (a refresh token comes with every code exchange); other
+        # values outside these are ignored, not refused (iam.oidc.authorization.ignore_unknown_scopes).
+        data["scopes_supported"] = [*CLIENT_SCOPES, OFFLINE_ACCESS_SCOPE]
         data["claims_supported"] = [
             "sub",
             "iss",

@@ -160,3 +160,58 @@ def test_the_fast_representation_is_exactly_drfs(resource, ops):
     assert FastRepresentationMixin.to_representation(serializer, instance) == drf.ModelSerializer.to_representation(
         serializer, instance
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/activities/", {"created_after": "1914-04-04T21:03:31.059-19:26"}),
+        ("/api/v1/accounts/", {"created_before": "0237-12-31T09:07:33-23:41"}),
+        ("/api/v1/audit-events/", {"occurred_before": "1098-09-24T18:37:03-16:18"}),
+        ("/api/v1/memberships/", {"updated_since": "2026-01-01T00:00:00+23:59"}),
+    ],
+)
+def test_date_time_filters_take_any_utc_offset_and_compare_in_utc(key_api, path, params):
+    response = key_api.get(path, params)
+    assert response.status_code == 200, response.content
+
+
+def test_a_time_far_in_the_past_with_an_offset_is_compared_in_utc(key_api):
+    contact = ContactFactory()
+    created = contact.created_at.astimezone(dt.timezone(dt.timedelta(hours=-23, minutes=-41)))
+    rows = key_api.get("/api/v1/contacts/", {"created_after": created.isoformat()}).json()["results"]
+    assert [r["id"] for r in rows] == [contact.pk]
+    later = (contact.created_at + dt.timedelta(seconds=1)).astimezone(dt.timezone(dt.timedelta(hours=19, minutes=26)))
+    assert key_api.get("/api/v1/contacts/", {"created_after": later.isoformat()}).json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "pointer"),
+    [
+        ("/api/v1/accounts/", {"created_before": "0001-01-01T00:00:00+10:00"}, "#/created_before"),  # year 0 in UTC
+        ("/api/v1/accounts/", {"updated_since": ""}, "#/updated_since"),
+        ("/api/v1/opportunities/", {"close_after": ""}, "#/close_after"),
+        ("/api/v1/webhooks/", {"is_active": "maybe"}, "#/is_active"),
+        ("/api/v1/activities/", {"done": ""}, "#/done"),
+        ("/api/v1/leads/", {"source": ""}, "#/source"),
+        ("/api/v1/contacts/", {"account": ""}, "#/account"),
+        ("/api/v1/contacts/", {"account": "1e+16"}, "#/account"),
+        ("/api/v1/contacts/", {"ordering": ""}, "#/ordering"),
+    ],
+)
+def test_filter_values_that_mean_nothing_are_problems_not_ignored(key_api, path, params, pointer):
+    response = key_api.get(path, params)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert pointer in {e["pointer"] for e in response.json()["errors"]}
+
+
+def test_boolean_filters_take_true_false_one_and_zero(key_api):
+    assert key_api.get("/api/v1/webhooks/", {"is_active": "TRUE"}).status_code == 200
+    assert key_api.get("/api/v1/webhooks/", {"is_active": "0"}).status_code == 200
+
+
+def test_a_path_no_route_matches_is_a_problem_json_404(key_api):
+    response = key_api.get("/api/v1/contracts/%C3%BC%0AG/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"

@@ -94,3 +94,35 @@ def test_the_docs_page_loads_swagger_ui_from_our_own_static_files(client):
     assert "<script>" not in html  # no inline script: the CSP stays script-src 'self'
     assert "unsafe-inline" not in response.get("Content-Security-Policy", "")
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_request_bodies_forbid_the_unknown_fields_the_api_refuses(client):
+    schemas = _schema(client)["components"]["schemas"]
+    for name in ("ContactRequest", "PatchedContactRequest", "AccountRequest", "InvitationCreateRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+
+
+def test_id_filters_are_integers_and_a_blank_verification_method_is_in_the_contact_schema(client):
+    schema = _schema(client)
+    params = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/activities/"]["get"]["parameters"]}
+    assert params["opportunity"] == {"type": "integer"}
+    assert params["owner"] == {"type": "integer"}
+    method = schema["components"]["schemas"]["Contact"]["properties"]["verification_method"]
+    assert {"$ref": "#/components/schemas/BlankEnum"} in method["oneOf"]
+
+
+def test_the_write_headers_say_what_the_api_accepts(client):
+    operation = _schema(client)["paths"]["/api/v1/contacts/{id}/"]["patch"]
+    headers = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "header"}
+    assert re.match(headers["If-Match"]["pattern"], 'W/"a", "b"')
+    assert not re.match(headers["If-Match"]["pattern"], "")
+    create = _schema(client)["paths"]["/api/v1/contacts/"]["post"]
+    key = next(p["schema"] for p in create["parameters"] if p["name"] == "Idempotency-Key")
+    assert (key["minLength"], key["maxLength"]) == (1, 255)
+
+
+def test_decimal_fields_document_a_number_not_an_empty_string(client):
+    schema = _schema(client)["components"]["schemas"]["LeadConvertRequest"]["properties"]["opportunity_amount"]
+    assert re.match(schema["pattern"], "1200.50")
+    assert not re.match(schema["pattern"], "")
+    assert not re.match(schema["pattern"], "-5")  # min_value=0

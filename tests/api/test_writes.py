@@ -169,6 +169,32 @@ def test_stale_if_match_is_412_and_changes_nothing(key_api):
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
 
+@pytest.mark.parametrize("if_match", ["", "3f2a", 'W/"a", b', "**"])
+def test_an_if_match_that_is_no_etag_is_400_and_changes_nothing(key_api, if_match):
+    contact = ContactFactory(job_title="Buyer")
+
+    response = key_api.patch(f"/api/v1/contacts/{contact.pk}/", {"job_title": "CFO"}, headers={"If-Match": if_match})
+
+    problem = _problem(response, 400)
+    assert problem["errors"][0]["pointer"] == "#/If-Match"
+    contact.refresh_from_db()
+    assert contact.job_title == "Buyer"
+    assert key_api.delete(f"/api/v1/contacts/{contact.pk}/", headers={"If-Match": if_match}).status_code == 400
+    assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_if_match_takes_a_list_of_etags_and_a_star(key_api):
+    contact = ContactFactory(job_title="Buyer")
+    etag = key_api.get(f"/api/v1/contacts/{contact.pk}/")["ETag"]
+
+    listed = key_api.patch(
+        f"/api/v1/contacts/{contact.pk}/", {"job_title": "CFO"}, headers={"If-Match": f'W/"old", {etag}'}
+    )
+    star = key_api.patch(f"/api/v1/contacts/{contact.pk}/", {"job_title": "CEO"}, headers={"If-Match": "*"})
+
+    assert (listed.status_code, star.status_code) == (200, 200)
+
+
 def test_idempotency_key_replays_the_first_answer_and_creates_one_record(key_api):
     account = AccountFactory()
     body = {"account": account.pk, "last_name": "Berg"}
@@ -415,3 +441,11 @@ def test_a_key_restricted_to_accounts_cannot_create_accounts(ops):
     assert response.status_code == 403
     assert list(Account.objects.all()) == [mine]
     assert Api(key=raw).get(f"/api/v1/accounts/{mine.pk}/").status_code == 200
+
+
+def test_a_text_longer_than_its_limit_is_refused_even_when_it_is_whitespace_at_the_edges(key_api):
+    response = key_api.post("/api/v1/leads/", {"last_name": "Lang", "company_business_id": "\x1c" + "9" * 64})
+
+    problem = _problem(response, 400)
+    assert problem["errors"][0]["pointer"] == "#/company_business_id"
+    assert not Lead.objects.filter(last_name="Lang").exists()

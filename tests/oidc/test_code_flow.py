@@ -56,6 +56,25 @@ def test_refresh_rotates_the_refresh_token_and_keeps_the_claims(orders, member, 
     assert Token.objects.filter(user=member.user, type=Token.Type.REFRESH_TOKEN).count() == 1
 
 
+def test_a_relying_party_asking_for_offline_access_and_a_scope_of_its_own_signs_in_and_refreshes(
+    orders, member, relying_party, user_agent, callback
+):
+    """OIDC Core 3.1.2.1: values not understood are ignored; offline_access asks for a refresh token."""
+    rp = relying_party(orders)
+    # What the relying party is configured with: it sends it again with every refresh.
+    rp.session.scope = "openid offline_access account orders.custom"
+
+    landed = _sign_in_flow(rp, user_agent, callback, email=member.user.email)
+    assert isinstance(landed, str), landed.text[:1000]
+    assert "error" not in callback_params(landed)
+    token = rp.fetch_token(landed)
+
+    assert token["scope"] == "openid account"
+    assert rp.verify_id_token(token)["account_id"] == str(member.account.pk)
+    refreshed = rp.refresh()
+    assert rp.verify_id_token(refreshed, expect_nonce=False)["roles"] == ["orders:read", "orders:write"]
+
+
 def test_a_wrong_pkce_verifier_gets_no_tokens(orders, member, relying_party, user_agent, callback):
     rp = relying_party(orders)
     landed = _sign_in_flow(rp, user_agent, callback, email=member.user.email)

@@ -31,7 +31,7 @@ def test_discovery_names_every_endpoint_and_what_the_applications_may_ask_for(cl
     ]:
         assert data[name] == f"http://testserver{path}"
     assert data["code_challenge_methods_supported"] == ["S256"]
-    assert data["scopes_supported"] == ["openid", "profile", "email", "account"]
+    assert data["scopes_supported"] == ["openid", "profile", "email", "account", "offline_access"]
     assert {"account_id", "account_name", "roles"} <= set(data["claims_supported"])
     assert data["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert data["response_types_supported"] == ["code"]
