@@ -8,17 +8,28 @@ skips the second, unfiltered count). At a million contacts that is half the chan
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils.functional import cached_property
 
 from core.listing import estimated_table_rows
 
+if TYPE_CHECKING:
+    # Generic in the stubs only: Django's classes take no subscript at runtime.
+    _Paginator = Paginator[Any]
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _Paginator = Paginator
+    _ModelAdmin = admin.ModelAdmin
 
-class EstimatedCountPaginator(Paginator):
+
+class EstimatedCountPaginator(_Paginator):
     """``count`` is the planner's estimate unfiltered, and bounded filtered, on PostgreSQL.
 
     - The whole table (no WHERE): ``pg_class.reltuples``, which VACUUM/ANALYZE keep within a
@@ -47,17 +58,17 @@ class EstimatedCountPaginator(Paginator):
         return qs.order_by().values("pk")[: limit + 1].count()
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(_ModelAdmin):
     """Look, never touch: the rows are written (and audited) by services and jobs only.
 
     No add, change or delete: a delete from the admin would bypass the audit trail.
     """
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

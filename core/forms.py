@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 
 DATE_INPUT = {"type": "date"}
 
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm  # the mixin is only ever mixed into forms
+else:
+    _FormBase = object
 
-class StyledFormMixin:
+
+class StyledFormMixin(_FormBase):
     """Bootstrap classes on every widget, and ``is-invalid`` on each field that has an error."""
 
     def _style_widgets(self) -> None:

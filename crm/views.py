@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
-from core.http import safe_next
+from core.http import AuthenticatedHttpRequest, safe_next
 from core.listing import Page, Sort, keyset_page
 from crm import selectors, services
 from crm.filters import (
@@ -160,32 +160,32 @@ ACTIVITY_LIST = ListSpec(
 
 
 @staff_required
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, CONTACT_LIST, selectors.contact_list(user=request.user))
 
 
 @staff_required
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, ACCOUNT_LIST, selectors.account_list(user=request.user))
 
 
 @staff_required
-def lead_list(request: HttpRequest) -> HttpResponse:
+def lead_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, LEAD_LIST, selectors.lead_list(user=request.user))
 
 
 @staff_required
-def opportunity_list(request: HttpRequest) -> HttpResponse:
+def opportunity_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, OPPORTUNITY_LIST, selectors.opportunity_list(user=request.user))
 
 
 @staff_required
-def contract_list(request: HttpRequest) -> HttpResponse:
+def contract_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, CONTRACT_LIST, selectors.contract_list(user=request.user))
 
 
 @staff_required
-def activity_list(request: HttpRequest) -> HttpResponse:
+def activity_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, ACTIVITY_LIST, selectors.activity_list(user=request.user))
 
 
@@ -265,7 +265,7 @@ def _greeting(now: dt.datetime) -> str:
 
 
 @staff_required
-def _my_work(request: HttpRequest) -> HttpResponse:
+def _my_work(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = selectors.my_work(user=request.user)
     pipeline = selectors.pipeline_by_stage(user=request.user)
     context.update(
@@ -372,58 +372,58 @@ def _initial_account(request: HttpRequest) -> dict[str, Any]:
 
 
 @staff_required
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, ACCOUNT_FORM)
 
 
 @staff_required
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def account_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, ACCOUNT_FORM, get_object_or_404(selectors.account_list(user=request.user), pk=pk))
 
 
 @staff_required
-def contact_create(request: HttpRequest) -> HttpResponse:
+def contact_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, CONTACT_FORM, initial=_initial_account(request))
 
 
 @staff_required
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, CONTACT_FORM, get_object_or_404(selectors.contact_list(user=request.user), pk=pk))
 
 
 @staff_required
-def lead_create(request: HttpRequest) -> HttpResponse:
+def lead_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, LEAD_FORM)
 
 
 @staff_required
-def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, LEAD_FORM, get_object_or_404(selectors.lead_list(user=request.user), pk=pk))
 
 
 @staff_required
-def opportunity_create(request: HttpRequest) -> HttpResponse:
+def opportunity_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, OPPORTUNITY_FORM, initial=_initial_account(request))
 
 
 @staff_required
-def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     opportunity = get_object_or_404(selectors.opportunity_list(user=request.user), pk=pk)
     return _record_form(request, OPPORTUNITY_FORM, opportunity)
 
 
 @staff_required
-def contract_create(request: HttpRequest) -> HttpResponse:
+def contract_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, CONTRACT_FORM, initial=_initial_account(request))
 
 
 @staff_required
-def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contract_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, CONTRACT_FORM, get_object_or_404(selectors.contract_list(user=request.user), pk=pk))
 
 
 @staff_required
-def account_options(request: HttpRequest) -> HttpResponse:
+def account_options(request: AuthenticatedHttpRequest) -> HttpResponse:
     """`<option>`s for the account picker's search box."""
     accounts = selectors.account_options(user=request.user, q=request.GET.get("q", ""))
     return render(request, "crm/_account_options.html", {"accounts": accounts})
@@ -433,7 +433,7 @@ def account_options(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def account_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     data = selectors.account_360(user=request.user, pk=pk, cursor=request.GET.get("cursor"))
     context = {
         "account": data.account,
@@ -445,12 +445,12 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def account_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "account", pk)
 
 
 @staff_required
-def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(user=request.user).select_related("verified_by"), pk=pk)
     page = selectors.activity_timeline(user=request.user, contact=contact, cursor=request.GET.get("cursor"))
     context = {
@@ -462,13 +462,13 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def contact_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "contact", pk)
 
 
 @staff_required
 @require_POST
-def contact_verify(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_verify(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(user=request.user), pk=pk)
     services.contact_verify(actor=request.user, contact=contact)
     messages.success(request, f"{contact.full_name}’s details are confirmed as current.")
@@ -476,7 +476,7 @@ def contact_verify(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
         selectors.lead_list(user=request.user).select_related(
             "converted_account", "converted_contact", "converted_opportunity"
@@ -493,12 +493,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def lead_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "lead", pk)
 
 
 @staff_required
-def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_convert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(selectors.lead_list(user=request.user), pk=pk)
     if request.method == "POST":
         form = LeadConvertForm(request.POST, user=request.user, lead=lead)
@@ -537,7 +537,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     opportunity = get_object_or_404(selectors.opportunity_list(user=request.user), pk=pk)
     page = selectors.activity_timeline(user=request.user, opportunity=opportunity, cursor=request.GET.get("cursor"))
     context = {
@@ -548,12 +548,12 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def opportunity_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "opportunity", pk)
 
 
 @staff_required
-def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contract_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contract = get_object_or_404(selectors.contract_list(user=request.user), pk=pk)
     # Activities are not linked to contracts: the page shows its account's timeline.
     page = selectors.activity_timeline(user=request.user, account=contract.account, cursor=request.GET.get("cursor"))
@@ -569,7 +569,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-def activity_create(request: HttpRequest) -> HttpResponse:
+def activity_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     target_type = request.POST.get("target_type", "")
     target = _timeline_target(request, target_type, request.POST.get("target_id"))
     next_url = safe_next(request, target.get_absolute_url())
@@ -607,7 +607,7 @@ def activity_create(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_POST
-def activity_toggle_done(request: HttpRequest, pk: int) -> HttpResponse:
+def activity_toggle_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     activity = get_object_or_404(selectors.activity_list(user=request.user), pk=pk)
     done = request.POST.get("done", "1").lower() in ("1", "true", "on", "yes")
     services.activity_set_done(actor=request.user, activity=activity, done=done)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
+from core.http import AuthenticatedHttpRequest
 from core.listing import Sort, keyset_page
 from webhooks import selectors, services
 from webhooks.events import EVENT_TYPES
@@ -38,7 +39,7 @@ _LOG_SORT = Sort(key="-created", label="Newest first", field="created_at", desce
 def operations_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @staff_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs) -> HttpResponse:
         if not can_manage_webhooks(request.user):
             raise PermissionDenied("Only operations manage webhook endpoints.")
         return view(request, *args, **kwargs)
