@@ -42,6 +42,8 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
+    # Set by ApiKeyAuthentication on the key serving a request: its accounts' ids (None: all).
+    account_ids: frozenset[int] | None
 
     class Meta:
         ordering = ["-created_at", "-id"]

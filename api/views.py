@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, status
@@ -668,8 +669,8 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
         response.data = body
         return response
 
-    def _endpoint_action(self, request, call, verb: str, parser_class=None) -> Response:
-        def handler() -> Response:
+    def _endpoint_action(self, request, call, verb: str, parser_class=None) -> Callable[[], Model]:
+        def handler() -> Model:
             kwargs = {}
             if parser_class is not None:
                 parser = parser_class(data=request.data)

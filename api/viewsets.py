@@ -10,11 +10,12 @@ orderings and filters, and implements ``perform_create`` / ``perform_update`` /
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from rest_framework import exceptions, status, viewsets
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.etags import check_if_match, etag_for
@@ -24,6 +25,15 @@ from api.pagination import KeysetCursorPagination
 from core.context import ActingCredential, reset_credential, set_credential
 from core.listing import Sort
 from iam.audit import audit_record
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+
+class AuthenticatedRequest(Request):
+    """A type only: behind ``ApiAccess`` the user is staff, or the user an API key acts for."""
+
+    user: User
 
 
 def account_of(record: Model) -> Any:
@@ -35,6 +45,7 @@ def account_of(record: Model) -> Any:
 
 
 class ResourceViewSet(viewsets.GenericViewSet):
+    request: AuthenticatedRequest
     resource: ClassVar[str]
     audit_noun: ClassVar[str]
     selector: ClassVar[Callable[..., QuerySet]]
@@ -134,19 +145,29 @@ class ResourceViewSet(viewsets.GenericViewSet):
         return self.get_queryset().get(pk=record.pk)
 
 
-class ListMixin:
+if TYPE_CHECKING:
+    _Resource = ResourceViewSet  # the mixins are only ever mixed into a ResourceViewSet
+else:
+    _Resource = object
+
+
+class ListMixin(_Resource):
     def list(self, request, *args, **kwargs):
         qs = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class RetrieveMixin:
+class RetrieveMixin(_Resource):
     def retrieve(self, request, *args, **kwargs):
         return self.detail_response(self.get_object())
 
 
-class CreateMixin:
+class CreateMixin(_Resource):
+    if TYPE_CHECKING:
+
+        def perform_create(self, data: dict[str, Any]) -> Model: ...
+
     def create(self, request, *args, **kwargs):
         def handler() -> Response:
             serializer = self.get_serializer(data=request.data)
@@ -159,7 +180,7 @@ class CreateMixin:
         return idempotent(request, handler)
 
 
-class UpdateMixin:
+class UpdateMixin(_Resource):
     def partial_update(self, request, *args, **kwargs):
         with transaction.atomic():
             record = self.locked_object()
@@ -170,7 +191,7 @@ class UpdateMixin:
         return self.detail_response(self.written(record))
 
 
-class DestroyMixin:
+class DestroyMixin(_Resource):
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
             record = self.locked_object()

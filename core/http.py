@@ -11,7 +11,13 @@ if TYPE_CHECKING:
     from iam.models import Membership, User
 
 
-class AuthenticatedHttpRequest(HttpRequest):
+class MembershipHttpRequest(HttpRequest):
+    """Every request once iam's ``PortalAccessMiddleware`` has run: the membership in use, if any."""
+
+    membership: Membership | None
+
+
+class AuthenticatedHttpRequest(MembershipHttpRequest):
     """The request a view behind ``staff_required`` or ``login_required`` gets: a signed-in user.
 
     A type only (requests are never built from it): ``request.user`` is our ``User``, not

@@ -237,7 +237,7 @@ def _timeline_context(
     }
 
 
-def _timeline_view(request: HttpRequest, target_type: str, pk: int) -> HttpResponse:
+def _timeline_view(request: AuthenticatedHttpRequest, target_type: str, pk: int) -> HttpResponse:
     """The next page of a record's timeline: a fragment for htmx, else the record page at that page."""
     target = _timeline_target(request, target_type, pk)
     cursor = request.GET.get("cursor")

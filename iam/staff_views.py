@@ -40,7 +40,7 @@ from iam.selectors import audit_events_visible_to
 # --- Lookups and authorization ------------------------------------------------------------------
 
 
-def _account(request: HttpRequest, account_pk: int) -> Account:
+def _account(request: AuthenticatedHttpRequest, account_pk: int) -> Account:
     return get_object_or_404(Account.objects.visible_to(request.user), pk=account_pk)
 
 
@@ -176,7 +176,7 @@ def portal_user_roles(request: AuthenticatedHttpRequest, account_pk: int, member
 
 
 def _change_status(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     account_pk: int,
     membership_pk: int,
     service: Callable[..., Membership],
@@ -279,7 +279,7 @@ class AuditFilterForm(StyledFormMixin, forms.Form):
         return self.is_bound and any(v not in (None, "") for v in self.cleaned_data.values())
 
 
-def _audit_events(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
+def _audit_events(request: AuthenticatedHttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
     params = request.GET.copy()
     params.pop("cursor", None)
     form = AuditFilterForm(params or None, user=request.user)

@@ -79,12 +79,12 @@ def org_admin_required(
     return wrapper
 
 
-def _member(request: HttpRequest, membership_pk: int) -> Membership:
+def _member(request: PortalHttpRequest, membership_pk: int) -> Membership:
     """A member of the account in use, as its admin sees it; any other id is a 404."""
     return get_object_or_404(_members(request), pk=membership_pk)
 
 
-def _members(request: HttpRequest, query: str = "") -> QuerySet[Membership]:
+def _members(request: PortalHttpRequest, query: str = "") -> QuerySet[Membership]:
     second_factor = Authenticator.objects.filter(
         user=OuterRef("user_id"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     )
@@ -229,7 +229,7 @@ def org_members(request: PortalHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _roles_form(request: HttpRequest, member: Membership, data: Any = None) -> MemberRolesForm:
+def _roles_form(request: PortalHttpRequest, member: Membership, data: Any = None) -> MemberRolesForm:
     all_roles = list(BusinessRole.objects.order_by("sort_order", "name"))
     grantable = grantable_roles(request.user, request.membership.account, all_roles)
     return MemberRolesForm(data, current=list(member.roles.all()), grantable_ids=grantable)
@@ -243,7 +243,9 @@ def org_member(request: PortalHttpRequest, membership_pk: int) -> HttpResponse:
     return _render_member(request, member, form)
 
 
-def _render_member(request: HttpRequest, member: Membership, form: MemberRolesForm, status: int = 200) -> HttpResponse:
+def _render_member(
+    request: PortalHttpRequest, member: Membership, form: MemberRolesForm, status: int = 200
+) -> HttpResponse:
     context = {
         "member": member,
         "form": form,
@@ -270,7 +272,7 @@ def org_member_roles(request: PortalHttpRequest, membership_pk: int) -> HttpResp
     return _render_member(request, _member(request, membership_pk), form, status=400)
 
 
-def _change_status(request: HttpRequest, membership_pk: int, service: Callable[..., Membership], done: str):
+def _change_status(request: PortalHttpRequest, membership_pk: int, service: Callable[..., Membership], done: str):
     member = _member(request, membership_pk)
     try:
         service(actor=request.user, membership=member)

@@ -179,7 +179,7 @@ def _report(request, outcome) -> None:
     level(request, outcome.message)
 
 
-def _submit_invite(request: HttpRequest, form, *, success_url: str, **target) -> HttpResponse | None:
+def _submit_invite(request: AuthenticatedHttpRequest, form, *, success_url: str, **target) -> HttpResponse | None:
     """Invite from a valid POST (one service for every Invite button); a refusal goes on the form."""
     if request.method != "POST" or not form.is_valid():
         return None
@@ -267,7 +267,7 @@ def _back(request: HttpRequest, invitation) -> str:
     return safe_next(request, fallback)
 
 
-def _invitation_action(request: HttpRequest, pk: int, action) -> HttpResponse:
+def _invitation_action(request: AuthenticatedHttpRequest, pk: int, action) -> HttpResponse:
     invitation = selectors.invitation_for_manager(user=request.user, pk=pk)
     try:
         invitation = action(actor=request.user, invitation=invitation)
@@ -302,7 +302,7 @@ def invitation_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 # --- Portal: org admins invite colleagues ------------------------------------------------------
 
 
-def _portal_invitation(request: HttpRequest, pk: int):
+def _portal_invitation(request: PortalHttpRequest, pk: int):
     """One of the account-in-use's invitations; any other id is the same 404 as a missing one."""
     return get_object_or_404(
         Invitation.objects.filter(account=request.membership.account, lead__isnull=True).select_related("account"),
@@ -310,7 +310,7 @@ def _portal_invitation(request: HttpRequest, pk: int):
     )
 
 
-def _grantable(request: HttpRequest):
+def _grantable(request: PortalHttpRequest):
     account = request.membership.account
     every_role = list(BusinessRole.objects.exclude(key=BusinessRole.LEAD).order_by("sort_order", "name"))
     allowed = grantable_roles(request.user, account, every_role)
@@ -399,7 +399,7 @@ class _Selection:
         return fields + [("ids", str(pk)) for pk in self.ids]
 
 
-def _selection(request: HttpRequest) -> _Selection:
+def _selection(request: AuthenticatedHttpRequest) -> _Selection:
     params = request.POST if request.method == "POST" else request.GET
     source = params.get("source", "contacts")
     if source not in BATCH_SOURCES:

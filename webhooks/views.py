@@ -62,7 +62,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 
 
 @operations_required
-def endpoint_create(request: HttpRequest) -> HttpResponse:
+def endpoint_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -86,7 +86,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 
 
 @operations_required
-def endpoint_edit(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_edit(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     initial = {
         "url": endpoint.url,
@@ -177,7 +177,7 @@ def _act(request: HttpRequest, endpoint: Endpoint, action: Callable[[], object],
 
 @require_POST
 @operations_required
-def endpoint_disable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_disable(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     reason = request.POST.get("reason", "")[:300]
     return _act(
@@ -190,7 +190,7 @@ def endpoint_disable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
 
 @require_POST
 @operations_required
-def endpoint_enable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_enable(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     return _act(
         request,
@@ -202,7 +202,7 @@ def endpoint_enable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
 
 @require_POST
 @operations_required
-def endpoint_rotate_secret(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_rotate_secret(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     rotated = services.endpoint_rotate_secret(actor=request.user, endpoint=endpoint)
     _show_secret_once(request, rotated)
@@ -212,7 +212,7 @@ def endpoint_rotate_secret(request: HttpRequest, endpoint_pk: int) -> HttpRespon
 
 @require_POST
 @operations_required
-def endpoint_send_test(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_send_test(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     return _act(
         request,
@@ -224,7 +224,7 @@ def endpoint_send_test(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
 
 @require_POST
 @operations_required
-def delivery_redeliver(request: HttpRequest, endpoint_pk: int, delivery_pk: int) -> HttpResponse:
+def delivery_redeliver(request: AuthenticatedHttpRequest, endpoint_pk: int, delivery_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     delivery = get_object_or_404(selectors.endpoint_delivery(endpoint, delivery_pk))
     return _act(
