@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 
-class ApiKeyQuerySet(models.QuerySet):
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def usable(self, now: dt.datetime | None = None) -> ApiKeyQuerySet:
         now = now or timezone.now()
         return self.filter(revoked_at__isnull=True).filter(

@@ -173,7 +173,7 @@ class ApplicationRole(models.Model):
         return f"{self.application.key}: {self.key}"
 
 
-class MembershipQuerySet(models.QuerySet):
+class MembershipQuerySet(models.QuerySet["Membership"]):
     def for_account(self, account) -> MembershipQuerySet:
         return self.filter(account=account)
 

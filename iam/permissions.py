@@ -51,7 +51,7 @@ def manages_owners(user: MaybeUser) -> bool:
     return is_crm_user(user) and (user.is_superuser or user.staff_role in _MANAGE_OWNERS)
 
 
-def sells(user: MaybeUser) -> bool:
+def sells(user: MaybeUser) -> TypeGuard[User]:
     return is_crm_user(user) and user.staff_role in _SELLS
 
 

@@ -7,7 +7,7 @@ that transaction, and ends sessions only after commit.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -73,7 +73,7 @@ def _after_commit_end_sessions(user_ids: Iterable[int]) -> None:
     transaction.on_commit(lambda: users_end_sessions_without_access(ids))
 
 
-def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
+def contact_for_user(*, account: Account, user: User, actor: User | None) -> Contact:
     """The account's contact record that is this person: matched by email, else created."""
     contact = account.contacts.filter(email__iexact=user.email).order_by("pk").first()
     if contact:
@@ -359,7 +359,7 @@ def portal_user_add(*, actor: User, account: Account, contact: Contact, roles: I
 PROFILE_CONTACT_FIELDS = ("first_name", "last_name", "job_title", "phone", "consent_to_contact")
 
 
-def profile_update(*, actor: User, membership: Membership, data: dict) -> Contact:
+def profile_update(*, actor: User, membership: Membership, data: dict[str, Any]) -> Contact:
     """An external user keeps their own data current: their name, and the contact that is them.
 
     The contact of ``membership`` (found or created) takes ``data`` and counts as verified by

@@ -15,6 +15,7 @@ else waits in the queue for ``registration_approve`` / ``registration_reject`` /
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
@@ -122,7 +123,7 @@ def _verification_link(registration: RegistrationRequest) -> str:
 
 
 def _send_verification(registration: RegistrationRequest) -> None:
-    context = {"registration": registration}
+    context: dict[str, Any] = {"registration": registration}
     if registration.created_user:
         context["verify_url"] = _verification_link(registration)
         emails.send("verify", to=[registration.email], context=context)
@@ -244,7 +245,7 @@ class Match:
     is_customer: bool
 
 
-def _accounts_with_business_id(country: str, business_id: str):
+def _accounts_with_business_id(country: str, business_id: str) -> QuerySet[Account]:
     variants = business_id_variants(country, business_id)
     return Account.objects.filter(business_id__in=[business_id, *variants]).order_by("pk")
 
@@ -351,16 +352,24 @@ def _account_for(*, actor: User | None, registration: RegistrationRequest) -> tu
     return account, True
 
 
+def _registrant(registration: RegistrationRequest) -> User:
+    """The registrant's login: a registration has one from submission (SET_NULL only if deleted)."""
+    assert registration.user is not None
+    return registration.user
+
+
 def _contact(*, actor: User | None, account: Account, registration: RegistrationRequest) -> Contact:
     from crm.services import contact_verify
     from iam.services import contact_for_user
 
-    contact = contact_for_user(account=account, user=registration.user, actor=actor)
+    contact = contact_for_user(account=account, user=_registrant(registration), actor=actor)
     if not contact.phone:
         contact.phone = registration.phone
         contact.save(update_fields=["phone", "updated_at"])
     # The person typed these details themselves and proved the address: verified by self-service.
-    return contact_verify(actor=registration.user, contact=contact, method=Contact.VerificationMethod.SELF_SERVICE)
+    return contact_verify(
+        actor=_registrant(registration), contact=contact, method=Contact.VerificationMethod.SELF_SERVICE
+    )
 
 
 def _roles(keys: Iterable[str]) -> list[BusinessRole]:
@@ -404,7 +413,7 @@ def _approve(
     needs_confirmation = _has_org_admin(account)
     role_keys = settings.REGISTRATIONS_MEMBER_ROLES if needs_confirmation else [BusinessRole.ORG_ADMIN]
     membership = membership_create(
-        actor=actor, user=registration.user, account=account, roles=_roles(role_keys), contact=contact
+        actor=actor, user=_registrant(registration), account=account, roles=_roles(role_keys), contact=contact
     )
     # Without an active contract the membership cannot be used yet: say so in its status at once.
     access_sync(account_ids=[account.pk], actor=actor)
@@ -609,7 +618,7 @@ def _admit_lead(*, actor: User | None, registration: RegistrationRequest, decisi
         contact = _contact(actor=actor, account=account, registration=registration)
         membership = membership_create(
             actor=actor,
-            user=registration.user,
+            user=_registrant(registration),
             account=account,
             roles=_roles([BusinessRole.LEAD]),
             contact=contact,
@@ -686,7 +695,7 @@ def registration_admin_confirm(*, actor: User, registration: RegistrationRequest
 # --- Housekeeping --------------------------------------------------------------------------------
 
 
-def registrations_expire_unverified(*, now=None) -> int:
+def registrations_expire_unverified(*, now: dt.datetime | None = None) -> int:
     """Forget registrations whose email was never verified, and the logins they made.
 
     Set-based and idempotent (a second run finds nothing). A login is deleted only when this
