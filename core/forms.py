@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
@@ -16,6 +16,10 @@ else:
 
 class StyledFormMixin(_FormBase):
     """Bootstrap classes on every widget, and ``is-invalid`` on each field that has an error."""
+
+    if TYPE_CHECKING:
+        # Django's clean() returns cleaned_data; the stubs allow None for forms that return nothing.
+        def clean(self) -> dict[str, Any]: ...
 
     def _style_widgets(self) -> None:
         for field in self.fields.values():

@@ -93,8 +93,8 @@ class PortalUserAddForm(StyledFormMixin, forms.Form):
 
     def __init__(self, *args: Any, contacts: QuerySet[Contact], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = contacts
-        self.fields["contact"].label_from_instance = lambda c: f"{c.full_name} <{c.email}>"
+        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]  # stubs: fields are Field
+        self.fields["contact"].label_from_instance = lambda c: f"{c.full_name} <{c.email}>"  # type: ignore[attr-defined]  # stubs: fields are Field
         self._style_widgets()
         self.fields["roles"].widget.attrs["class"] = "form-check-input"
 
@@ -243,7 +243,7 @@ class AuditFilterForm(StyledFormMixin, forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["account"] = AccountChoiceField(user=user, required=False, label="Account")
-        self.fields["account"].empty_label = "Any account"
+        self.fields["account"].empty_label = "Any account"  # type: ignore[attr-defined]  # stubs: fields are Field
         self.order_fields(["account", "action", "actor", "since", "until"])
         self._style_widgets()
         self.fields["action"].widget.attrs.update(placeholder="Action, e.g. iam.membership.", list="audit-actions")
