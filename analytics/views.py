@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -17,8 +20,8 @@ from crm import selectors as crm_selectors
 from iam.models import User
 
 
-def _trend_chart(trend: list[dict]) -> dict:
-    def share(row: dict, key: str) -> float:
+def _trend_chart(trend: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    def share(row: Mapping[str, Any], key: str) -> float:
         total = row["fresh"] + row["ageing"] + row["stale"]
         return round(100 * row[key] / total, 1) if total else 0.0
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,12 +41,13 @@ from crm.forms import (
     LeadConvertForm,
     LeadForm,
     OpportunityForm,
+    RecordForm,
 )
 from iam.permissions import is_crm_user
 from invitations.selectors import account_invitations, invite_button
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponseBase:
     """`/`: staff get their work, external users the portal, visitors the sign-in page."""
     if not request.user.is_authenticated:
         return redirect(reverse("account_login"))
@@ -289,7 +290,7 @@ def _my_work(request: AuthenticatedHttpRequest) -> HttpResponse:
 class FormSpec:
     noun: str
     plural: str
-    form_class: type[forms.ModelForm]
+    form_class: type[RecordForm]
     save: Callable[..., Any]  # (actor, record, form) -> saved record, through a service
     list_url_name: str
     icon: str
@@ -335,7 +336,7 @@ CONTRACT_FORM = FormSpec(
 
 
 def _record_form(
-    request: HttpRequest, spec: FormSpec, instance: Any = None, initial: dict[str, Any] | None = None
+    request: AuthenticatedHttpRequest, spec: FormSpec, instance: Any = None, initial: dict[str, Any] | None = None
 ) -> HttpResponse:
     # Taken before binding: an invalid form mutates its instance, the header must not show that.
     record_label = str(instance) if instance is not None else ""
@@ -573,6 +574,7 @@ def activity_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     target_type = request.POST.get("target_type", "")
     target = _timeline_target(request, target_type, request.POST.get("target_id"))
     next_url = safe_next(request, target.get_absolute_url())
+    form: ActivityForm | None  # None after a save: the page gets a fresh form
     form = ActivityForm(request.POST)
     logged = None
     if form.is_valid():

@@ -276,7 +276,7 @@ def _invitation_action(request: AuthenticatedHttpRequest, pk: int, action) -> Ht
     else:
         done = "A new link was sent to" if action is services.invitation_resend else "Revoked the invitation of"
         messages.success(request, f"{done} {invitation.email}.")
-    if request.headers.get("HX-Request") == "true" and invitation.account_id:
+    if request.headers.get("HX-Request") == "true" and invitation.account is not None:
         row = selectors.account_invitations(user=request.user, account=invitation.account)
         current = next((i for i in row.invitations if i.pk == invitation.pk), invitation)
         return render(
@@ -346,7 +346,7 @@ def portal_invitations(request: PortalHttpRequest) -> HttpResponse:
     return render(request, "invitations/portal_invitations.html", context)
 
 
-def _portal_action(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
+def _portal_action(request: PortalHttpRequest, pk: int, action, done: str) -> HttpResponse:
     invitation = _portal_invitation(request, pk)
     try:
         invitation = action(actor=request.user, invitation=invitation)
@@ -432,7 +432,7 @@ def _batch_form_values(form) -> dict:
 def batch_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Preview (how many, and a sample email) and start a batch from a list's filter or ticked rows."""
     selection = _selection(request)
-    initial = {"name": f"{selection.source.title()} — {timezone.localdate():%d %b %Y}"}
+    initial: dict[str, Any] = {"name": f"{selection.source.title()} — {timezone.localdate():%d %b %Y}"}
     if selection.source == "contacts":
         initial["roles"] = list(BusinessRole.objects.filter(key__in=settings.INVITATIONS_DEFAULT_ROLES))
     form = BatchForm(request.POST if request.method == "POST" else None, initial=initial)
@@ -477,7 +477,8 @@ def batch_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @staff_required
 @xframe_options_sameorigin
-@csp_replace({"style-src": [SELF, "'unsafe-inline'"], "frame-ancestors": [SELF]})
+# django-csp types its decorators for views of a plain HttpRequest only.
+@csp_replace({"style-src": [SELF, "'unsafe-inline'"], "frame-ancestors": [SELF]})  # type: ignore[arg-type]
 def batch_sample(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The sample email's HTML, framed by the preview page (email HTML carries inline styles)."""
     selection = _selection(request)

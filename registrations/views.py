@@ -116,6 +116,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     """The registrant answers staff's question through the emailed link."""
     data = tokens.respond_token_load(token)
     registration = _registration_from(data[:2] if data else None)
+    assert data is not None  # no data: _registration_from raised Http404
     if registration.status != RegistrationRequest.Status.INFO_REQUESTED or not tokens.respond_token_answers(
         registration, data[2]
     ):

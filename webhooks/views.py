@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
+from typing import Concatenate, ParamSpec
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -33,13 +35,16 @@ from webhooks.sealing import seal, unseal
 # The new secret travels to the next page in the session, sealed like the stored one (the
 # session table must not hold it in clear text either), and is shown there once.
 _SESSION_SECRET = "webhooks_new_secret"  # noqa: S105 - a session key name
+P = ParamSpec("P")
 _LOG_SORT = Sort(key="-created", label="Newest first", field="created_at", descending=True)
 
 
-def operations_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def operations_required(
+    view: Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     @staff_required
     @wraps(view)
-    def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not can_manage_webhooks(request.user):
             raise PermissionDenied("Only operations manage webhook endpoints.")
         return view(request, *args, **kwargs)

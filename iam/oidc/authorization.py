@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from core.http import AuthenticatedHttpRequest
 from iam.models import ApplicationAccountChoice, Membership
 from iam.oidc.access import application_for_client, usable_memberships
 from iam.oidc.services import application_account_choose
@@ -61,7 +62,9 @@ def _choice_url(request: HttpRequest, account_id: int) -> str:
     return f"{request.path}?{params.urlencode()}"
 
 
-def _chooser(request: HttpRequest, *, application, memberships: list[Membership], notice: str = "") -> HttpResponse:
+def _chooser(
+    request: AuthenticatedHttpRequest, *, application, memberships: list[Membership], notice: str = ""
+) -> HttpResponse:
     prefetch_related_objects(memberships, "roles")
     last = (
         ApplicationAccountChoice.objects.filter(user=request.user, application=application)
@@ -78,7 +81,7 @@ def _chooser(request: HttpRequest, *, application, memberships: list[Membership]
     )
 
 
-def account_step(request: HttpRequest) -> HttpResponse | None:
+def account_step(request: AuthenticatedHttpRequest) -> HttpResponse | None:
     """A response for the account step, or None to let the authorization proceed."""
     params = request.GET
     prompts = set(params.get("prompt", "").split())

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+
+from core.http import AuthenticatedHttpRequest
 
 
 class AccountChoiceMiddleware:
@@ -26,7 +29,7 @@ class AccountChoiceMiddleware:
         if request.method == "GET" and request.path == authorize and request.user.is_authenticated:
             from iam.oidc.authorization import account_step
 
-            response = account_step(request)
+            response = account_step(cast(AuthenticatedHttpRequest, request))  # signed in: checked above
             if response is not None:
                 return response
         response = self.get_response(request)
@@ -49,4 +52,4 @@ def _allow_logout_form_to_leave(request: HttpRequest, response: HttpResponse) ->
     if registered:
         parts = urlsplit(uri)
         origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
-        response._csp_update = {"form-action": [origin]}  # read by django-csp's middleware
+        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]  # read by django-csp's middleware
