@@ -332,7 +332,7 @@ class Opportunity(TimestampedModel):
         LOST = "lost", "Closed lost"
 
     OPEN_STAGES = (Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)
-    DEFAULT_PROBABILITY = {
+    DEFAULT_PROBABILITY: dict[str, int] = {
         Stage.PROSPECTING: 10,
         Stage.QUALIFICATION: 25,
         Stage.PROPOSAL: 50,
