@@ -27,6 +27,8 @@ from core.listing import Sort
 from iam.audit import audit_record
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
     from iam.models import User
 
 
@@ -46,6 +48,7 @@ def account_of(record: Model) -> Any:
 
 class ResourceViewSet(viewsets.GenericViewSet):
     request: AuthenticatedRequest
+    _credential_token: Token[ActingCredential | None] | None
     resource: ClassVar[str]
     audit_noun: ClassVar[str]
     selector: ClassVar[Callable[..., QuerySet]]
@@ -181,6 +184,10 @@ class CreateMixin(_Resource):
 
 
 class UpdateMixin(_Resource):
+    if TYPE_CHECKING:
+
+        def perform_update(self, record: Any, data: dict[str, Any]) -> Model: ...
+
     def partial_update(self, request, *args, **kwargs):
         with transaction.atomic():
             record = self.locked_object()
@@ -192,6 +199,10 @@ class UpdateMixin(_Resource):
 
 
 class DestroyMixin(_Resource):
+    if TYPE_CHECKING:
+
+        def perform_destroy(self, record: Any) -> None: ...
+
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
             record = self.locked_object()

@@ -594,6 +594,7 @@ def _email_verified(user: User, email: str) -> None:
     address, created = EmailAddress.objects.get_or_create(
         user=user,
         email=email,
+        # allauth ships no types, so its reverse relation on our User is unknown to the checker.
         defaults={"verified": True, "primary": not user.emailaddress_set.exists()},  # type: ignore[attr-defined]
     )
     if not created and not address.verified:
