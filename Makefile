@@ -59,6 +59,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	@echo "manage.py check --deploy (production settings, throwaway secrets)"
 	@DJANGO_SETTINGS_MODULE=config.settings.production ALLOWED_HOSTS=example.com \

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analytics.models import DataHealthAccountCount, DataHealthOwnerCount, DataHealthSnapshot, ReconfirmationRun
 from iam.permissions import is_crm_user
@@ -22,7 +23,7 @@ class DataHealth:
     snapshot: DataHealthSnapshot | None
     owners: list[DataHealthOwnerCount] = field(default_factory=list)
     top_accounts: list[DataHealthAccountCount] = field(default_factory=list)
-    trend: list[dict] = field(default_factory=list)
+    trend: Sequence[Mapping[str, Any]] = field(default_factory=list)
     runs: list[ReconfirmationRun] = field(default_factory=list)
     mine: DataHealthOwnerCount | None = None
 

@@ -16,7 +16,7 @@ from analytics.models import DataHealthAccountCount, DataHealthOwnerCount, DataH
 from core.locks import advisory_xact_lock
 from crm.decay import Freshness, contacts_refresh_freshness
 from crm.models import Contact
-from crm.reconfirmation import reconfirmations_send_due
+from crm.reconfirmation import ReconfirmationOutcome, reconfirmations_send_due
 from iam.models import Membership
 from iam.permissions import is_crm_user, is_staff_admin_of, manages_owners
 
@@ -151,7 +151,7 @@ def reconfirmation_run_execute(*, run_id: int) -> ReconfirmationRun | None:
         return None
     run = ReconfirmationRun.objects.select_related("requested_by").get(pk=run_id)
 
-    def progress(outcome) -> None:
+    def progress(outcome: ReconfirmationOutcome) -> None:
         ReconfirmationRun.objects.filter(pk=run_id).update(sent=outcome.sent, invited=outcome.invited)
 
     try:

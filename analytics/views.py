@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -12,12 +15,13 @@ from django.views.decorators.http import require_POST
 
 from analytics import selectors, services
 from core.access import staff_required
+from core.http import AuthenticatedHttpRequest
 from crm import selectors as crm_selectors
 from iam.models import User
 
 
-def _trend_chart(trend: list[dict]) -> dict:
-    def share(row: dict, key: str) -> float:
+def _trend_chart(trend: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    def share(row: Mapping[str, Any], key: str) -> float:
         total = row["fresh"] + row["ageing"] + row["stale"]
         return round(100 * row[key] / total, 1) if total else 0.0
 
@@ -30,7 +34,7 @@ def _trend_chart(trend: list[dict]) -> dict:
 
 
 @staff_required
-def data_health(request: HttpRequest) -> HttpResponse:
+def data_health(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     health = selectors.data_health(user=user)
     context = {
@@ -58,7 +62,7 @@ def _posted_id(request: HttpRequest, name: str) -> int:
 
 @staff_required
 @require_POST
-def reconfirmation_run_create(request: HttpRequest) -> HttpResponse:
+def reconfirmation_run_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     account = owner = None
     if request.POST.get("account"):
         account = get_object_or_404(crm_selectors.account_list(user=request.user), pk=_posted_id(request, "account"))
@@ -75,7 +79,7 @@ def reconfirmation_run_create(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def reconfirmation_run_status(request: HttpRequest, pk: int) -> HttpResponse:
+def reconfirmation_run_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = selectors.reconfirmation_run_for(user=request.user, run_id=pk)
     if run is None:
         raise Http404("No such run.")

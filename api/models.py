@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 
-class ApiKeyQuerySet(models.QuerySet):
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def usable(self, now: dt.datetime | None = None) -> ApiKeyQuerySet:
         now = now or timezone.now()
         return self.filter(revoked_at__isnull=True).filter(
@@ -42,6 +42,8 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
+    # Set by ApiKeyAuthentication on the key serving a request: its accounts' ids (None: all).
+    account_ids: frozenset[int] | None
 
     class Meta:
         ordering = ["-created_at", "-id"]

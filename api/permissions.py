@@ -10,15 +10,18 @@ from api.scopes import READ, WRITE
 from iam.permissions import is_crm_user, is_operations
 
 if TYPE_CHECKING:
-    from iam.models import User
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from iam.permissions import MaybeUser
 
 
-def can_manage_api_keys(user: User | None) -> bool:
+def can_manage_api_keys(user: MaybeUser) -> bool:
     """Operations create and revoke keys: a key can read and write records across accounts."""
     return is_operations(user)
 
 
-def scope_for(resource: str, method: str) -> str:
+def scope_for(resource: str, method: str | None) -> str:
     return f"{resource}:{READ if method in permissions.SAFE_METHODS else WRITE}"
 
 
@@ -30,7 +33,7 @@ class ApiAccess(permissions.BasePermission):
 
     message = "The API is for staff and API keys."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         from api.models import ApiKey
 
         key = request.auth if isinstance(request.auth, ApiKey) else None

@@ -130,9 +130,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None  # a bug: Django's 500 handling (and its logging) applies
     # APIView.handle_exception has already chosen 401 (with this header) or 403 for auth failures.
     if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]  # set by APIView on auth errors
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:  # type: ignore[attr-defined]  # stubs lack it
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))  # type: ignore[attr-defined]
     errors = None
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)

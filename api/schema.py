@@ -59,7 +59,8 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     instance = serializers.CharField(required=False, help_text="The request path.")
-    errors = ProblemFieldErrorSerializer(many=True, required=False, help_text="Field-level errors (400 only).")
+    # Documents the payload only: this serializer never validates, so Serializer.errors is not needed.
+    errors = ProblemFieldErrorSerializer(many=True, required=False, help_text="Field-level errors (400 only).")  # type: ignore[assignment]
 
 
 def _example(status_code: int, title: str, detail: str, **extra) -> OpenApiExample:

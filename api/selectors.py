@@ -20,6 +20,7 @@ def invitations_visible_to(*, user: User) -> QuerySet[Invitation]:
 
     if not is_crm_user(user):
         return Invitation.objects.none()
+    # django-stubs infers no type arguments for this Prefetch: a limitation of the stubs.
     return Invitation.objects.prefetch_related(
-        Prefetch("roles", queryset=BusinessRole.objects.order_by("sort_order", "name"))
+        Prefetch("roles", queryset=BusinessRole.objects.order_by("sort_order", "name"))  # type: ignore[arg-type]
     )

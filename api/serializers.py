@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.types import OpenApiTypes
@@ -46,7 +46,16 @@ class StaffOwnerField(serializers.PrimaryKeyRelatedField):
         return User.objects.staff()
 
 
-class FastRepresentationMixin:
+if TYPE_CHECKING:
+    # The mixins below are only ever mixed into (model) serializers.
+    _ModelSerializer = serializers.ModelSerializer[Any]
+    _Serializer = serializers.Serializer[Any]
+else:
+    _ModelSerializer = object
+    _Serializer = object
+
+
+class FastRepresentationMixin(_ModelSerializer):
     """Output of a list page without DRF's per-field machinery, with exactly DRF's results.
 
     DRF spends most of a 50-row page in ``Field.get_attribute`` and ``to_representation`` (and in
@@ -55,6 +64,7 @@ class FastRepresentationMixin:
     ISO 8601 with ``Z``, as DRF writes it); every other field goes through DRF as usual.
     """
 
+    _representation_plan: ClassVar[list[tuple[str, str, Any, Any]]]  # set on each class by _plan()
     _RAW = (
         serializers.CharField,
         serializers.EmailField,
@@ -88,7 +98,7 @@ class FastRepresentationMixin:
                 ScopedPrimaryKeyRelatedField,
                 StaffOwnerField,
             ):
-                model_field = cls.Meta.model._meta.get_field(attr)
+                model_field = cls.Meta.model._meta.get_field(attr)  # type: ignore[attr-defined]  # stubs: Meta.model of an unbound serializer
                 kind, attr = "raw", model_field.attname
             elif single and type(field) is serializers.DateTimeField and utc and _iso_output(field):
                 kind = "datetime"
@@ -123,7 +133,7 @@ def _iso_output(field) -> bool:
     return isinstance(output_format, str) and output_format.lower() == ISO_8601
 
 
-class StrictFieldsMixin:
+class StrictFieldsMixin(_Serializer):
     """Refuses unknown and read-only fields in a request body, instead of dropping them silently.
 
     ``Meta.read_only_fields`` applies to declared fields too (DRF applies it to generated ones only),
@@ -211,7 +221,9 @@ class AccountSerializer(StrictSerializer):
             *_TIMESTAMPS,
         ]
         read_only_fields = ["id", *_TIMESTAMPS]
-        extra_kwargs = {"business_id": {"validators": []}}  # the service's full_clean checks uniqueness
+        extra_kwargs: dict[str, dict[str, Any]] = {
+            "business_id": {"validators": []}
+        }  # the service's full_clean checks uniqueness
 
     @extend_schema_field(serializers.BooleanField())
     def get_is_customer(self, account: Account) -> bool:
@@ -356,7 +368,9 @@ class ContractSerializer(StrictSerializer):
             *_TIMESTAMPS,
         ]
         read_only_fields = ["id", *_TIMESTAMPS]
-        extra_kwargs = {"number": {"validators": []}}  # the service's full_clean checks uniqueness
+        extra_kwargs: dict[str, dict[str, Any]] = {
+            "number": {"validators": []}
+        }  # the service's full_clean checks uniqueness
 
 
 class ActivitySerializer(StrictSerializer):
@@ -386,7 +400,7 @@ class ActivitySerializer(StrictSerializer):
             *_TIMESTAMPS,
         ]
         read_only_fields = ["id", "done_at", "author", *_TIMESTAMPS]
-        extra_kwargs = {"occurred_at": {"required": False}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"occurred_at": {"required": False}}
 
 
 class ActivityUpdateSerializer(ActivitySerializer):
@@ -474,7 +488,7 @@ class AuditEventSerializer(FastRepresentationMixin, serializers.ModelSerializer)
 
 
 class InvitationSerializer(FastRepresentationMixin, serializers.ModelSerializer):
-    roles = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
+    roles: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
 
     class Meta:
         model = Invitation
@@ -520,7 +534,7 @@ class InvitationResendSerializer(StrictPlainSerializer):
 
 
 class InvitationBatchSerializer(FastRepresentationMixin, serializers.ModelSerializer):
-    roles = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
+    roles: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(many=True, slug_field="key", read_only=True)
 
     class Meta:
         model = InvitationBatch
@@ -564,14 +578,16 @@ class InvitationBatchDetailSerializer(InvitationBatchSerializer):
         from invitations.selectors import batch_progress
 
         progress = batch_progress(batch=batch)
-        return {name: getattr(progress, name) for name in BatchProgressSerializer().fields}
+        # (the stubs have a BindingDict iterate its fields; it iterates their names)
+        return {name: getattr(progress, name) for name in BatchProgressSerializer().fields}  # type: ignore[misc,call-overload]
 
 
 class InvitationBatchCreateSerializer(StrictPlainSerializer):
     """Whom to invite: contacts or leads by id, or every contact of an account."""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    source = serializers.ChoiceField(choices=InvitationBatch.Source.choices)
+    # A declared field: DRF's metaclass takes it off the class, so Field.source is not shadowed.
+    source = serializers.ChoiceField(choices=InvitationBatch.Source.choices)  # type: ignore[assignment]
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
@@ -708,7 +724,9 @@ class WebhookEndpointSerializer(StrictSerializer):
             "created_by",
             *_TIMESTAMPS,
         ]
-        extra_kwargs = {"url": {"validators": []}}  # the service checks the URL (scheme, SSRF)
+        extra_kwargs: dict[str, dict[str, Any]] = {
+            "url": {"validators": []}
+        }  # the service checks the URL (scheme, SSRF)
 
 
 class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):

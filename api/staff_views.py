@@ -14,6 +14,7 @@ from api.forms import ApiKeyForm
 from api.models import ApiKey
 from api.permissions import can_manage_api_keys
 from core.access import staff_required
+from core.http import AuthenticatedHttpRequest
 
 KEYS_SHOWN = 200
 
@@ -24,7 +25,7 @@ def _require_key_admin(request: HttpRequest) -> None:
 
 
 @staff_required
-def api_key_list(request: HttpRequest) -> HttpResponse:
+def api_key_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_key_admin(request)
     keys = (
         ApiKey.objects.select_related("created_by")
@@ -36,7 +37,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @staff_required
-def api_key_create(request: HttpRequest) -> HttpResponse:
+def api_key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_key_admin(request)
     form = ApiKeyForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -60,7 +61,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_required
-def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def api_key_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_key_admin(request)
     api_key = get_object_or_404(ApiKey, pk=pk)
     services.api_key_revoke(actor=request.user, api_key=api_key)

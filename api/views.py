@@ -687,8 +687,9 @@ class WebhookViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Resourc
         from webhooks.selectors import endpoint_deliveries
 
         qs = self.filter_queryset_for_deliveries(endpoint_deliveries(self.get_object()))
-        page = self.paginator.paginate_queryset(qs, request, view=_DeliveryOrdering)
-        return self.paginator.get_paginated_response(serializers.WebhookDeliverySerializer(page, many=True).data)
+        # The paginator is set (pagination_class); _DeliveryOrdering stands in for the view's orderings.
+        page = self.paginator.paginate_queryset(qs, request, view=_DeliveryOrdering)  # type: ignore[union-attr,arg-type]
+        return self.paginator.get_paginated_response(serializers.WebhookDeliverySerializer(page, many=True).data)  # type: ignore[union-attr]
 
     def filter_queryset_for_deliveries(self, qs):
         state = self.request.query_params.get("state")

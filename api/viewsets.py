@@ -12,13 +12,14 @@ the acting key (``core.context``), which every event written while serving the r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.etags import check_if_match, etag_for
@@ -30,8 +31,21 @@ from core.context import ActingCredential, reset_credential, set_credential
 from core.listing import Sort
 from history.selectors import HISTORY_SORT, record_history
 
+if TYPE_CHECKING:
+    from contextvars import Token
+
+    from iam.models import User
+
+
+class AuthenticatedRequest(Request):
+    """A type only: behind ``ApiAccess`` the user is staff, or the user an API key acts for."""
+
+    user: User
+
 
 class ResourceViewSet(viewsets.GenericViewSet):
+    request: AuthenticatedRequest
+    _credential_token: Token[ActingCredential | None] | None
     resource: ClassVar[str]
     selector: ClassVar[Callable[..., QuerySet]]
     account_field: ClassVar[str | None] = "account_id"
@@ -121,19 +135,29 @@ class ResourceViewSet(viewsets.GenericViewSet):
         return self.get_queryset().get(pk=record.pk)
 
 
-class ListMixin:
+if TYPE_CHECKING:
+    _Resource = ResourceViewSet  # the mixins are only ever mixed into a ResourceViewSet
+else:
+    _Resource = object
+
+
+class ListMixin(_Resource):
     def list(self, request, *args, **kwargs):
         qs = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class RetrieveMixin:
+class RetrieveMixin(_Resource):
     def retrieve(self, request, *args, **kwargs):
         return self.detail_response(self.get_object())
 
 
-class CreateMixin:
+class CreateMixin(_Resource):
+    if TYPE_CHECKING:
+
+        def perform_create(self, data: dict[str, Any]) -> Model: ...
+
     def create(self, request, *args, **kwargs):
         def handler() -> Response:
             serializer = self.get_serializer(data=request.data)
@@ -144,7 +168,11 @@ class CreateMixin:
         return idempotent(request, handler)
 
 
-class UpdateMixin:
+class UpdateMixin(_Resource):
+    if TYPE_CHECKING:
+
+        def perform_update(self, record: Any, data: dict[str, Any]) -> Model: ...
+
     def partial_update(self, request, *args, **kwargs):
         with transaction.atomic():
             record = self.locked_object()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
 from celery import Celery, signals
 
 from core.context import Channel, reset_channel, set_channel
+
+if TYPE_CHECKING:
+    from contextvars import Token
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -16,7 +20,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # A task's context token, by task id, between its prerun and postrun signals.
-_task_tokens: dict[str, object] = {}
+_task_tokens: dict[str, Token[tuple[str, str]]] = {}
 
 
 @signals.task_prerun.connect

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
@@ -39,7 +41,7 @@ def _check_broker() -> str | None:
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _check_database(), "broker": _check_broker()}
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if not any(checks.values()) else "unavailable",
         "checks": {name: ("ok" if error is None else error) for name, error in checks.items()},
     }

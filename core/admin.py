@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models, router, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -27,8 +27,16 @@ from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
 from core.listing import estimated_table_rows
 
+if TYPE_CHECKING:
+    # Generic in the stubs only: Django's classes take no subscript at runtime.
+    _Paginator = Paginator[Any]
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _Paginator = Paginator
+    _ModelAdmin = admin.ModelAdmin
 
-class EstimatedCountPaginator(Paginator):
+
+class EstimatedCountPaginator(_Paginator):
     """``count`` is the planner's estimate unfiltered, and bounded filtered, on PostgreSQL.
 
     - The whole table (no WHERE): ``pg_class.reltuples``, which VACUUM/ANALYZE keep within a
@@ -57,19 +65,19 @@ class EstimatedCountPaginator(Paginator):
         return qs.order_by().values("pk")[: limit + 1].count()
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(_ModelAdmin):
     """Look, never touch: the rows are written (and audited) by services and jobs only.
 
     No add, change or delete: a delete from the admin would bypass the audit trail.
     """
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

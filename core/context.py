@@ -78,27 +78,27 @@ def current_job() -> str:
     return _channel.get()[1]
 
 
-def set_origin(origin: RequestOrigin | None) -> contextvars.Token:
+def set_origin(origin: RequestOrigin | None) -> contextvars.Token[RequestOrigin | None]:
     return _origin.set(origin)
 
 
-def reset_origin(token: contextvars.Token) -> None:
+def reset_origin(token: contextvars.Token[RequestOrigin | None]) -> None:
     _origin.reset(token)
 
 
-def set_credential(credential: ActingCredential | None) -> contextvars.Token:
+def set_credential(credential: ActingCredential | None) -> contextvars.Token[ActingCredential | None]:
     return _credential.set(credential)
 
 
-def reset_credential(token: contextvars.Token) -> None:
+def reset_credential(token: contextvars.Token[ActingCredential | None]) -> None:
     _credential.reset(token)
 
 
-def set_channel(channel: str, job: str = "") -> contextvars.Token:
+def set_channel(channel: str, job: str = "") -> contextvars.Token[tuple[str, str]]:
     return _channel.set((channel, job))
 
 
-def reset_channel(token: contextvars.Token) -> None:
+def reset_channel(token: contextvars.Token[tuple[str, str]]) -> None:
     _channel.reset(token)
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 
 DATE_INPUT = {"type": "date"}
 
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm  # the mixin is only ever mixed into forms
+else:
+    _FormBase = object
 
-class StyledFormMixin:
+
+class StyledFormMixin(_FormBase):
     """Bootstrap classes on every widget, and ``is-invalid`` on each field that has an error."""
+
+    if TYPE_CHECKING:
+        # Django's clean() returns cleaned_data; the stubs allow None for forms that return nothing.
+        def clean(self) -> dict[str, Any]: ...
 
     def _style_widgets(self) -> None:
         for field in self.fields.values():

@@ -14,16 +14,18 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 # Set on ``QuerySet.query`` (which, unlike the QuerySet, carries its attributes through every
 # clone, so filters applied after the search keep it) by ``as_search``.
 _SEARCH_MARK = "keyset_page_as_search"
+
+_QS = TypeVar("_QS", bound="QuerySet[Any]")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def _decode(cursor: str) -> dict[str, Any] | None:
     return payload
 
 
-def _seek(qs: QuerySet, sort: Sort, value: Any, pk: int, *, forward: bool) -> QuerySet:
+def _seek(qs: QuerySet[Any], sort: Sort, value: Any, pk: int, *, forward: bool) -> QuerySet[Any]:
     model = qs.model
     field = model._meta.get_field(sort.field)
     table = connection.ops.quote_name(model._meta.db_table)
@@ -93,7 +95,7 @@ def _order(sort: Sort, *, forward: bool) -> list[str]:
     return [f"{prefix}{sort.field}", f"{prefix}pk"]
 
 
-def as_search(qs: QuerySet) -> QuerySet:
+def as_search(qs: _QS) -> _QS:
     """Mark ``qs`` as a text search for ``keyset_page``: page it through its matches' sort keys.
 
     The matches of a search ("Jovanovic": 7,638 of 1M contacts) follow no sort index. Paged
@@ -110,7 +112,7 @@ def as_search(qs: QuerySet) -> QuerySet:
 
 
 def _search_page_ids(
-    qs: QuerySet, sort: Sort, payload: dict[str, Any] | None, *, forward: bool, size: int
+    qs: QuerySet[Any], sort: Sort, payload: dict[str, Any] | None, *, forward: bool, size: int
 ) -> tuple[int, list[int]]:
     """``(matches counted up to CRM_COUNT_LIMIT + 1, ids of the page's rows)`` in one query.
 
@@ -150,7 +152,7 @@ def _search_page_ids(
     return total, [pk for _n, pk in result if pk is not None]
 
 
-def estimated_table_rows(model) -> int | None:
+def estimated_table_rows(model: type[Model]) -> int | None:
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
@@ -160,7 +162,7 @@ def estimated_table_rows(model) -> int | None:
 
 
 def keyset_page(
-    qs: QuerySet,
+    qs: QuerySet[Any],
     *,
     sort: Sort,
     cursor: str | None,

@@ -19,6 +19,7 @@ from iam.models import User
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
+    from django.forms.models import ModelChoiceIterator
 
 
 def staff_owner_choices(current_owner_id: int | None = None) -> QuerySet[User]:
@@ -38,6 +39,7 @@ class AccountPicker(forms.Select):
     """
 
     template_name = "components/account_picker.html"
+    choices: ModelChoiceIterator  # it only ever renders an AccountChoiceField
 
     def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> str:
         # The project's template engine (not the form renderer's) holds templates/components/.
@@ -45,7 +47,7 @@ class AccountPicker(forms.Select):
 
     def optgroups(self, name: str, value: list[Any], attrs: dict | None = None) -> list:
         chosen = [v for v in value if str(v).isdigit()]
-        options = [self.create_option(name, "", self.choices.field.empty_label or "—", not chosen, 0)]
+        options = [self.create_option(name, "", self.choices.field.empty_label or "—", not chosen, 0)]  # type: ignore[arg-type]  # stubs: lazy labels render as str
         if chosen:
             account = self.choices.queryset.filter(pk=int(chosen[0])).only("pk", "name").first()
             if account is not None:
@@ -68,8 +70,8 @@ class RecordForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         if "owner" in self.fields:
-            self.fields["owner"].queryset = staff_owner_choices(self.instance.owner_id if self.instance.pk else None)
-            self.fields["owner"].empty_label = None
+            self.fields["owner"].queryset = staff_owner_choices(self.instance.owner_id if self.instance.pk else None)  # type: ignore[attr-defined]  # stubs: fields are Field
+            self.fields["owner"].empty_label = None  # type: ignore[attr-defined]  # stubs: fields are Field
             if not self.instance.pk and not self.initial.get("owner"):
                 self.initial["owner"] = user.pk
         if "account" in self.fields:
@@ -171,7 +173,7 @@ class LeadForm(RecordForm):
             status.disabled = True
             status.help_text = "Converted leads stay converted."
         else:
-            status.choices = [c for c in status.choices if c[0] != Lead.Status.CONVERTED]
+            status.choices = [c for c in status.choices if c[0] != Lead.Status.CONVERTED]  # type: ignore[attr-defined]  # stubs: fields are Field
         self.fields["score"].widget.attrs.update(min=0, max=100)
 
 
@@ -183,7 +185,7 @@ class OpportunityForm(RecordForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount"].min_value = 0
+        self.fields["amount"].min_value = 0  # type: ignore[attr-defined]  # stubs: fields are Field
         self.fields["amount"].widget.attrs.update(min=0, step="0.01")
         self.fields["probability"].widget.attrs.update(min=0, max=100)
         # static/js/app.js fills in the stage's usual probability when the stage changes.

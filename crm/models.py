@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,6 +18,11 @@ from phonenumber_field.modelfields import PhoneNumberField
 from crm.decay import DecayPolicy, Freshness, freshness_state
 from crm.querysets import CRMQuerySet
 
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
+
+    from iam.models import User
+
 
 class TimestampedModel(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -26,7 +32,7 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
-def _owner_field(related_name: str) -> models.ForeignKey:
+def _owner_field(related_name: str) -> models.ForeignKey[User | Combinable, User]:
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -36,7 +42,7 @@ def _owner_field(related_name: str) -> models.ForeignKey:
     )
 
 
-class AccountQuerySet(CRMQuerySet):
+class AccountQuerySet(CRMQuerySet["Account"]):
     def with_customer_flag(self) -> AccountQuerySet:
         active = Contract.objects.filter(account=OuterRef("pk"), status=Contract.Status.ACTIVE)
         return self.annotate(is_customer_flag=Exists(active))
@@ -326,7 +332,7 @@ class Opportunity(TimestampedModel):
         LOST = "lost", "Closed lost"
 
     OPEN_STAGES = (Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)
-    DEFAULT_PROBABILITY = {
+    DEFAULT_PROBABILITY: dict[str, int] = {
         Stage.PROSPECTING: 10,
         Stage.QUALIFICATION: 25,
         Stage.PROPOSAL: 50,
@@ -382,7 +388,7 @@ class Opportunity(TimestampedModel):
         return (self.amount * self.probability / Decimal(100)).quantize(Decimal("0.01"))
 
 
-class ContractQuerySet(CRMQuerySet):
+class ContractQuerySet(CRMQuerySet["Contract"]):
     def active(self) -> ContractQuerySet:
         return self.filter(status=Contract.Status.ACTIVE)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from django.db import models
 
@@ -10,10 +10,14 @@ from iam.permissions import is_crm_user
 
 if TYPE_CHECKING:
     from iam.models import User
+    from iam.permissions import MaybeUser
 
 
-class CRMQuerySet(models.QuerySet):
-    def visible_to(self, user: User | None) -> CRMQuerySet:
+_M = TypeVar("_M", bound=models.Model)
+
+
+class CRMQuerySet(models.QuerySet[_M]):
+    def visible_to(self, user: MaybeUser) -> Self:
         """CRM records are company data: every active staff user sees them, nobody else.
 
         Default deny: external users and anonymous visitors get an empty queryset.
@@ -22,5 +26,5 @@ class CRMQuerySet(models.QuerySet):
             return self.none()
         return self.all()
 
-    def owned_by(self, user: User) -> CRMQuerySet:
+    def owned_by(self, user: User) -> Self:
         return self.filter(owner=user)

@@ -17,8 +17,10 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.core import signing
@@ -39,6 +41,9 @@ from iam.permissions import is_crm_user
 from invitations.batches import invitation_batch_create
 from invitations.models import InvitationBatch
 from invitations.permissions import manages_every_account
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +97,10 @@ def _invitations_available() -> bool:
     return True
 
 
+class _PortalUser(TypedDict):
+    is_portal_user: bool
+
+
 def _not_asked_since(now: dt.datetime) -> Q:
     asked_before = now - dt.timedelta(days=settings.DECAY_RECONFIRMATION_INTERVAL_DAYS)
     return Q(last_reconfirmation_sent_at__isnull=True) | Q(last_reconfirmation_sent_at__lt=asked_before)
@@ -99,7 +108,7 @@ def _not_asked_since(now: dt.datetime) -> Q:
 
 def reconfirmations_due(
     *, now: dt.datetime, account_id: int | None = None, owner_id: int | None = None, invitations: bool = True
-) -> QuerySet[Contact]:
+) -> QuerySet[WithAnnotations[Contact, _PortalUser]]:
     """Stale contacts we may ask now: a deliverable email, not asked within the interval, and
     either a portal user or (when invitations exist) a contact who agreed to be contacted."""
     due = (
@@ -148,6 +157,7 @@ def reconfirmations_send_due(
     limit = settings.DECAY_RECONFIRMATION_BATCH_LIMIT if limit is None else limit
     outcome = ReconfirmationOutcome()
     last_id = 0
+    room: int | None  # per chunk, then what is left for the invitations (None: no limit)
     while True:
         room = CHUNK_SIZE if not limit else min(CHUNK_SIZE, limit - outcome.sent)
         if room <= 0:
@@ -170,7 +180,7 @@ def reconfirmations_send_due(
             messages = _issue_links(rows, now=now)
             outcome.sent += len(rows)
             outcome.contact_ids.extend(ids)
-            transaction.on_commit(lambda messages=messages: _send(messages))
+            transaction.on_commit(partial(_send, messages))  # this chunk's messages, bound now
         if on_progress:
             on_progress(outcome)
     room = limit - outcome.sent if limit else None
@@ -183,7 +193,7 @@ def reconfirmations_send_due(
     return outcome
 
 
-def _issue_links(rows: list[dict], *, now: dt.datetime) -> list[EmailMultiAlternatives]:
+def _issue_links(rows: Sequence[Mapping[str, Any]], *, now: dt.datetime) -> list[EmailMultiAlternatives]:
     """One token row per contact in one INSERT; the secrets go only into the emails."""
     if not rows:
         return []
@@ -209,7 +219,7 @@ def _issue_links(rows: list[dict], *, now: dt.datetime) -> list[EmailMultiAltern
     return [_message(row, secrets_by_id[row["pk"]], expires_at) for row in rows]
 
 
-def _message(row: dict, secret: str, expires_at: dt.datetime) -> EmailMultiAlternatives:
+def _message(row: Mapping[str, Any], secret: str, expires_at: dt.datetime) -> EmailMultiAlternatives:
     context = {
         "first_name": row["first_name"],
         "confirm_url": settings.SITE_URL.rstrip("/") + reverse("reconfirm", args=[reconfirmation_link_token(secret)]),

@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
@@ -25,6 +26,8 @@ from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
     from iam.models import User
+
+_Record = TypeVar("_Record", bound=Model)
 
 
 def _require_staff(actor: User) -> None:
@@ -308,7 +311,7 @@ def activity_set_done(*, actor: User, activity: Activity, done: bool = True) -> 
     return activity
 
 
-def activity_update(*, actor: User, activity: Activity, changes: dict) -> Activity:
+def activity_update(*, actor: User, activity: Activity, changes: dict[str, Any]) -> Activity:
     """Change what may change on a logged activity: subject, body, due date, owner, done."""
     allowed = {"subject", "body", "due_at", "owner", "done"}
     unknown = set(changes) - allowed

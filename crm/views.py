@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
-from core.http import safe_next
+from core.http import AuthenticatedHttpRequest, safe_next
 from core.listing import Page, Sort, keyset_page
 from crm import selectors, services
 from crm.filters import (
@@ -41,13 +41,14 @@ from crm.forms import (
     LeadConvertForm,
     LeadForm,
     OpportunityForm,
+    RecordForm,
 )
 from history.selectors import record_history_page
 from iam.permissions import is_crm_user
 from invitations.selectors import account_invitations, invite_button
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponseBase:
     """`/`: staff get their work, external users the portal, visitors the sign-in page."""
     if not request.user.is_authenticated:
         return redirect(reverse("account_login"))
@@ -161,32 +162,32 @@ ACTIVITY_LIST = ListSpec(
 
 
 @staff_required
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, CONTACT_LIST, selectors.contact_list(user=request.user))
 
 
 @staff_required
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, ACCOUNT_LIST, selectors.account_list(user=request.user))
 
 
 @staff_required
-def lead_list(request: HttpRequest) -> HttpResponse:
+def lead_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, LEAD_LIST, selectors.lead_list(user=request.user))
 
 
 @staff_required
-def opportunity_list(request: HttpRequest) -> HttpResponse:
+def opportunity_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, OPPORTUNITY_LIST, selectors.opportunity_list(user=request.user))
 
 
 @staff_required
-def contract_list(request: HttpRequest) -> HttpResponse:
+def contract_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, CONTRACT_LIST, selectors.contract_list(user=request.user))
 
 
 @staff_required
-def activity_list(request: HttpRequest) -> HttpResponse:
+def activity_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_list(request, ACTIVITY_LIST, selectors.activity_list(user=request.user))
 
 
@@ -238,7 +239,7 @@ def _timeline_context(
     }
 
 
-def _timeline_view(request: HttpRequest, target_type: str, pk: int) -> HttpResponse:
+def _timeline_view(request: AuthenticatedHttpRequest, target_type: str, pk: int) -> HttpResponse:
     """The next page of a record's timeline: a fragment for htmx, else the record page at that page."""
     target = _timeline_target(request, target_type, pk)
     cursor = request.GET.get("cursor")
@@ -266,7 +267,7 @@ def _greeting(now: dt.datetime) -> str:
 
 
 @staff_required
-def _my_work(request: HttpRequest) -> HttpResponse:
+def _my_work(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = selectors.my_work(user=request.user)
     pipeline = selectors.pipeline_by_stage(user=request.user)
     context.update(
@@ -290,7 +291,7 @@ def _my_work(request: HttpRequest) -> HttpResponse:
 class FormSpec:
     noun: str
     plural: str
-    form_class: type[forms.ModelForm]
+    form_class: type[RecordForm]
     save: Callable[..., Any]  # (actor, record, form) -> saved record, through a service
     list_url_name: str
     icon: str
@@ -336,7 +337,7 @@ CONTRACT_FORM = FormSpec(
 
 
 def _record_form(
-    request: HttpRequest, spec: FormSpec, instance: Any = None, initial: dict[str, Any] | None = None
+    request: AuthenticatedHttpRequest, spec: FormSpec, instance: Any = None, initial: dict[str, Any] | None = None
 ) -> HttpResponse:
     # Taken before binding: an invalid form mutates its instance, the header must not show that.
     record_label = str(instance) if instance is not None else ""
@@ -373,58 +374,58 @@ def _initial_account(request: HttpRequest) -> dict[str, Any]:
 
 
 @staff_required
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, ACCOUNT_FORM)
 
 
 @staff_required
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def account_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, ACCOUNT_FORM, get_object_or_404(selectors.account_list(user=request.user), pk=pk))
 
 
 @staff_required
-def contact_create(request: HttpRequest) -> HttpResponse:
+def contact_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, CONTACT_FORM, initial=_initial_account(request))
 
 
 @staff_required
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, CONTACT_FORM, get_object_or_404(selectors.contact_list(user=request.user), pk=pk))
 
 
 @staff_required
-def lead_create(request: HttpRequest) -> HttpResponse:
+def lead_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, LEAD_FORM)
 
 
 @staff_required
-def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, LEAD_FORM, get_object_or_404(selectors.lead_list(user=request.user), pk=pk))
 
 
 @staff_required
-def opportunity_create(request: HttpRequest) -> HttpResponse:
+def opportunity_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, OPPORTUNITY_FORM, initial=_initial_account(request))
 
 
 @staff_required
-def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     opportunity = get_object_or_404(selectors.opportunity_list(user=request.user), pk=pk)
     return _record_form(request, OPPORTUNITY_FORM, opportunity)
 
 
 @staff_required
-def contract_create(request: HttpRequest) -> HttpResponse:
+def contract_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _record_form(request, CONTRACT_FORM, initial=_initial_account(request))
 
 
 @staff_required
-def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contract_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _record_form(request, CONTRACT_FORM, get_object_or_404(selectors.contract_list(user=request.user), pk=pk))
 
 
 @staff_required
-def account_options(request: HttpRequest) -> HttpResponse:
+def account_options(request: AuthenticatedHttpRequest) -> HttpResponse:
     """`<option>`s for the account picker's search box."""
     accounts = selectors.account_options(user=request.user, q=request.GET.get("q", ""))
     return render(request, "crm/_account_options.html", {"accounts": accounts})
@@ -434,7 +435,7 @@ def account_options(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def account_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     data = selectors.account_360(user=request.user, pk=pk, cursor=request.GET.get("cursor"))
     context = {
         "account": data.account,
@@ -446,12 +447,12 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def account_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "account", pk)
 
 
 @staff_required
-def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(user=request.user).select_related("verified_by"), pk=pk)
     page = selectors.activity_timeline(user=request.user, contact=contact, cursor=request.GET.get("cursor"))
     context = {
@@ -463,13 +464,13 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def contact_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "contact", pk)
 
 
 @staff_required
 @require_POST
-def contact_verify(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_verify(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(user=request.user), pk=pk)
     services.contact_verify(actor=request.user, contact=contact)
     messages.success(request, f"{contact.full_name}’s details are confirmed as current.")
@@ -477,7 +478,7 @@ def contact_verify(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
         selectors.lead_list(user=request.user).select_related(
             "converted_account", "converted_contact", "converted_opportunity"
@@ -494,12 +495,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def lead_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "lead", pk)
 
 
 @staff_required
-def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_convert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(selectors.lead_list(user=request.user), pk=pk)
     match = selectors.account_matching_lead(user=request.user, lead=lead) if lead.is_convertible else None
     if request.method == "POST":
@@ -539,7 +540,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     opportunity = get_object_or_404(selectors.opportunity_list(user=request.user), pk=pk)
     page = selectors.activity_timeline(user=request.user, opportunity=opportunity, cursor=request.GET.get("cursor"))
     context = {
@@ -550,12 +551,12 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def opportunity_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _timeline_view(request, "opportunity", pk)
 
 
 @staff_required
-def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contract_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contract = get_object_or_404(selectors.contract_list(user=request.user), pk=pk)
     # Activities are not linked to contracts: the page shows its account's timeline.
     page = selectors.activity_timeline(user=request.user, account=contract.account, cursor=request.GET.get("cursor"))
@@ -636,10 +637,11 @@ def contract_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-def activity_create(request: HttpRequest) -> HttpResponse:
+def activity_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     target_type = request.POST.get("target_type", "")
     target = _timeline_target(request, target_type, request.POST.get("target_id"))
     next_url = safe_next(request, target.get_absolute_url())
+    form: ActivityForm | None  # None after a save: the page gets a fresh form
     form = ActivityForm(request.POST)
     logged = None
     if form.is_valid():
@@ -674,7 +676,7 @@ def activity_create(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_POST
-def activity_toggle_done(request: HttpRequest, pk: int) -> HttpResponse:
+def activity_toggle_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     activity = get_object_or_404(selectors.activity_list(user=request.user), pk=pk)
     done = request.POST.get("done", "1").lower() in ("1", "true", "on", "yes")
     services.activity_set_done(actor=request.user, activity=activity, done=done)

@@ -234,7 +234,7 @@ class MembershipAdmin(admin.ModelAdmin):
         "status_changed_at",
         "updated_at",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs: fields may nest; these are names only
     actions = ["suspend", "reactivate", "remove"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -76,9 +76,9 @@ class MemberRolesForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if "roles" in data and not self.wanted_roles():
+        if "roles" in data and not self.wanted_roles():  # type: ignore[operator]  # stubs: Form.clean() returns cleaned_data
             raise forms.ValidationError("Choose at least one role. To take all access away, remove the user.")
-        return data
+        return data  # type: ignore[return-value]  # stubs: Form.clean() returns cleaned_data
 
     def role_choices(self) -> list[dict[str, Any]]:
         """Each role with whether it is checked and whether this admin may change it."""
@@ -88,7 +88,7 @@ class MemberRolesForm(forms.Form):
             checked = {r.pk for r in self.current}
         return [
             {"role": role, "checked": role.pk in checked, "editable": role.pk in self.grantable_ids}
-            for role in self.fields["roles"].queryset
+            for role in self.fields["roles"].queryset  # type: ignore[attr-defined]  # stubs: fields are Field
         ]
 
 

@@ -15,7 +15,9 @@ its audit trail (``iam.account.left_without_admin``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -58,11 +60,19 @@ def _warned(*, before: dt.datetime | None = None) -> Exists:
     return Exists(events)
 
 
-def _external_users() -> QuerySet[User]:
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _LastSeen(TypedDict):
+    last_seen: dt.datetime
+
+
+def _external_users() -> QuerySet[WithAnnotations[User, _LastSeen]]:
     return User.objects.filter(is_staff=False, is_active=True).annotate(last_seen=Coalesce("last_login", "date_joined"))
 
 
-def _items(users: list[User]) -> list[tuple[object, User]]:
+def _items(users: Sequence[User]) -> list[tuple[object, User]]:
     """One audit event per account the user belongs to (each organisation's trail shows it)."""
     accounts: dict[int, list] = {}
     for membership in Membership.objects.filter(user__in=users).select_related("account"):
@@ -98,7 +108,7 @@ def users_deactivate_inactive(*, now: dt.datetime | None = None) -> InactivityOu
     return InactivityOutcome(warned=len(to_warn), deactivated=deactivated)
 
 
-def _warn(users: list[User], messages: list, deadline: dt.datetime) -> None:
+def _warn(users: Sequence[User], messages: list, deadline: dt.datetime) -> None:
     """Send the warnings, then record them. The record is what starts the countdown to
     deactivation, so a warning the mail server did not take is not recorded: the next run
     sends it again instead of deactivating someone who was never told.
@@ -109,7 +119,7 @@ def _warn(users: list[User], messages: list, deadline: dt.datetime) -> None:
     )
 
 
-def _memberships_remove(users: list[User], *, now: dt.datetime, days: int) -> int:
+def _memberships_remove(users: Sequence[User], *, now: dt.datetime, days: int) -> int:
     """The person is gone: their memberships are removed too, set-based, audited as an admin's
     removal would be (``iam.membership.removed``, reason ``inactive``), API tokens revoked.
 

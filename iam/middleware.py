@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from core.context import Channel, RequestOrigin, reset_channel, reset_origin, set_channel, set_origin
+from core.http import MembershipHttpRequest
 
 SESSION_ACCOUNT_KEY = "iam_account_id"
 
@@ -78,7 +79,7 @@ class PortalAccessMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: MembershipHttpRequest) -> HttpResponse:
         request.membership = None
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -61,7 +63,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         constraints = [
@@ -120,7 +122,10 @@ class BusinessRole(models.Model):
         default=False, help_text="Organisation admins may grant this role to their colleagues."
     )
     application_roles = models.ManyToManyField(
-        "ApplicationRole", blank=True, related_name="business_roles", help_text="What this role means per application."
+        "iam.ApplicationRole",
+        blank=True,
+        related_name="business_roles",
+        help_text="What this role means per application.",
     )
     sort_order = models.PositiveSmallIntegerField(default=100)
 
@@ -173,7 +178,7 @@ class ApplicationRole(models.Model):
         return f"{self.application.key}: {self.key}"
 
 
-class MembershipQuerySet(models.QuerySet):
+class MembershipQuerySet(models.QuerySet["Membership"]):
     def for_account(self, account) -> MembershipQuerySet:
         return self.filter(account=account)
 

@@ -6,16 +6,22 @@ service desk for every account) > the customer's organisation admins > members.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import TypeAlias
+
+    from django.contrib.auth.models import AnonymousUser
 
     from crm.models import Account
     from iam.models import BusinessRole, Membership, User
 
+    # Whoever is asking: a request's user (perhaps the anonymous visitor) or nobody at all.
+    MaybeUser: TypeAlias = User | AnonymousUser | None
 
-def is_crm_user(user: User | None) -> bool:
+
+def is_crm_user(user: MaybeUser) -> TypeGuard[User]:
     """Staff who work in the CRM. External users never reach it, whatever else they are."""
     return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
@@ -36,42 +42,42 @@ def manages_every_account(user: User) -> bool:
     return user.is_superuser or user.staff_role in _MANAGE_EVERY_RECORD
 
 
-def can_decide_registrations(user: User | None) -> bool:
+def can_decide_registrations(user: MaybeUser) -> bool:
     return is_crm_user(user) and (user.is_superuser or user.staff_role in _DECIDE_REGISTRATIONS)
 
 
-def manages_owners(user: User | None) -> bool:
+def manages_owners(user: MaybeUser) -> bool:
     """Managers and operations: may act on every contact of another owner."""
     return is_crm_user(user) and (user.is_superuser or user.staff_role in _MANAGE_OWNERS)
 
 
-def sells(user: User | None) -> bool:
+def sells(user: MaybeUser) -> TypeGuard[User]:
     return is_crm_user(user) and user.staff_role in _SELLS
 
 
-def can_use_admin(user: User | None) -> bool:
+def can_use_admin(user: MaybeUser) -> bool:
     """The Django admin is the operations console."""
     return is_operations(user)
 
 
-def is_staff_admin_of(user: User | None, account: Account) -> bool:
+def is_staff_admin_of(user: MaybeUser, account: Account) -> bool:
     """Staff who may manage this account's portal users."""
     if not is_crm_user(user):
         return False
     return manages_every_account(user) or account.owner_id == user.pk
 
 
-def is_operations(user: User | None) -> bool:
+def is_operations(user: MaybeUser) -> bool:
     """Operations staff (or a superuser): who runs the integrations and credentials."""
     return is_crm_user(user) and (user.is_superuser or user.staff_role == "operations")
 
 
-def can_manage_applications(user: User | None) -> bool:
+def can_manage_applications(user: MaybeUser) -> bool:
     """Registering applications and their credentials is operations' work; other staff may look."""
     return is_operations(user)
 
 
-def org_admin_membership(user: User | None, account: Account) -> Membership | None:
+def org_admin_membership(user: MaybeUser, account: Account) -> Membership | None:
     """The user's usable org-admin membership of this account, if they have one."""
     # Import cycle: the admin site imports this module while apps load, before models exist.
     from iam.models import Membership
@@ -81,7 +87,7 @@ def org_admin_membership(user: User | None, account: Account) -> Membership | No
     return Membership.objects.usable().filter(user=user, account=account, is_org_admin=True).first()
 
 
-def can_manage_members(user: User | None, account: Account) -> bool:
+def can_manage_members(user: MaybeUser, account: Account) -> bool:
     return is_staff_admin_of(user, account) or org_admin_membership(user, account) is not None
 
 
@@ -108,7 +114,7 @@ class RoleChecks:
     on first use, from the user already on the request, with no query.
     """
 
-    def __init__(self, user: User | None) -> None:
+    def __init__(self, user: MaybeUser) -> None:
         self._user = user
 
     @property

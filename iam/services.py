@@ -75,7 +75,7 @@ def _after_commit_end_sessions(user_ids: Iterable[int]) -> None:
     transaction.on_commit(lambda: users_end_sessions_without_access(ids))
 
 
-def contact_for_user(*, account: Account, user: User, actor: User) -> Contact:
+def contact_for_user(*, account: Account, user: User, actor: User | None) -> Contact:
     """The account's contact record that is this person: matched by email, else created."""
     contact = account.contacts.filter(email__iexact=user.email).order_by("pk").first()
     if contact:
@@ -578,7 +578,7 @@ def business_role_save(
 PROFILE_CONTACT_FIELDS = ("first_name", "last_name", "job_title", "phone", "consent_to_contact")
 
 
-def profile_update(*, actor: User, membership: Membership, data: dict) -> Contact:
+def profile_update(*, actor: User, membership: Membership, data: dict[str, Any]) -> Contact:
     """An external user keeps their own data current: their name, and the contact that is them.
 
     The contact of ``membership`` (found or created) takes ``data`` and counts as verified by

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import DATE_INPUT, StyledFormMixin
+from core.http import AuthenticatedHttpRequest
 from core.listing import Sort, keyset_page
 from crm.forms import AccountChoiceField
 from crm.models import Account, Contact
@@ -39,7 +40,7 @@ from iam.selectors import audit_events_visible_to
 # --- Lookups and authorization ------------------------------------------------------------------
 
 
-def _account(request: HttpRequest, account_pk: int) -> Account:
+def _account(request: AuthenticatedHttpRequest, account_pk: int) -> Account:
     return get_object_or_404(Account.objects.visible_to(request.user), pk=account_pk)
 
 
@@ -92,8 +93,8 @@ class PortalUserAddForm(StyledFormMixin, forms.Form):
 
     def __init__(self, *args: Any, contacts: QuerySet[Contact], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = contacts
-        self.fields["contact"].label_from_instance = lambda c: f"{c.full_name} <{c.email}>"
+        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]  # stubs: fields are Field
+        self.fields["contact"].label_from_instance = lambda c: f"{c.full_name} <{c.email}>"  # type: ignore[attr-defined]  # stubs: fields are Field
         self._style_widgets()
         self.fields["roles"].widget.attrs["class"] = "form-check-input"
 
@@ -112,7 +113,7 @@ def _addable_contacts(user: User, account: Account) -> QuerySet[Contact]:
 
 
 @staff_required
-def portal_user_add(request: HttpRequest, account_pk: int) -> HttpResponse:
+def portal_user_add(request: AuthenticatedHttpRequest, account_pk: int) -> HttpResponse:
     """Give an existing contact of the account portal access."""
     account = _account(request, account_pk)
     _require_staff_admin(request.user, account)
@@ -145,7 +146,7 @@ def portal_user_add(request: HttpRequest, account_pk: int) -> HttpResponse:
 
 
 @staff_required
-def portal_user_roles(request: HttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
+def portal_user_roles(request: AuthenticatedHttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
     """Replace a portal user's business roles; staff may grant every role, org admin included."""
     account = _account(request, account_pk)
     membership = _membership(account, membership_pk)
@@ -175,7 +176,7 @@ def portal_user_roles(request: HttpRequest, account_pk: int, membership_pk: int)
 
 
 def _change_status(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     account_pk: int,
     membership_pk: int,
     service: Callable[..., Membership],
@@ -209,19 +210,19 @@ def _change_status(
 
 @staff_required
 @require_POST
-def portal_user_suspend(request: HttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
+def portal_user_suspend(request: AuthenticatedHttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
     return _change_status(request, account_pk, membership_pk, services.membership_suspend, "{user} is suspended.")
 
 
 @staff_required
 @require_POST
-def portal_user_reactivate(request: HttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
+def portal_user_reactivate(request: AuthenticatedHttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
     return _change_status(request, account_pk, membership_pk, services.membership_reactivate, "{user} is active again.")
 
 
 @staff_required
 @require_POST
-def portal_user_remove(request: HttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
+def portal_user_remove(request: AuthenticatedHttpRequest, account_pk: int, membership_pk: int) -> HttpResponse:
     return _change_status(
         request, account_pk, membership_pk, services.membership_remove, "{user} was removed from {account}."
     )
@@ -242,7 +243,7 @@ class AuditFilterForm(StyledFormMixin, forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["account"] = AccountChoiceField(user=user, required=False, label="Account")
-        self.fields["account"].empty_label = "Any account"
+        self.fields["account"].empty_label = "Any account"  # type: ignore[attr-defined]  # stubs: fields are Field
         self.order_fields(["account", "action", "actor", "since", "until"])
         self._style_widgets()
         self.fields["action"].widget.attrs.update(placeholder="Action, e.g. iam.membership.", list="audit-actions")
@@ -278,7 +279,7 @@ class AuditFilterForm(StyledFormMixin, forms.Form):
         return self.is_bound and any(v not in (None, "") for v in self.cleaned_data.values())
 
 
-def _audit_events(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
+def _audit_events(request: AuthenticatedHttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
     params = request.GET.copy()
     params.pop("cursor", None)
     form = AuditFilterForm(params or None, user=request.user)
@@ -289,7 +290,7 @@ def _audit_events(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[Audit
 
 
 @staff_required
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every identity and access change, newest first, one keyset page at a time."""
     form, events = _audit_events(request)
     page = keyset_page(events, sort=AUDIT_SORT, cursor=request.GET.get("cursor"), count=False)
@@ -365,7 +366,7 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 
 @staff_required
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     """The filtered audit trail as CSV, streamed: memory stays flat however many events match."""
     _form, events = _audit_events(request)
     response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")

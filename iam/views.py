@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, cast
 from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
@@ -22,10 +22,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.errors import BusinessRuleViolation
+from core.http import AuthenticatedHttpRequest, PortalHttpRequest
 from core.listing import Sort, keyset_page
 from iam import services
 from iam.forms import PORTAL_AUDIT_ACTIONS, AuditFilterForm, MemberRolesForm, ProfileForm
@@ -39,31 +41,37 @@ MEMBERS_SHOWN = 200
 AUDIT_SORT = Sort("-occurred", "Newest", "occurred_at", descending=True)
 AUDIT_PAGE_SIZE = 50
 
+P = ParamSpec("P")
+
 # --- Who may open a portal page -----------------------------------------------------------------
 
 
-def portal_user_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def portal_user_required(
+    view: Callable[Concatenate[PortalHttpRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """External users with a usable membership (the middleware checked it); staff get a 404."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if request.user.is_staff:
             raise Http404("The portal is for customers' users.")
         if getattr(request, "membership", None) is None:
             return redirect("portal:no_access")
-        return view(request, *args, **kwargs)
+        return view(cast(PortalHttpRequest, request), *args, **kwargs)
 
     return wrapper
 
 
-def org_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def org_admin_required(
+    view: Callable[Concatenate[PortalHttpRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """Only the organisation admins of the account in use; other members get a page that says so."""
 
     @portal_user_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: PortalHttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not request.membership.is_org_admin:
             return render(request, "portal/forbidden.html", {"nav_section": "organisation"}, status=403)
         return view(request, *args, **kwargs)
@@ -71,12 +79,12 @@ def org_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapper
 
 
-def _member(request: HttpRequest, membership_pk: int) -> Membership:
+def _member(request: PortalHttpRequest, membership_pk: int) -> Membership:
     """A member of the account in use, as its admin sees it; any other id is a 404."""
     return get_object_or_404(_members(request), pk=membership_pk)
 
 
-def _members(request: HttpRequest, query: str = "") -> QuerySet[Membership]:
+def _members(request: PortalHttpRequest, query: str = "") -> QuerySet[Membership]:
     second_factor = Authenticator.objects.filter(
         user=OuterRef("user_id"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     )
@@ -93,7 +101,7 @@ def _who(membership: Membership) -> str:
 
 
 @login_required
-def portal_home(request: HttpRequest) -> HttpResponse:
+def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where you are, what you may do, and in which of our online services."""
     if request.user.is_staff:
         return redirect("home")
@@ -118,7 +126,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def no_access(request: HttpRequest) -> HttpResponse:
+def no_access(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Why a signed-in external user cannot get in, and whom to ask."""
     memberships = list(user_memberships(user=request.user))
     return render(request, "portal/no_access.html", {"memberships": memberships}, status=403)
@@ -126,7 +134,7 @@ def no_access(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_account(request: HttpRequest) -> HttpResponse:
+def switch_account(request: AuthenticatedHttpRequest) -> HttpResponse:
     account_id = request.POST.get("account")
     if (
         account_id
@@ -142,7 +150,7 @@ def switch_account(request: HttpRequest) -> HttpResponse:
 
 
 @portal_user_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: PortalHttpRequest) -> HttpResponse:
     """Your own contact data, as our sales team sees it. Saving confirms it is current."""
     membership = request.membership
     contact = membership.contact
@@ -183,7 +191,7 @@ def _has_second_factor(user: Any) -> bool:
 
 
 @portal_user_required
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: PortalHttpRequest) -> HttpResponse:
     """Password, second factors and sessions in one overview; each links to its allauth page."""
     user = request.user
     authenticators = list(Authenticator.objects.filter(user=user).order_by("created_at"))
@@ -204,7 +212,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 
 @org_admin_required
-def org_members(request: HttpRequest) -> HttpResponse:
+def org_members(request: PortalHttpRequest) -> HttpResponse:
     """The organisation's users: status, roles, last sign-in and second factor."""
     query = request.GET.get("q", "").strip()[:100]
     members = list(_members(request, query).select_related("user")[: MEMBERS_SHOWN + 1])
@@ -221,21 +229,23 @@ def org_members(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _roles_form(request: HttpRequest, member: Membership, data: Any = None) -> MemberRolesForm:
+def _roles_form(request: PortalHttpRequest, member: Membership, data: Any = None) -> MemberRolesForm:
     all_roles = list(BusinessRole.objects.order_by("sort_order", "name"))
     grantable = grantable_roles(request.user, request.membership.account, all_roles)
     return MemberRolesForm(data, current=list(member.roles.all()), grantable_ids=grantable)
 
 
 @org_admin_required
-def org_member(request: HttpRequest, membership_pk: int) -> HttpResponse:
+def org_member(request: PortalHttpRequest, membership_pk: int) -> HttpResponse:
     """One member: their roles (those you may grant are editable) and what you can do."""
     member = _member(request, membership_pk)
     form = _roles_form(request, member)
     return _render_member(request, member, form)
 
 
-def _render_member(request: HttpRequest, member: Membership, form: MemberRolesForm, status: int = 200) -> HttpResponse:
+def _render_member(
+    request: PortalHttpRequest, member: Membership, form: MemberRolesForm, status: int = 200
+) -> HttpResponse:
     context = {
         "member": member,
         "form": form,
@@ -248,7 +258,7 @@ def _render_member(request: HttpRequest, member: Membership, form: MemberRolesFo
 
 @org_admin_required
 @require_POST
-def org_member_roles(request: HttpRequest, membership_pk: int) -> HttpResponse:
+def org_member_roles(request: PortalHttpRequest, membership_pk: int) -> HttpResponse:
     member = _member(request, membership_pk)
     form = _roles_form(request, member, request.POST)
     if form.is_valid():
@@ -262,7 +272,7 @@ def org_member_roles(request: HttpRequest, membership_pk: int) -> HttpResponse:
     return _render_member(request, _member(request, membership_pk), form, status=400)
 
 
-def _change_status(request: HttpRequest, membership_pk: int, service: Callable[..., Membership], done: str):
+def _change_status(request: PortalHttpRequest, membership_pk: int, service: Callable[..., Membership], done: str):
     member = _member(request, membership_pk)
     try:
         service(actor=request.user, membership=member)
@@ -278,24 +288,24 @@ def _change_status(request: HttpRequest, membership_pk: int, service: Callable[.
 
 @org_admin_required
 @require_POST
-def org_member_suspend(request: HttpRequest, membership_pk: int) -> HttpResponse:
+def org_member_suspend(request: PortalHttpRequest, membership_pk: int) -> HttpResponse:
     return _change_status(request, membership_pk, services.membership_suspend, "{user} is suspended.")
 
 
 @org_admin_required
 @require_POST
-def org_member_reactivate(request: HttpRequest, membership_pk: int) -> HttpResponse:
+def org_member_reactivate(request: PortalHttpRequest, membership_pk: int) -> HttpResponse:
     return _change_status(request, membership_pk, services.membership_reactivate, "{user} is active again.")
 
 
 @org_admin_required
 @require_POST
-def org_member_remove(request: HttpRequest, membership_pk: int) -> HttpResponse:
+def org_member_remove(request: PortalHttpRequest, membership_pk: int) -> HttpResponse:
     return _change_status(request, membership_pk, services.membership_remove, "{user} was removed.")
 
 
 @org_admin_required
-def org_audit(request: HttpRequest) -> HttpResponse:
+def org_audit(request: PortalHttpRequest) -> HttpResponse:
     """Who changed what in the organisation, newest first, one keyset page at a time."""
     account = request.membership.account
     form = AuditFilterForm(request.GET or None)

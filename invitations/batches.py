@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -154,12 +155,13 @@ def invitation_batch_preview(
         organisation=organisation or settings.INVITATIONS_COMPANY_NAME,
         token="x" * 43,  # a placeholder link: the preview opens nothing
     )
+    # Rendered from templates, so str: the stubs allow lazy strings, bytes and MIME parts here.
     return BatchPreview(
         count=count,
         without_email=without_email,
-        sample=InvitationEmail(subject=message.subject, text=message.body, html=message.alternatives[0][0]),
+        sample=InvitationEmail(subject=message.subject, text=message.body, html=message.alternatives[0][0]),  # type: ignore[arg-type]
         sample_to=first.email.lower(),
-        sample_html=message.alternatives[0][0],
+        sample_html=message.alternatives[0][0],  # type: ignore[arg-type]
     )
 
 
@@ -305,7 +307,7 @@ def _skip_reasons(batch: InvitationBatch, rows: list[BatchRecipient]) -> dict[in
     own_invitations = {r.invitation_id for r in rows if r.invitation_id}
     if batch.source == InvitationBatch.Source.CONTACTS:
         account_ids = {r.account_id for r in rows}
-        members = {
+        members: dict[tuple[str, int | None], str] = {
             (email.lower(), account_id): status
             for email, account_id, status in Membership.objects.filter(
                 account_id__in=account_ids, user__email__in=emails
@@ -376,7 +378,7 @@ def _prepare_invitations(
     for r in rows:
         token, digest = token_new()
         tokens[r.pk] = token
-        if r.invitation_id:
+        if r.invitation is not None:
             invitation = r.invitation
             invitation.token_hash = digest
             invitation.status = Invitation.Status.SENT
@@ -538,7 +540,7 @@ def _send(
     cursor = connection.cursor()
     try:
         for r in rows:
-            organisation = r.account.name if r.account_id else (r.lead.company_name if r.lead_id else "")
+            organisation = r.account.name if r.account is not None else (r.lead.company_name if r.lead else "")
             values = {
                 "email": r.email,
                 "name": r.name,
@@ -647,7 +649,7 @@ def batches_resume(*, now: dt.datetime | None = None, stall_seconds: int | None 
     for batch_id in running:
         waiting = BatchRecipient.objects.filter(batch_id=batch_id, state__in=[R.QUEUED, R.SENDING])
         if waiting.filter(state=R.QUEUED).exists():
-            transaction.on_commit(lambda b=batch_id: batch_kick(b))
+            transaction.on_commit(partial(batch_kick, batch_id))  # this batch's id, bound now
         elif not waiting.exists():
             _finish(batch_id)
     if requeued:

@@ -133,7 +133,7 @@ class InvitationMime:
         from email.header import Header
         from email.utils import make_msgid
 
-        from django.core.mail.message import DNS_NAME
+        from django.core.mail.utils import DNS_NAME
 
         text_values = self._values(email=email, name=name, organisation=organisation, token=token)
         body = self.body

@@ -53,10 +53,10 @@ class InviteForm(StyledForm):
         if lead:
             del self.fields["roles"]
         else:
-            self.fields["roles"].queryset = roles if roles is not None else BusinessRole.objects.exclude(key="lead")
+            self.fields["roles"].queryset = roles if roles is not None else BusinessRole.objects.exclude(key="lead")  # type: ignore[attr-defined]  # stubs: fields are Field
             if not self.is_bound:
                 self.fields["roles"].initial = list(
-                    self.fields["roles"].queryset.filter(key__in=settings.INVITATIONS_DEFAULT_ROLES)
+                    self.fields["roles"].queryset.filter(key__in=settings.INVITATIONS_DEFAULT_ROLES)  # type: ignore[attr-defined]  # stubs: fields are Field
                 )
 
 

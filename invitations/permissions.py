@@ -8,23 +8,23 @@ from iam.permissions import can_manage_members, is_crm_user, manages_every_accou
 
 if TYPE_CHECKING:
     from crm.models import Account, Lead
-    from iam.models import User
+    from iam.permissions import MaybeUser
     from invitations.models import InvitationBatch
 
 
-def can_invite_to_account(user: User | None, account: Account) -> bool:
+def can_invite_to_account(user: MaybeUser, account: Account) -> bool:
     """Staff who manage the account's portal users, and the account's own org admins."""
     return can_manage_members(user, account)
 
 
-def can_invite_lead(user: User | None, lead: Lead) -> bool:
+def can_invite_lead(user: MaybeUser, lead: Lead) -> bool:
     """The lead's owner, and staff who work every record (managers, service desk, operations)."""
     if not is_crm_user(user):
         return False
     return manages_every_account(user) or lead.owner_id == user.pk
 
 
-def can_cancel_batch(user: User | None, batch: InvitationBatch) -> bool:
+def can_cancel_batch(user: MaybeUser, batch: InvitationBatch) -> bool:
     """Its sender, and staff who work every record: every staff user sees every batch."""
     return is_crm_user(user) and (manages_every_account(user) or batch.created_by_id == user.pk)
 

@@ -190,6 +190,7 @@ def invite_button(*, user: User, contact: Contact | None = None, lead: Lead | No
             latest=latest_invitation(contact=contact),
             portal_user=is_member,
         )
+    assert lead is not None  # a contact or a lead, always
     return InviteButton(
         url=reverse("invitations:invite_lead", args=[lead.pk]),
         allowed=can_invite_lead(user, lead) and lead.status not in ("converted", "disqualified", "registered"),

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -125,8 +125,10 @@ def _send_after_commit(invitation_id: int) -> None:
 
 def _require_may_manage(actor: User, invitation: Invitation) -> None:
     if invitation.lead_id is not None and invitation.account_id is None:
+        assert invitation.lead is not None
         allowed = can_invite_lead(actor, invitation.lead)
     else:
+        assert invitation.account is not None  # every invitation has a target (inv_invitation_has_target)
         allowed = can_invite_to_account(actor, invitation.account)
     if not allowed:
         raise PermissionDenied("You may not manage this invitation.")
@@ -218,7 +220,9 @@ def invitation_create(
                 raise BusinessRuleViolation(refusal)
             return InvitationOutcome(status="already_member", message=refusal)
 
-    target = {"lead": lead} if lead is not None else {"account": account, "lead": None}
+    target: dict[str, Lead | Account | None] = (
+        {"lead": lead} if lead is not None else {"account": account, "lead": None}
+    )
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().open().filter(email=email, **target).first()
         if invitation is None:
@@ -268,8 +272,8 @@ def invitation_create(
     )
 
 
-def _audit_data(invitation: Invitation, roles: Iterable[BusinessRole]) -> dict:
-    data = {"email": invitation.email, "roles": sorted(r.key for r in roles)}
+def _audit_data(invitation: Invitation, roles: Iterable[BusinessRole]) -> dict[str, Any]:
+    data: dict[str, Any] = {"email": invitation.email, "roles": sorted(r.key for r in roles)}
     if invitation.lead_id:
         data["lead"] = invitation.lead_id
     if invitation.contact_id:
@@ -277,7 +281,7 @@ def _audit_data(invitation: Invitation, roles: Iterable[BusinessRole]) -> dict:
     return data
 
 
-def _reissue(invitation: Invitation, *, expires_at: dt.datetime, **changes) -> None:
+def _reissue(invitation: Invitation, *, expires_at: dt.datetime, **changes: Any) -> None:
     """Back to pending with no valid link: the old token stops working now, a new one is mailed."""
     invitation.status = Invitation.Status.PENDING
     invitation.token_hash = ""
@@ -353,16 +357,17 @@ def _inviter_name(user: User) -> str:
 
 
 def _recipient_name(invitation: Invitation) -> str:
-    if invitation.contact_id:
+    if invitation.contact is not None:
         return invitation.contact.full_name
-    if invitation.lead_id:
+    if invitation.lead is not None:
         return invitation.lead.full_name
     return ""
 
 
 def _organisation_name(invitation: Invitation) -> str:
-    if invitation.account_id:
+    if invitation.account is not None:
         return invitation.account.name
+    assert invitation.lead is not None  # every invitation has a target (inv_invitation_has_target)
     return invitation.lead.company_name or settings.INVITATIONS_COMPANY_NAME
 
 
@@ -401,6 +406,7 @@ def invitation_resend(*, actor: User, invitation: Invitation, expires_in_days: i
         if invitation.account_id is not None and invitation.lead_id is None:
             # A new link grants the invitation's roles again: only someone who may grant them
             # sends it (an org admin sees the invitations staff made, with roles they lack).
+            assert invitation.account is not None
             _require_may_grant(actor, invitation.account, list(invitation.roles.all()))
             refusal = membership_refusal(email=invitation.email, account=invitation.account)
             if refusal is not None:
@@ -544,6 +550,7 @@ def invitation_accept(
         if invitation.lead_id is not None:
             account, contact = _registration_records(invitation=invitation, user=user)
         else:
+            assert invitation.account is not None  # no lead: an account invitation (inv_invitation_has_target)
             account = invitation.account
             contact = invitation.contact or _contact_for(account=account, user=user, email=invitation.email)
         # The inviter's right to grant these roles was checked when they invited.
@@ -591,7 +598,10 @@ def _email_verified(user: User, email: str) -> None:
     from allauth.account.models import EmailAddress
 
     address, created = EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": not user.emailaddress_set.exists()}
+        user=user,
+        email=email,
+        # allauth ships no types, so its reverse relation on our User is unknown to the checker.
+        defaults={"verified": True, "primary": not user.emailaddress_set.exists()},  # type: ignore[attr-defined]
     )
     if not created and not address.verified:
         address.verified = True
@@ -645,6 +655,7 @@ def _registration_records(*, invitation: Invitation, user: User) -> tuple[Accoun
 
 def _lead_registered(*, invitation: Invitation, user: User, account: Account) -> None:
     lead = invitation.lead
+    assert lead is not None  # called for lead invitations only
     bonus = settings.INVITATIONS_LEAD_SCORE_BONUS
     before = history_snapshot(lead)
     Lead.objects.filter(pk=lead.pk).update(
@@ -729,7 +740,7 @@ def invitations_mark_bounced(*, email: str, reason: str) -> int:
 
 def invitations_mark_bounced_many(*, bounces: list[tuple[str, str]]) -> int:
     """``invitations_mark_bounced`` for many (email, reason) pairs: one locked read, one UPDATE per reason."""
-    reasons = {}
+    reasons: dict[str, str] = {}
     for email, reason in bounces:
         email = (email or "").strip().lower()
         if email:

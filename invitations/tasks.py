@@ -29,7 +29,7 @@ def batch_send_chunk_task(batch_id: int, after_id: int = 0) -> int:
     """One chunk, then the next one (after the pause the sending rate asks for)."""
     result = batches.batch_send_chunk(batch_id=batch_id, after_id=after_id)
     if result.more:
-        batch_send_chunk_task.apply_async((batch_id, result.last_id), countdown=result.countdown or None)
+        batch_send_chunk_task.apply_async((batch_id, result.last_id), countdown=result.countdown or None)  # type: ignore[arg-type]  # None: no delay
     return result.sent
 
 

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
-from core.http import safe_next
+from core.http import AuthenticatedHttpRequest, PortalHttpRequest, safe_next
 from core.listing import Sort, keyset_page
 from crm import selectors as crm_selectors
 from crm.filters import ContactFilter, LeadFilter
@@ -179,7 +179,7 @@ def _report(request, outcome) -> None:
     level(request, outcome.message)
 
 
-def _submit_invite(request: HttpRequest, form, *, success_url: str, **target) -> HttpResponse | None:
+def _submit_invite(request: AuthenticatedHttpRequest, form, *, success_url: str, **target) -> HttpResponse | None:
     """Invite from a valid POST (one service for every Invite button); a refusal goes on the form."""
     if request.method != "POST" or not form.is_valid():
         return None
@@ -201,7 +201,7 @@ def _submit_invite(request: HttpRequest, form, *, success_url: str, **target) ->
 
 
 @staff_required
-def invite_contact(request: HttpRequest, pk: int) -> HttpResponse:
+def invite_contact(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The contact page's Invite button: this person, into their account, with chosen roles."""
     contact = get_object_or_404(crm_selectors.contact_list(user=request.user), pk=pk)
     if not can_invite_to_account(request.user, contact.account):
@@ -221,7 +221,7 @@ def invite_contact(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def invite_account(request: HttpRequest, pk: int) -> HttpResponse:
+def invite_account(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The account page's Invite button: anyone by email (their contact is matched or created on acceptance)."""
     account = get_object_or_404(Account.objects.visible_to(request.user), pk=pk)
     if not can_invite_to_account(request.user, account):
@@ -240,7 +240,7 @@ def invite_account(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def invite_lead(request: HttpRequest, pk: int) -> HttpResponse:
+def invite_lead(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The lead page's Invite button: lead access, only for a qualified business address."""
     lead = get_object_or_404(crm_selectors.lead_list(user=request.user), pk=pk)
     if not can_invite_lead(request.user, lead):
@@ -267,7 +267,7 @@ def _back(request: HttpRequest, invitation) -> str:
     return safe_next(request, fallback)
 
 
-def _invitation_action(request: HttpRequest, pk: int, action) -> HttpResponse:
+def _invitation_action(request: AuthenticatedHttpRequest, pk: int, action) -> HttpResponse:
     invitation = selectors.invitation_for_manager(user=request.user, pk=pk)
     try:
         invitation = action(actor=request.user, invitation=invitation)
@@ -276,7 +276,7 @@ def _invitation_action(request: HttpRequest, pk: int, action) -> HttpResponse:
     else:
         done = "A new link was sent to" if action is services.invitation_resend else "Revoked the invitation of"
         messages.success(request, f"{done} {invitation.email}.")
-    if request.headers.get("HX-Request") == "true" and invitation.account_id:
+    if request.headers.get("HX-Request") == "true" and invitation.account is not None:
         row = selectors.account_invitations(user=request.user, account=invitation.account)
         current = next((i for i in row.invitations if i.pk == invitation.pk), invitation)
         return render(
@@ -289,20 +289,20 @@ def _invitation_action(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 @staff_required
 @require_POST
-def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+def invitation_resend(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _invitation_action(request, pk, services.invitation_resend)
 
 
 @staff_required
 @require_POST
-def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def invitation_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _invitation_action(request, pk, services.invitation_revoke)
 
 
 # --- Portal: org admins invite colleagues ------------------------------------------------------
 
 
-def _portal_invitation(request: HttpRequest, pk: int):
+def _portal_invitation(request: PortalHttpRequest, pk: int):
     """One of the account-in-use's invitations; any other id is the same 404 as a missing one."""
     return get_object_or_404(
         Invitation.objects.filter(account=request.membership.account, lead__isnull=True).select_related("account"),
@@ -310,7 +310,7 @@ def _portal_invitation(request: HttpRequest, pk: int):
     )
 
 
-def _grantable(request: HttpRequest):
+def _grantable(request: PortalHttpRequest):
     account = request.membership.account
     every_role = list(BusinessRole.objects.exclude(key=BusinessRole.LEAD).order_by("sort_order", "name"))
     allowed = grantable_roles(request.user, account, every_role)
@@ -318,7 +318,7 @@ def _grantable(request: HttpRequest):
 
 
 @org_admin_required
-def portal_invitations(request: HttpRequest) -> HttpResponse:
+def portal_invitations(request: PortalHttpRequest) -> HttpResponse:
     """Invite colleagues by email with the roles you may grant; see, resend and revoke invitations."""
     account = request.membership.account
     form = InviteForm(request.POST or None, roles=_grantable(request))
@@ -346,7 +346,7 @@ def portal_invitations(request: HttpRequest) -> HttpResponse:
     return render(request, "invitations/portal_invitations.html", context)
 
 
-def _portal_action(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
+def _portal_action(request: PortalHttpRequest, pk: int, action, done: str) -> HttpResponse:
     invitation = _portal_invitation(request, pk)
     try:
         invitation = action(actor=request.user, invitation=invitation)
@@ -359,13 +359,13 @@ def _portal_action(request: HttpRequest, pk: int, action, done: str) -> HttpResp
 
 @org_admin_required
 @require_POST
-def portal_invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+def portal_invitation_resend(request: PortalHttpRequest, pk: int) -> HttpResponse:
     return _portal_action(request, pk, services.invitation_resend, "A new link was sent to")
 
 
 @org_admin_required
 @require_POST
-def portal_invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def portal_invitation_revoke(request: PortalHttpRequest, pk: int) -> HttpResponse:
     return _portal_action(request, pk, services.invitation_revoke, "Revoked the invitation of")
 
 
@@ -399,7 +399,7 @@ class _Selection:
         return fields + [("ids", str(pk)) for pk in self.ids]
 
 
-def _selection(request: HttpRequest) -> _Selection:
+def _selection(request: AuthenticatedHttpRequest) -> _Selection:
     params = request.POST if request.method == "POST" else request.GET
     source = params.get("source", "contacts")
     if source not in BATCH_SOURCES:
@@ -429,10 +429,10 @@ def _batch_form_values(form) -> dict:
 
 
 @staff_required
-def batch_new(request: HttpRequest) -> HttpResponse:
+def batch_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Preview (how many, and a sample email) and start a batch from a list's filter or ticked rows."""
     selection = _selection(request)
-    initial = {"name": f"{selection.source.title()} — {timezone.localdate():%d %b %Y}"}
+    initial: dict[str, Any] = {"name": f"{selection.source.title()} — {timezone.localdate():%d %b %Y}"}
     if selection.source == "contacts":
         initial["roles"] = list(BusinessRole.objects.filter(key__in=settings.INVITATIONS_DEFAULT_ROLES))
     form = BatchForm(request.POST if request.method == "POST" else None, initial=initial)
@@ -477,8 +477,9 @@ def batch_new(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @xframe_options_sameorigin
-@csp_replace({"style-src": [SELF, "'unsafe-inline'"], "frame-ancestors": [SELF]})
-def batch_sample(request: HttpRequest) -> HttpResponse:
+# django-csp types its decorators for views of a plain HttpRequest only.
+@csp_replace({"style-src": [SELF, "'unsafe-inline'"], "frame-ancestors": [SELF]})  # type: ignore[arg-type]
+def batch_sample(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The sample email's HTML, framed by the preview page (email HTML carries inline styles)."""
     selection = _selection(request)
     role_ids = [int(v) for v in request.GET.getlist("roles") if v.isdigit()]
@@ -495,7 +496,7 @@ def batch_sample(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def batch_list(request: HttpRequest) -> HttpResponse:
+def batch_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = keyset_page(
         selectors.batches_with_progress(user=request.user),
         sort=Sort("-created", "Newest", "created_at", descending=True),
@@ -533,7 +534,7 @@ def _batch_context(request: HttpRequest, batch) -> dict:
 
 
 @staff_required
-def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Live progress: a bar of sent/skipped/failed, counts, each recipient's outcome, and Cancel."""
     batch = selectors.batch_for(user=request.user, pk=pk)
     template = "invitations/batch_detail.html"
@@ -544,7 +545,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     batch = selectors.batch_for(user=request.user, pk=pk)
     cancelled = services.invitation_batch_cancel(actor=request.user, batch=batch)
     if cancelled:

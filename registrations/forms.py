@@ -28,7 +28,7 @@ class RegistrationForm(StyledFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", "Choose a country"), *list(countries)]
+        self.fields["country"].choices = [("", "Choose a country"), *list(countries)]  # type: ignore[attr-defined]  # stubs: fields are Field
         self._style_widgets()
         attrs = {
             "company_name": {"autocomplete": "organization"},

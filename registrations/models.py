@@ -13,7 +13,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 MESSAGE_MAX_LENGTH = 2000
 
 
-class RegistrationRequestQuerySet(models.QuerySet):
+class RegistrationRequestQuerySet(models.QuerySet["RegistrationRequest"]):
     def open(self) -> RegistrationRequestQuerySet:
         """Not decided yet, whether or not the email is verified."""
         return self.filter(status__in=RegistrationRequest.OPEN_STATUSES)

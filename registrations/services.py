@@ -16,6 +16,7 @@ domains, is approved at once; anything else waits in the queue, the match as evi
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -126,7 +127,7 @@ def _verification_link(registration: RegistrationRequest) -> str:
 
 
 def _send_verification(registration: RegistrationRequest) -> None:
-    context = {"registration": registration}
+    context: dict[str, Any] = {"registration": registration}
     if registration.created_user:
         context["verify_url"] = _verification_link(registration)
         emails.send("verify", to=[registration.email], context=context)
@@ -335,18 +336,26 @@ def _account_for(*, actor: User | None, registration: RegistrationRequest) -> tu
     )
 
 
+def _registrant(registration: RegistrationRequest) -> User:
+    """The registrant's login: a registration has one from submission (SET_NULL only if deleted)."""
+    assert registration.user is not None
+    return registration.user
+
+
 def _contact(*, actor: User | None, account: Account, registration: RegistrationRequest) -> Contact:
     from crm.services import contact_verify
     from iam.services import contact_for_user
 
-    contact = contact_for_user(account=account, user=registration.user, actor=actor)
+    contact = contact_for_user(account=account, user=_registrant(registration), actor=actor)
     if not contact.phone:
         before = history_snapshot(contact)
         contact.phone = registration.phone
         contact.save(update_fields=["phone", "updated_at"])
         history_record(actor=registration.user, record=contact, before=before)
     # The person typed these details themselves and proved the address: verified by self-service.
-    return contact_verify(actor=registration.user, contact=contact, method=Contact.VerificationMethod.SELF_SERVICE)
+    return contact_verify(
+        actor=_registrant(registration), contact=contact, method=Contact.VerificationMethod.SELF_SERVICE
+    )
 
 
 def _roles(keys: Iterable[str]) -> list[BusinessRole]:
@@ -605,7 +614,7 @@ def _admit_lead(*, actor: User | None, registration: RegistrationRequest, decisi
         contact = _contact(actor=actor, account=account, registration=registration)
         membership = membership_grant(
             actor=actor,
-            user=registration.user,
+            user=_registrant(registration),
             account=account,
             roles=_roles([BusinessRole.LEAD]),
             contact=contact,
@@ -683,7 +692,7 @@ def registration_admin_confirm(*, actor: User, registration: RegistrationRequest
 # --- Housekeeping --------------------------------------------------------------------------------
 
 
-def registrations_expire_unverified(*, now=None) -> int:
+def registrations_expire_unverified(*, now: dt.datetime | None = None) -> int:
     """Forget registrations whose email was never verified, and the logins they made.
 
     Set-based and idempotent (a second run finds nothing). A login is deleted only when this

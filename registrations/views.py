@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
+from core.http import AuthenticatedHttpRequest
 from crm.models import Account
 from iam.middleware import client_ip
 from iam.permissions import can_decide_registrations, org_admin_membership
@@ -96,7 +97,7 @@ def _registration_from(token_data: tuple[int, str] | None) -> RegistrationReques
 
 
 @login_required
-def continue_registration(request: HttpRequest, token: str) -> HttpResponse:
+def continue_registration(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """For an address that already has a login: sign in, then confirm the registration."""
     data = tokens.continue_token_load(token)
     registration = _registration_from(data)
@@ -115,6 +116,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     """The registrant answers staff's question through the emailed link."""
     data = tokens.respond_token_load(token)
     registration = _registration_from(data[:2] if data else None)
+    assert data is not None  # no data: _registration_from raised Http404
     if registration.status != RegistrationRequest.Status.INFO_REQUESTED or not tokens.respond_token_answers(
         registration, data[2]
     ):
@@ -141,7 +143,7 @@ def _require_decider(request: HttpRequest) -> None:
 
 
 @staff_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Pending registrations, oldest first, with their SLA age and what they match."""
     _require_decider(request)
     rows = selectors.registration_queue(actor=request.user)
@@ -162,7 +164,7 @@ def _registration(request: HttpRequest, pk: int) -> RegistrationRequest:
 
 
 @staff_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_decider(request)
     registration = _registration(request, pk)
     context = {
@@ -191,7 +193,7 @@ def _decided(request: HttpRequest, registration: RegistrationRequest, action, do
 
 @staff_required
 @require_POST
-def approve(request: HttpRequest, pk: int) -> HttpResponse:
+def approve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_decider(request)
     registration = _registration(request, pk)
     form = ApproveForm(request.POST)
@@ -213,7 +215,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-def reject(request: HttpRequest, pk: int) -> HttpResponse:
+def reject(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_decider(request)
     registration = _registration(request, pk)
     reason = request.POST.get("reason", "")
@@ -227,7 +229,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-def request_info(request: HttpRequest, pk: int) -> HttpResponse:
+def request_info(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_decider(request)
     registration = _registration(request, pk)
     message = request.POST.get("message", "")
@@ -241,7 +243,7 @@ def request_info(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-def admit_lead(request: HttpRequest, pk: int) -> HttpResponse:
+def admit_lead(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_decider(request)
     registration = _registration(request, pk)
     return _decided(
@@ -265,7 +267,7 @@ def _portal_admin_account(request: HttpRequest):
 
 
 @login_required
-def portal_confirmations(request: HttpRequest) -> HttpResponse:
+def portal_confirmations(request: AuthenticatedHttpRequest) -> HttpResponse:
     account = _portal_admin_account(request)
     context = {
         "account": account,
@@ -277,7 +279,7 @@ def portal_confirmations(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def portal_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def portal_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = _portal_admin_account(request)
     registration = get_object_or_404(selectors.registrations_awaiting_admin(account=account), pk=pk)
     keep = request.POST.get("decision") != "remove"

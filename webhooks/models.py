@@ -19,7 +19,7 @@ from django.utils import timezone
 from webhooks.sealing import SealedSecretField
 
 
-class EndpointQuerySet(models.QuerySet):
+class EndpointQuerySet(models.QuerySet["Endpoint"]):
     def active(self) -> EndpointQuerySet:
         return self.filter(is_active=True)
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from iam.permissions import is_operations
 
 if TYPE_CHECKING:
-    from iam.models import User
+    from iam.permissions import MaybeUser
 
 
-def can_manage_webhooks(user: User | None) -> bool:
+def can_manage_webhooks(user: MaybeUser) -> bool:
     return is_operations(user)

@@ -228,7 +228,8 @@ def endpoint_check_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
         raise ValidationError({"url": "Enter the URL that should receive the events."})
-    if len(url) > Endpoint._meta.get_field("url").max_length:
+    max_length = Endpoint._meta.get_field("url").max_length
+    if max_length is not None and len(url) > max_length:
         raise ValidationError({"url": "This URL is too long (at most 2,000 characters)."})
     try:
         target_resolve(url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import urllib3
 from django.conf import settings
@@ -31,7 +32,13 @@ class PostResult:
 
 
 def _pool(target: Target, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
-    common = {"host": str(target.address), "port": target.port, "timeout": timeout, "retries": False, "maxsize": 1}
+    common: dict[str, Any] = {
+        "host": str(target.address),
+        "port": target.port,
+        "timeout": timeout,
+        "retries": False,
+        "maxsize": 1,
+    }
     if target.scheme == "https":
         return urllib3.HTTPSConnectionPool(
             **common,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
+from typing import Concatenate, ParamSpec
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -21,6 +23,7 @@ from django.views.decorators.http import require_POST
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
+from core.http import AuthenticatedHttpRequest
 from core.listing import Sort, keyset_page
 from webhooks import selectors, services
 from webhooks.events import EVENT_TYPES
@@ -32,13 +35,16 @@ from webhooks.sealing import seal, unseal
 # The new secret travels to the next page in the session, sealed like the stored one (the
 # session table must not hold it in clear text either), and is shown there once.
 _SESSION_SECRET = "webhooks_new_secret"  # noqa: S105 - a session key name
+P = ParamSpec("P")
 _LOG_SORT = Sort(key="-created", label="Newest first", field="created_at", descending=True)
 
 
-def operations_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def operations_required(
+    view: Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     @staff_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not can_manage_webhooks(request.user):
             raise PermissionDenied("Only operations manage webhook endpoints.")
         return view(request, *args, **kwargs)
@@ -61,7 +67,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 
 
 @operations_required
-def endpoint_create(request: HttpRequest) -> HttpResponse:
+def endpoint_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -85,7 +91,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 
 
 @operations_required
-def endpoint_edit(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_edit(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     initial = {
         "url": endpoint.url,
@@ -176,7 +182,7 @@ def _act(request: HttpRequest, endpoint: Endpoint, action: Callable[[], object],
 
 @require_POST
 @operations_required
-def endpoint_disable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_disable(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     reason = request.POST.get("reason", "")[:300]
     return _act(
@@ -189,7 +195,7 @@ def endpoint_disable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
 
 @require_POST
 @operations_required
-def endpoint_enable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_enable(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     return _act(
         request,
@@ -201,7 +207,7 @@ def endpoint_enable(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
 
 @require_POST
 @operations_required
-def endpoint_rotate_secret(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_rotate_secret(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     rotated = services.endpoint_rotate_secret(actor=request.user, endpoint=endpoint)
     _show_secret_once(request, rotated)
@@ -211,7 +217,7 @@ def endpoint_rotate_secret(request: HttpRequest, endpoint_pk: int) -> HttpRespon
 
 @require_POST
 @operations_required
-def endpoint_send_test(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
+def endpoint_send_test(request: AuthenticatedHttpRequest, endpoint_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     return _act(
         request,
@@ -223,7 +229,7 @@ def endpoint_send_test(request: HttpRequest, endpoint_pk: int) -> HttpResponse:
 
 @require_POST
 @operations_required
-def delivery_redeliver(request: HttpRequest, endpoint_pk: int, delivery_pk: int) -> HttpResponse:
+def delivery_redeliver(request: AuthenticatedHttpRequest, endpoint_pk: int, delivery_pk: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_pk)
     delivery = get_object_or_404(selectors.endpoint_delivery(endpoint, delivery_pk))
     return _act(

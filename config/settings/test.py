@@ -15,7 +15,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-STATIC_ROOT = None  # nothing is collected in tests; WhiteNoise serves from the finders
+STATIC_ROOT = None  # type: ignore[assignment]  # base.py's Path, unset here; nothing is collected in tests; WhiteNoise serves from the finders
 WHITENOISE_USE_FINDERS = True
 # A signing key made for this test run only: nothing secret is committed.
 from iam.oidc.keys import generate_private_key_pem  # noqa: E402

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from core.http import AuthenticatedHttpRequest
 from iam.models import Application, ApplicationAccountChoice, Membership
 from iam.oidc.access import application_for_client, usable_memberships
 from iam.oidc.services import CLIENT_SCOPES
@@ -117,7 +118,9 @@ def _choice_url(request: HttpRequest, account_id: int) -> str:
     return f"{request.path}?{params.urlencode()}"
 
 
-def _chooser(request: HttpRequest, *, application, memberships: list[Membership], notice: str = "") -> HttpResponse:
+def _chooser(
+    request: AuthenticatedHttpRequest, *, application, memberships: list[Membership], notice: str = ""
+) -> HttpResponse:
     prefetch_related_objects(memberships, "roles")
     last = (
         ApplicationAccountChoice.objects.filter(user=request.user, application=application)

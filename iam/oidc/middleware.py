@@ -67,4 +67,4 @@ def _allow_logout_form_to_leave(request: HttpRequest, response: HttpResponse) ->
     if registered:
         parts = urlsplit(uri)
         origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
-        response._csp_update = {"form-action": [origin]}  # read by django-csp's middleware
+        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]  # read by django-csp's middleware

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from allauth.idp.oidc.adapter import get_adapter
@@ -79,7 +79,7 @@ def clean_redirect_uris(uris: Iterable[str], *, field: str) -> list[str]:
     return cleaned
 
 
-def _client_snapshot(application: Application) -> dict:
+def _client_snapshot(application: Application) -> dict[str, Any]:
     client = application.oidc_client
     return {
         "key": application.key,
@@ -303,7 +303,8 @@ def application_account_choose(*, actor: User, application: Application, members
 
 
 def _revoke_client_tokens(client: Client) -> int:
-    return Token.objects.filter(client=client, type__in=_SESSION_TOKENS).delete()[0]
+    revoked: int = Token.objects.filter(client=client, type__in=_SESSION_TOKENS).delete()[0]
+    return revoked
 
 
 def tokens_revoke_for_user(user: User) -> int:

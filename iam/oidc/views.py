@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import staff_required
 from core.forms import add_service_errors
+from core.http import AuthenticatedHttpRequest
 from iam.models import Application, ApplicationRole
 from iam.oidc import services
 from iam.oidc.forms import ApplicationForm
@@ -57,7 +58,7 @@ def _credentials(request: HttpRequest, outcome: services.ApplicationOutcome, *, 
 
 
 @staff_required
-def application_list(request: HttpRequest) -> HttpResponse:
+def application_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     applications = (
         Application.objects.select_related("oidc_client")
         .annotate(role_count=Count("roles", distinct=True), user_count=Count("account_choices", distinct=True))
@@ -76,7 +77,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def application_create(request: HttpRequest) -> HttpResponse:
+def application_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_manager(request)
     form = ApplicationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -100,7 +101,7 @@ def _application(pk: int) -> Application:
 
 
 @staff_required
-def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def application_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The application, its credentials and sign-in URIs; operations edit them here."""
     application = _application(pk)
     client = application.oidc_client
@@ -143,7 +144,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_POST
-def application_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
+def application_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_manager(request)
     application = _application(pk)
     try:
