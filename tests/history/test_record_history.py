@@ -473,11 +473,6 @@ def test_history_is_append_only():
         change.delete()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crm/admin.py still saves models directly; passes once the admin goes through the services "
-    "(issue 12, item 1).",
-)
 def test_admin_change_records_history_through_the_admin(client):
     ops = StaffFactory(is_superuser=True)
     client.force_login(ops)
