@@ -44,6 +44,7 @@ class Page:
     count: int | None
     count_is_estimate: bool
     count_is_lower_bound: bool
+    search_is_bounded: bool = False  # a wide search: paged within its first CRM_COUNT_LIMIT matches
 
     @property
     def count_display(self) -> str:
@@ -147,8 +148,6 @@ def _search_page_ids(
         cursor.execute(sql, [*params, *seek_params, size + 1])
         result = cursor.fetchall()
     total = result[0][0]
-    if total > limit:
-        return total, []
     return total, [pk for _n, pk in result if pk is not None]
 
 
@@ -180,11 +179,8 @@ def keyset_page(
     paged = False  # qs already holds only the page's rows
     if getattr(qs.query, _SEARCH_MARK, False):
         known_total, ids = _search_page_ids(qs, sort, payload, forward=forward, size=page_size)
-        # A wide search (more matches than the count limit) has no ids: it is paged like any
-        # list below, where matches that common usually turn up early in the sort index.
-        if known_total <= settings.CRM_COUNT_LIMIT:
-            # The search stays in the WHERE: a cheap recheck of at most page_size + 1 rows.
-            qs, paged = (qs.filter(pk__in=ids) if ids else qs.none()), True
+        # The search stays in the WHERE: a cheap recheck of at most page_size + 1 rows.
+        qs, paged = (qs.filter(pk__in=ids) if ids else qs.none()), True
     if payload and not paged:
         qs = _seek(qs, sort, payload.get("v"), payload["id"], forward=forward)
     rows = list(qs.order_by(*_order(sort, forward=forward))[: page_size + 1])
@@ -226,4 +222,5 @@ def keyset_page(
         count=total,
         count_is_estimate=estimate,
         count_is_lower_bound=lower_bound,
+        search_is_bounded=known_total is not None and known_total > settings.CRM_COUNT_LIMIT,
     )
