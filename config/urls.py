@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
+    path("search/", include("search.urls")),
 ]

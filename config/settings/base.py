@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "analytics",
     "webhooks",
     "api",
+    "search",
     "notifications",
 ]
 

@@ -21,9 +21,9 @@ def test_rep_searches_opens_the_account_360_and_logs_a_call(signed_in_page):
     ActivityFactory(account=acme, author=rep, subject="Quarterly check-in")
     page = signed_in_page(rep)
 
-    page.get_by_role("searchbox", name="Search contacts").fill("fischer")
-    page.get_by_role("searchbox", name="Search contacts").press("Enter")
-    expect(page.get_by_role("link", name="Carl Fischer")).to_be_visible()
+    page.get_by_role("searchbox", name="Search everything").fill("fischer")
+    page.get_by_role("searchbox", name="Search everything").press("Enter")
+    page.get_by_role("link", name="Carl Fischer").click()
     page.get_by_role("link", name="Acme Corporation").first.click()
 
     expect(page).to_have_url(re.compile(rf"/accounts/{acme.pk}/$"))
