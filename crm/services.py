@@ -461,10 +461,35 @@ def lead_save(*, actor: User, lead: Lead) -> Lead:
 
 
 def opportunity_save(*, actor: User, opportunity: Opportunity) -> Opportunity:
+    """Create or update a deal; a change of stage is audited and has its own webhook event."""
     _require_staff(actor)
     with transaction.atomic():
-        _save_record(opportunity, actor=actor)
+        stored = _stored(opportunity)
+        _save_record(opportunity, actor=actor, stored=stored)
+        webhook_emit_records("opportunity.created" if stored is None else "opportunity.updated", [opportunity])
+        if stored is not None and stored.stage != opportunity.stage:
+            audit_record(
+                actor=actor,
+                action="crm.opportunity.stage_changed",
+                account=opportunity.account,
+                target=opportunity,
+                data={"from": stored.stage, "to": opportunity.stage},
+            )
+            webhook_emit_records("opportunity.stage_changed", [opportunity])
     return opportunity
+
+
+def opportunity_set_stage(*, actor: User, opportunity: Opportunity, stage: str) -> Opportunity:
+    """Move a deal to ``stage`` (the board's drag): its probability becomes the stage's default."""
+    if stage not in Opportunity.Stage.values:
+        raise ValidationError({"stage": f"“{stage}” is not a stage."})
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update().select_related("account").get(pk=opportunity.pk)
+        if opportunity.stage == stage:
+            return opportunity
+        opportunity.stage = stage
+        opportunity.probability = Opportunity.DEFAULT_PROBABILITY[stage]
+        return opportunity_save(actor=actor, opportunity=opportunity)
 
 
 def contract_save(*, actor: User, contract: Contract) -> Contract:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views
+from crm import board_views, views
 
 app_name = "crm"
 
@@ -28,6 +28,9 @@ urlpatterns = [
     path("leads/<int:pk>/timeline/", views.lead_timeline, name="lead_timeline"),
     path("opportunities/", views.opportunity_list, name="opportunity_list"),
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
+    path("opportunities/board/", board_views.opportunity_board, name="opportunity_board"),
+    path("opportunities/board/<str:stage>/", board_views.opportunity_board_column, name="opportunity_board_column"),
+    path("opportunities/<int:pk>/stage/", board_views.opportunity_move, name="opportunity_move"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/history/", views.opportunity_history, name="opportunity_history"),

@@ -75,6 +75,21 @@ def contract_data(contract) -> dict[str, Any]:
     }
 
 
+def opportunity_data(opportunity) -> dict[str, Any]:
+    return {
+        "id": opportunity.pk,
+        "account_id": opportunity.account_id,
+        "name": opportunity.name,
+        "stage": opportunity.stage,
+        "amount": str(opportunity.amount),
+        "currency": opportunity.currency,
+        "probability": opportunity.probability,
+        "expected_close_date": _iso(opportunity.expected_close_date),
+        "owner_id": opportunity.owner_id,
+        "updated_at": _iso(opportunity.updated_at),
+    }
+
+
 def membership_data(membership) -> dict[str, Any]:
     return {
         "id": membership.pk,
@@ -132,6 +147,7 @@ BUILDERS: dict[str, tuple[Builder, tuple[str, ...], tuple[str, ...]]] = {
     "crm.contact": (contact_data, (), ()),
     "crm.lead": (lead_data, (), ()),
     "crm.contract": (contract_data, (), ()),
+    "crm.opportunity": (opportunity_data, (), ()),
     "iam.membership": (membership_data, ("user",), ("roles",)),
     "invitations.invitation": (invitation_data, (), ()),
     "registrations.registrationrequest": (registration_data, (), ()),

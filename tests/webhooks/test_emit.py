@@ -15,6 +15,7 @@ from iam import services as iam_services
 from iam.audit import WEBHOOK_EVENT_TYPES, audit_record
 from tests.factories import (
     AccountFactory,
+    ActivityFactory,
     ContactFactory,
     ContractFactory,
     LeadFactory,
@@ -184,7 +185,7 @@ def test_membership_created_by_adding_a_portal_user(endpoint):
 def test_audited_actions_of_other_apps_map_by_name_without_their_code_knowing(endpoint):
     """Invitations and registrations only audit; the mapping turns that into webhook events."""
     account = AccountFactory()
-    invitation = OpportunityFactory(account=account)  # any record without a payload builder
+    invitation = ActivityFactory(account=account)  # any record without a payload builder
 
     audit_record(
         actor=None,
