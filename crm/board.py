@@ -38,6 +38,11 @@ class BoardFilterForm(StyledFormMixin, forms.Form):
     min_amount = forms.DecimalField(required=False, min_value=0, label="Amount from", max_digits=14, decimal_places=2)
     max_amount = forms.DecimalField(required=False, min_value=0, label="Amount to", max_digits=14, decimal_places=2)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_widgets()
+        self.fields["owner"].widget.attrs["aria-label"] = "Owner"
+
     def clean_close_month(self) -> dt.date | None:
         value = (self.cleaned_data.get("close_month") or "").strip()
         if not value:
