@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import board_views, views
+from crm import board_views, bulk_views, views
 
 app_name = "crm"
 
@@ -41,6 +41,7 @@ urlpatterns = [
     path("contracts/<int:pk>/edit/", views.contract_edit, name="contract_edit"),
     path("contracts/<int:pk>/history/", views.contract_history, name="contract_history"),
     path("activities/", views.activity_list, name="activity_list"),
+    path("bulk/<str:resource>/", bulk_views.bulk_action, name="bulk_action"),
     path("activities/log/", views.activity_create, name="activity_create"),
     path("activities/<int:pk>/done/", views.activity_toggle_done, name="activity_toggle_done"),
 ]

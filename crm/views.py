@@ -67,6 +67,7 @@ class ListSpec:
     filterset: type[SearchFilterSet]
     sorts: tuple[Sort, ...]
     new_url_name: str | None = None
+    bulk_resource: str | None = None  # crm.bulk.RESOURCES key: the list's bulk actions
 
 
 def _render_list(request: HttpRequest, spec: ListSpec, queryset) -> HttpResponse:
@@ -87,6 +88,7 @@ def _render_list(request: HttpRequest, spec: ListSpec, queryset) -> HttpResponse
         "base_query": params.urlencode(),
         "filtered": filtered,
         "new_url": reverse(spec.new_url_name) if spec.new_url_name else None,
+        **_bulk_context(spec),
     }
     template = spec.template
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "list-results":
@@ -94,8 +96,23 @@ def _render_list(request: HttpRequest, spec: ListSpec, queryset) -> HttpResponse
     return render(request, template, context)
 
 
+def _bulk_context(spec: ListSpec) -> dict[str, Any]:
+    from crm.bulk import RESOURCES
+    from iam.models import User
+
+    resource = RESOURCES.get(spec.bulk_resource or "")
+    if resource is None:
+        return {}
+    return {
+        "bulk_actions": resource.actions,
+        "bulk_statuses": resource.status_choices,
+        "bulk_owners": User.objects.staff().filter(is_active=True).order_by("first_name", "last_name"),
+    }
+
+
 CONTACT_LIST = ListSpec(
     title="Contacts",
+    bulk_resource="contacts",
     template="crm/contact_list.html",
     filterset=ContactFilter,
     sorts=(
@@ -108,6 +125,7 @@ CONTACT_LIST = ListSpec(
 )
 ACCOUNT_LIST = ListSpec(
     title="Accounts",
+    bulk_resource="accounts",
     template="crm/account_list.html",
     filterset=AccountFilter,
     sorts=(
@@ -119,6 +137,7 @@ ACCOUNT_LIST = ListSpec(
 )
 LEAD_LIST = ListSpec(
     title="Leads",
+    bulk_resource="leads",
     template="crm/lead_list.html",
     filterset=LeadFilter,
     sorts=(
@@ -130,6 +149,7 @@ LEAD_LIST = ListSpec(
 )
 OPPORTUNITY_LIST = ListSpec(
     title="Opportunities",
+    bulk_resource="opportunities",
     template="crm/opportunity_list.html",
     filterset=OpportunityFilter,
     sorts=(
@@ -141,6 +161,7 @@ OPPORTUNITY_LIST = ListSpec(
 )
 CONTRACT_LIST = ListSpec(
     title="Contracts",
+    bulk_resource="contracts",
     template="crm/contract_list.html",
     filterset=ContractFilter,
     sorts=(
@@ -152,6 +173,7 @@ CONTRACT_LIST = ListSpec(
 )
 ACTIVITY_LIST = ListSpec(
     title="Activities",
+    bulk_resource="activities",
     template="crm/activity_list.html",
     filterset=ActivityFilter,
     sorts=(
