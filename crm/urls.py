@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import board_views, bulk_views, views
+from crm import board_views, bulk_views, inline_views, views
 
 app_name = "crm"
 
@@ -42,6 +42,7 @@ urlpatterns = [
     path("contracts/<int:pk>/history/", views.contract_history, name="contract_history"),
     path("activities/", views.activity_list, name="activity_list"),
     path("bulk/<str:resource>/", bulk_views.bulk_action, name="bulk_action"),
+    path("inline/<str:record_type>/<int:pk>/<str:field>/", inline_views.inline_edit, name="inline_edit"),
     path("activities/log/", views.activity_create, name="activity_create"),
     path("activities/<int:pk>/done/", views.activity_toggle_done, name="activity_toggle_done"),
 ]
