@@ -27,4 +27,5 @@ urlpatterns = [
     path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
     path("search/", include("search.urls")),
+    path("views/", include("savedviews.urls")),
 ]

@@ -70,7 +70,14 @@ class ListSpec:
     bulk_resource: str | None = None  # crm.bulk.RESOURCES key: the list's bulk actions
 
 
-def _render_list(request: HttpRequest, spec: ListSpec, queryset) -> HttpResponse:
+def _render_list(request: HttpRequest, spec: ListSpec, queryset) -> HttpResponseBase:
+    from savedviews.selectors import list_views
+
+    saved = list_views(user=request.user, list_key=spec.bulk_resource or "", active_id=request.GET.get("view"))
+    if not request.GET and saved.default is not None and not _is_htmx(request):
+        # The person's default view; "?view=" opens the list without one.
+        query = f"{saved.default.query}&" if saved.default.query else ""
+        return redirect(f"{request.path}?{query}view={saved.default.pk}")
     filterset = spec.filterset(request.GET or None, queryset=queryset)
     sorts = {sort.key: sort for sort in spec.sorts}
     sort = sorts.get(request.GET.get("sort", ""), spec.sorts[0])
@@ -89,6 +96,8 @@ def _render_list(request: HttpRequest, spec: ListSpec, queryset) -> HttpResponse
         "filtered": filtered,
         "new_url": reverse(spec.new_url_name) if spec.new_url_name else None,
         **_bulk_context(spec),
+        "saved_views": saved,
+        "list_key": spec.bulk_resource,
     }
     template = spec.template
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "list-results":

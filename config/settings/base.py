@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "webhooks",
     "api",
     "search",
+    "savedviews",
     "notifications",
 ]
 
