@@ -265,6 +265,7 @@ def build_operations(contacts: int) -> tuple[list[Operation], dict[str, Any]]:
         local = sample[0]["email"].split("@")[0]
         ops.append(Operation(f"search: email '{local}'", f"{url}?q={local}", 100))
     ops.append(Operation("search: company 'Globex'", f"{url}?q=Globex", 100))
+    ops += __import__("bench.search", fromlist=["search_operations"]).search_operations()  # issue 15
     big = Account.objects.filter(name=BIG_ACCOUNT_NAME).order_by("pk").first()
     if big:
         facts.update(
