@@ -48,7 +48,9 @@ class BoardFilterForm(StyledFormMixin, forms.Form):
         if not value:
             return None
         try:
-            return dt.datetime.strptime(value, "%Y-%m").date()
+            if len(value) != 7:
+                raise ValueError(value)
+            return dt.date.fromisoformat(f"{value}-01")
         except ValueError:
             raise forms.ValidationError("Pick a month, e.g. 2027-03.") from None
 
@@ -80,7 +82,7 @@ class Column:
 
 
 def board_queryset(*, user: UserType, form: BoardFilterForm | None) -> QuerySet[Opportunity]:
-    qs = Opportunity.objects.visible_to(user)
+    qs: QuerySet[Opportunity] = Opportunity.objects.visible_to(user)
     if form is not None and form.is_valid():
         qs = form.filter(qs)
     elif form is not None and form.is_bound:
@@ -90,7 +92,7 @@ def board_queryset(*, user: UserType, form: BoardFilterForm | None) -> QuerySet[
 
 def column_totals(qs: QuerySet[Opportunity]) -> dict[str, dict[str, Any]]:
     """Count, total and weighted total per stage, in SQL (one grouped query)."""
-    money = DecimalField(max_digits=20, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
     # Divided once per column, not once per deal: numeric arithmetic is most of this query's time.
     weighted = ExpressionWrapper(Sum(F("amount") * F("probability")) / Decimal(100), output_field=money)
     rows = (

@@ -191,33 +191,73 @@ class Resource:
 RESOURCES: dict[str, Resource] = {
     r.key: r
     for r in (
-        Resource("accounts", "accounts", "crm:account_list", selectors.account_list, filters.AccountFilter,
-                 (OWNER, NOTE, TASK, DELETE)),  # fmt: skip
-        Resource("contacts", "contacts", "crm:contact_list", selectors.contact_list, filters.ContactFilter,
-                 (OWNER, NOTE, TASK, DELETE)),  # fmt: skip
         Resource(
-            "leads", "leads", "crm:lead_list", selectors.lead_list, filters.LeadFilter,
-            (OWNER, Action("status", "Change status", "get the new status", change_lead_status, ("status",)),
-             NOTE, TASK, DELETE),
+            "accounts",
+            "accounts",
+            "crm:account_list",
+            selectors.account_list,
+            filters.AccountFilter,
+            (OWNER, NOTE, TASK, DELETE),
+        ),
+        Resource(
+            "contacts",
+            "contacts",
+            "crm:contact_list",
+            selectors.contact_list,
+            filters.ContactFilter,
+            (OWNER, NOTE, TASK, DELETE),
+        ),
+        Resource(
+            "leads",
+            "leads",
+            "crm:lead_list",
+            selectors.lead_list,
+            filters.LeadFilter,
+            (
+                OWNER,
+                Action("status", "Change status", "get the new status", change_lead_status, ("status",)),
+                NOTE,
+                TASK,
+                DELETE,
+            ),
             tuple((v, label) for v, label in Lead.Status.choices if v != Lead.Status.CONVERTED),
-        ),  # fmt: skip
+        ),
         Resource(
-            "opportunities", "opportunities", "crm:opportunity_list", selectors.opportunity_list,
+            "opportunities",
+            "opportunities",
+            "crm:opportunity_list",
+            selectors.opportunity_list,
             filters.OpportunityFilter,
-            (OWNER, Action("stage", "Change stage", "move to the new stage", change_stage, ("status",)),
-             NOTE, TASK, DELETE),
+            (
+                OWNER,
+                Action("stage", "Change stage", "move to the new stage", change_stage, ("status",)),
+                NOTE,
+                TASK,
+                DELETE,
+            ),
             tuple(Opportunity.Stage.choices),
-        ),  # fmt: skip
+        ),
         Resource(
-            "contracts", "contracts", "crm:contract_list", selectors.contract_list, filters.ContractFilter,
-            (OWNER, Action("status", "Change status", "get the new status", change_contract_status, ("status",)),
-             DELETE),
+            "contracts",
+            "contracts",
+            "crm:contract_list",
+            selectors.contract_list,
+            filters.ContractFilter,
+            (
+                OWNER,
+                Action("status", "Change status", "get the new status", change_contract_status, ("status",)),
+                DELETE,
+            ),
             tuple(Contract.Status.choices),
-        ),  # fmt: skip
+        ),
         Resource(
-            "activities", "activities", "crm:activity_list", selectors.activity_list, filters.ActivityFilter,
+            "activities",
+            "activities",
+            "crm:activity_list",
+            selectors.activity_list,
+            filters.ActivityFilter,
             (OWNER, Action("done", "Mark done", "be marked done", mark_done), DELETE),
-        ),  # fmt: skip
+        ),
     )
 }
 
@@ -237,9 +277,10 @@ class BulkForm(StyledFormMixin, forms.Form):
     def __init__(self, *args: Any, resource: Resource, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.resource = resource
-        self.fields["action"].choices = [(a.key, a.label) for a in resource.actions]
-        self.fields["status"].choices = [("", "—"), *resource.status_choices]
-        self.fields["owner"].queryset = User.objects.staff().filter(is_active=True).order_by("first_name", "last_name")
+        self.fields["action"].choices = [(a.key, a.label) for a in resource.actions]  # type: ignore[attr-defined]  # stubs: fields are Field
+        self.fields["status"].choices = [("", "—"), *resource.status_choices]  # type: ignore[attr-defined]  # stubs: fields are Field
+        owners = User.objects.staff().filter(is_active=True).order_by("first_name", "last_name")
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]  # stubs: fields are Field
         self._style_widgets()
 
     def clean_ids(self) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,7 +36,8 @@ def bulk_action(request: AuthenticatedHttpRequest, resource: str) -> HttpRespons
     confirmed = request.POST.get("confirm") == "1"
     stale = False
     if confirmed:
-        plan = bulk_run(actor=request.user, qs=qs, action=action, params=params, expected=request.POST.get("expected", ""))
+        expected = request.POST.get("expected", "")
+        plan = bulk_run(actor=request.user, qs=qs, action=action, params=params, expected=expected)
         if plan is not None:
             skipped = f", {len(plan.skipped):,} skipped" if plan.skipped else ""
             messages.success(request, f"{action.label}: {len(plan.changed):,} {spec.plural} changed{skipped}.")
@@ -54,5 +55,3 @@ def bulk_action(request: AuthenticatedHttpRequest, resource: str) -> HttpRespons
         "ids": form.cleaned_data["ids"],
     }
     return render(request, "crm/bulk_preview.html", context, status=409 if stale else 200)
-
-

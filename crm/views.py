@@ -70,7 +70,7 @@ class ListSpec:
     bulk_resource: str | None = None  # crm.bulk.RESOURCES key: the list's bulk actions
 
 
-def _render_list(request: HttpRequest, spec: ListSpec, queryset) -> HttpResponseBase:
+def _render_list(request: AuthenticatedHttpRequest, spec: ListSpec, queryset) -> HttpResponseBase:
     from savedviews.selectors import list_views
 
     saved = list_views(user=request.user, list_key=spec.bulk_resource or "", active_id=request.GET.get("view"))
@@ -193,32 +193,32 @@ ACTIVITY_LIST = ListSpec(
 
 
 @staff_required
-def contact_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def contact_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _render_list(request, CONTACT_LIST, selectors.contact_list(user=request.user))
 
 
 @staff_required
-def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _render_list(request, ACCOUNT_LIST, selectors.account_list(user=request.user))
 
 
 @staff_required
-def lead_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def lead_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _render_list(request, LEAD_LIST, selectors.lead_list(user=request.user))
 
 
 @staff_required
-def opportunity_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def opportunity_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _render_list(request, OPPORTUNITY_LIST, selectors.opportunity_list(user=request.user))
 
 
 @staff_required
-def contract_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def contract_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _render_list(request, CONTRACT_LIST, selectors.contract_list(user=request.user))
 
 
 @staff_required
-def activity_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def activity_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _render_list(request, ACTIVITY_LIST, selectors.activity_list(user=request.user))
 
 

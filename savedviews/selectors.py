@@ -28,6 +28,6 @@ def list_views(*, user: User, list_key: str, active_id: str | None = None) -> Li
         .annotate(is_default=is_default)
         .order_by("name", "id")[:100]
     )
-    default = next((v for v in views if v.is_default), None)
+    default = next((v for v in views if getattr(v, "is_default", False)), None)
     active = next((v for v in views if str(v.pk) == (active_id or "")), None)
     return ListViews(views=views, default=default, active=active)

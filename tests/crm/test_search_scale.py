@@ -117,9 +117,7 @@ def test_a_full_name_finds_the_person_too(rep_client, contacts):
     assert all(Contact.objects.get(pk=pk).first_name == "Anna" for pk in forward)
 
 
-def test_a_search_with_more_matches_than_the_count_limit_pages_within_the_first_matches(
-    rep_client, contacts, settings
-):
+def test_a_search_with_more_matches_than_the_count_limit_pages_within_the_first_matches(rep_client, contacts, settings):
     """A wide search is sorted and paged within a bounded set of its matches, and says so."""
     settings.CRM_PAGE_SIZE = 9
     settings.CRM_COUNT_LIMIT = 20

@@ -20,7 +20,6 @@ from tests.factories import (
     ContractFactory,
     LeadFactory,
     MembershipFactory,
-    OpportunityFactory,
     StaffFactory,
 )
 from tests.webhooks.factories import EndpointFactory
