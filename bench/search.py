@@ -13,7 +13,7 @@ from typing import Any
 
 
 def search_operations() -> list[Any]:
-    from django.db.models import Count
+    from django.db.models import Count, Value
     from django.db.models.functions import Lower, StrIndex, Substr
     from django.urls import reverse
 
@@ -29,7 +29,7 @@ def search_operations() -> list[Any]:
     ]
     domain = (
         Contact.objects.exclude(email="")
-        .annotate(domain=Lower(Substr("email", StrIndex("email", "@") + 1)))  # type: ignore[operator]
+        .annotate(domain=Lower(Substr("email", StrIndex("email", Value("@")) + 1)))  # type: ignore[operator]
         .values("domain")
         .annotate(n=Count("id"))
         .order_by("-n", "domain")
