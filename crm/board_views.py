@@ -23,6 +23,20 @@ def _filter_form(request: AuthenticatedHttpRequest) -> BoardFilterForm:
     return BoardFilterForm(data or None)
 
 
+def _card_context(request: AuthenticatedHttpRequest) -> dict[str, object]:
+    """What every card needs, worked out once per page rather than once per card."""
+    from django.utils import timezone
+
+    return {
+        "stages": Opportunity.Stage.choices,
+        "open_stages": [str(s) for s in Opportunity.OPEN_STAGES],
+        "today": timezone.localdate(),
+        # "/opportunities/": a card's page is <prefix><pk>/, its move <prefix><pk>/stage/.
+        "move_prefix": reverse("crm:opportunity_list"),
+        "board_path": request.get_full_path(),
+    }
+
+
 def _filter_query(request: AuthenticatedHttpRequest) -> str:
     params = request.GET.copy()
     for key in list(params):
@@ -39,7 +53,7 @@ def opportunity_board(request: AuthenticatedHttpRequest) -> HttpResponse:
         "form": form,
         "filter_query": _filter_query(request),
         "filtered": form.is_bound,
-        "stages": Opportunity.Stage.choices,
+        **_card_context(request),
     }
     return render(request, "crm/opportunity_board.html", context)
 
@@ -56,7 +70,8 @@ def opportunity_board_column(request: AuthenticatedHttpRequest, stage: str) -> H
         "stage": stage,
         "next_cursor": page.next_cursor,
         "filter_query": _filter_query(request),
-        "stages": Opportunity.Stage.choices,
+        **_card_context(request),
+        "board_path": reverse("crm:opportunity_board"),
     }
     return render(request, "crm/_board_cards.html", context)
 

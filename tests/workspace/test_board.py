@@ -148,3 +148,10 @@ def test_portal_users_cannot_see_the_board_or_move_a_deal(external_client):
     assert external_client.post(reverse("crm:opportunity_move", args=[deal.pk]), {"stage": "won"}).status_code == 404
     deal.refresh_from_db()
     assert deal.stage == "proposal"
+
+
+def test_cards_link_to_the_deal_and_move_through_its_url(rep_client):
+    deal = OpportunityFactory(stage="proposal", probability=50)
+    html = rep_client.get(BOARD).content.decode()
+    assert f'href="{deal.get_absolute_url()}"' in html
+    assert f'data-move-url="{reverse("crm:opportunity_move", args=[deal.pk])}"' in html
