@@ -95,3 +95,9 @@ def test_portal_users_cannot_save_views(external_client):
     response = external_client.post(reverse("savedviews:save", args=["contacts"]), {"name": "x", "query": ""})
     assert response.status_code == 404
     assert not SavedView.objects.exists()
+
+
+def test_clear_shows_the_list_without_the_default_view(rep_client):
+    _save(rep_client, default="on")
+    page = rep_client.get(CONTACTS, {"q": "anything", "view": ""})
+    assert f'href="{CONTACTS}?view=">Clear</a>' in page.content.decode()
