@@ -1,0 +1,277 @@
+"""Pipeline: open opportunities by stage, owner and close month; won and lost; the forecast.
+
+Opportunities carry no closing date of their own, so a won or lost deal counts in the month of
+its expected close date (the date the rep keeps current until the deal closes). The period is
+a window of close dates: the forecast is the open deals expected to close in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Avg, Count, DecimalField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+
+from analytics.reports.base import (
+    Cell,
+    Chart,
+    Figure,
+    Filters,
+    Records,
+    Report,
+    Table,
+    add_months,
+    money,
+    month_start,
+    months_between,
+    owner_q,
+    parse_date,
+    percent,
+    query_string,
+    today,
+)
+from crm.models import Opportunity
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+SLUG = "pipeline"
+TITLE = "Pipeline"
+ICON = "graph-up-arrow"
+DESCRIPTION = "Open deals by stage, owner and close month, won and lost, win rate and the forecast."
+FILTERS = ("tier", "industry", "territory")
+
+ZERO = Decimal(0)
+
+
+def _weighted() -> ExpressionWrapper:
+    return ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())
+
+_MONEY = DecimalField(max_digits=18, decimal_places=2)
+
+
+def default_period() -> tuple[dt.date, dt.date]:
+    now = today()
+    return add_months(month_start(now), -11), add_months(month_start(now), 7) - dt.timedelta(days=1)
+
+
+def base(*, user: User, filters: Filters) -> QuerySet[Opportunity]:
+    """The user's opportunities with every filter but the period applied."""
+    qs = Opportunity.objects.visible_to(user).filter(owner_q(filters))
+    if filters.has_account_filters():
+        qs = qs.filter(filters.account_q("account__"))
+    return qs
+
+
+def _in_period(filters: Filters) -> Q:
+    return Q(expected_close_date__gte=filters.start, expected_close_date__lte=filters.end)
+
+
+def _sums(qs: QuerySet[Opportunity]) -> dict[str, object]:
+    return qs.aggregate(
+        count=Count("id"),
+        amount=Coalesce(Sum("amount"), ZERO, output_field=_MONEY),
+        weighted=Coalesce(Sum(_weighted()), ZERO, output_field=_MONEY),
+    )
+
+
+def build(*, user: User, filters: Filters) -> Report:
+    qs = base(user=user, filters=filters)
+    period = qs.filter(_in_period(filters))
+    open_q = Q(stage__in=Opportunity.OPEN_STAGES)
+
+    # 1: open deals in the period by stage.
+    by_stage = {
+        row["stage"]: row
+        for row in period.filter(open_q)
+        .values("stage")
+        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(_weighted()))
+        .order_by()
+    }
+    # 2: every deal in the period by close month and stage (the forecast and won/lost over time).
+    monthly: dict[tuple[dt.date, str], dict] = {}
+    for row in (
+        period.annotate(month=TruncMonth("expected_close_date"))
+        .values("month", "stage")
+        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(_weighted()))
+        .order_by()
+    ):
+        month = row["month"] if isinstance(row["month"], dt.date) else row["month"].date()
+        monthly[(month, row["stage"])] = row
+    # 3: open deals by owner.
+    by_owner = list(
+        period.filter(open_q)
+        .values("owner_id", "owner__first_name", "owner__last_name", "owner__email")
+        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(_weighted()))
+        .order_by("-total", "owner_id")[:50]
+    )
+    # 4: closed deals in the period: win rate, average deal size, sales cycle.
+    closed = period.filter(stage__in=(Opportunity.Stage.WON, Opportunity.Stage.LOST)).aggregate(
+        won=Count("id", filter=Q(stage=Opportunity.Stage.WON)),
+        lost=Count("id", filter=Q(stage=Opportunity.Stage.LOST)),
+        won_amount=Coalesce(Sum("amount", filter=Q(stage=Opportunity.Stage.WON)), ZERO, output_field=_MONEY),
+        avg_won=Avg("amount", filter=Q(stage=Opportunity.Stage.WON)),
+        cycle=Avg(
+            ExpressionWrapper(F("expected_close_date") - F("created_at__date"), output_field=DurationField()),
+            filter=Q(stage=Opportunity.Stage.WON),
+        ),
+    )
+
+    open_count = sum(row["count"] for row in by_stage.values())
+    open_amount = money(sum((row["total"] or ZERO for row in by_stage.values()), ZERO))
+    open_weighted = money(sum((row["weighted"] or ZERO for row in by_stage.values()), ZERO))
+    decided = closed["won"] + closed["lost"]
+    report = Report()
+    report.figures = [
+        Figure("Open pipeline", open_amount, "money", f"{open_count:,} deals closing in the period", {"metric": "open"}),
+        Figure("Weighted forecast", open_weighted, "money", "amount × probability", {"metric": "open"}),
+        Figure(
+            "Won",
+            money(closed["won_amount"]),
+            "money",
+            f"{closed['won']:,} deals",
+            {"metric": "won"},
+        ),
+        Figure(
+            "Win rate",
+            percent(closed["won"], decided),
+            "percent",
+            f"{closed['won']:,} won of {decided:,} closed",
+            {"metric": "closed"},
+        ),
+        Figure(
+            "Average deal",
+            money(Decimal(closed["avg_won"])) if closed["avg_won"] is not None else None,
+            "money",
+            "won deals",
+            {"metric": "won"},
+        ),
+        Figure(
+            "Sales cycle",
+            round(_days(closed["cycle"])) if closed["cycle"] is not None else None,
+            "days",
+            "created to close, won deals",
+            {"metric": "won"},
+        ),
+    ]
+
+    stage_table = Table("by_stage", "Open deals by stage", ["Stage", "Deals", "Amount", "Weighted"], icon="funnel")
+    for stage in Opportunity.OPEN_STAGES:
+        row = by_stage.get(stage, {})
+        drill = {"metric": "open", "stage": stage}
+        stage_table.rows.append(
+            [
+                Cell(Opportunity.Stage(stage).label, "text"),
+                Cell(row.get("count", 0), "int", drill),
+                Cell(money(row.get("total")), "money", drill),
+                Cell(money(row.get("weighted")), "money", drill),
+            ]
+        )
+
+    months = months_between(filters.start, filters.end)
+    month_table = Table(
+        "by_month",
+        "Forecast and results by close month",
+        ["Month", "Open deals", "Open amount", "Weighted forecast", "Won", "Won amount", "Lost"],
+        icon="calendar3",
+    )
+    for month in months:
+        opened = [monthly.get((month, stage), {}) for stage in Opportunity.OPEN_STAGES]
+        won = monthly.get((month, Opportunity.Stage.WON), {})
+        lost = monthly.get((month, Opportunity.Stage.LOST), {})
+        key = month.strftime("%Y-%m")
+        month_table.rows.append(
+            [
+                Cell(month.strftime("%b %Y"), "text"),
+                Cell(sum(r.get("count", 0) for r in opened), "int", {"metric": "open", "month": key}),
+                Cell(money(sum((r.get("total") or ZERO for r in opened), ZERO)), "money", {"metric": "open", "month": key}),
+                Cell(
+                    money(sum((r.get("weighted") or ZERO for r in opened), ZERO)), "money", {"metric": "open", "month": key}
+                ),
+                Cell(won.get("count", 0), "int", {"metric": "won", "month": key}),
+                Cell(money(won.get("total")), "money", {"metric": "won", "month": key}),
+                Cell(lost.get("count", 0), "int", {"metric": "lost", "month": key}),
+            ]
+        )
+
+    owner_table = Table(
+        "by_owner", "Open deals by owner", ["Owner", "Deals", "Amount", "Weighted"], icon="people", empty="No open deals."
+    )
+    for row in by_owner:
+        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__email"]
+        # The owner is a filter: a drill that names one narrows the report's own scope, never widens it.
+        drill = {"metric": "open", "owner": str(row["owner_id"])}
+        owner_table.rows.append(
+            [
+                Cell(name, "text"),
+                Cell(row["count"], "int", drill),
+                Cell(money(row["total"]), "money", drill),
+                Cell(money(row["weighted"]), "money", drill),
+            ]
+        )
+
+    report.tables = [stage_table, month_table, owner_table]
+    report.charts = [
+        Chart("stage-chart", "Open pipeline by stage", "by_stage", [("Amount", 2), ("Weighted", 3)], kind="money"),
+        Chart(
+            "month-chart",
+            "Forecast and won by close month",
+            "by_month",
+            [("Weighted forecast", 3), ("Won amount", 5)],
+            icon="calendar3",
+            kind="money",
+        ),
+    ]
+    report.notes = [
+        "Won and lost deals count in the month of their expected close date; the period is a window of close dates."
+    ]
+    return report
+
+
+def _days(value: object) -> float:
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 86400
+    return float(value)  # type: ignore[arg-type]
+
+
+def records(*, user: User, filters: Filters, drill: dict[str, str]) -> Records:
+    qs = base(user=user, filters=filters)
+    start, end = filters.start, filters.end
+    month = parse_date(f"{drill.get('month')}-01") if drill.get("month") else None
+    if month is not None:
+        start, end = max(start, month), min(end, add_months(month, 1) - dt.timedelta(days=1))
+    qs = qs.filter(expected_close_date__gte=start, expected_close_date__lte=end)
+    metric = drill.get("metric", "open")
+    if metric == "won":
+        qs = qs.filter(stage=Opportunity.Stage.WON)
+    elif metric == "lost":
+        qs = qs.filter(stage=Opportunity.Stage.LOST)
+    elif metric == "closed":
+        qs = qs.filter(stage__in=(Opportunity.Stage.WON, Opportunity.Stage.LOST))
+    else:
+        qs = qs.filter(stage__in=Opportunity.OPEN_STAGES)
+    if drill.get("stage") in Opportunity.Stage.values:
+        qs = qs.filter(stage=drill["stage"])
+    list_params = {"owner": str(filters.owner_id) if filters.owner_id else ""}
+    if drill.get("stage"):
+        list_params["stage"] = drill["stage"]
+    elif metric == "open":
+        list_params["open"] = "true"
+    return Records(
+        title={"won": "Won deals", "lost": "Lost deals", "closed": "Closed deals"}.get(metric, "Open deals"),
+        queryset=qs.select_related("account", "owner").order_by("expected_close_date", "id"),
+        columns=["Opportunity", "Account", "Stage", "Amount", "Probability", "Close date", "Owner"],
+        row=lambda o: [
+            (o.name, o.get_absolute_url()),
+            (o.account.name, o.account.get_absolute_url()),
+            o.get_stage_display(),
+            ("money", o.amount),
+            f"{o.probability} %",
+            o.expected_close_date,
+            o.owner,
+        ],
+        amount_field="amount",
+        list_url=f"/opportunities/?{query_string(list_params)}",
+    )
