@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from analytics.reports import REPORTS
-from analytics.reports.base import Chart, Filters, Report, Table, parse_filters, query_string
+from analytics.reports.base import Chart, Filters, Report, Table, parse_filters, query_string, today
 from core.access import staff_required
 from core.http import AuthenticatedHttpRequest
 from iam.permissions import reads_every_owners_figures
@@ -78,15 +78,7 @@ def report_index(request: AuthenticatedHttpRequest) -> HttpResponse:
 def report_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     module = _report_module(slug)
     filters, form = _filters(request, module)
-    report: Report = module.build(user=request.user, filters=filters)
-    for figure in report.figures:
-        if figure.drill is not None:
-            figure.href = _link(slug, filters, figure.drill)
-    for table in report.tables:
-        for row in table.rows:
-            for cell in row:
-                if cell.drill is not None:
-                    cell.href = _link(slug, filters, cell.drill)
+    report: Report = _linked(slug, filters, module.build(user=request.user, filters=filters))
     if request.GET.get("format") == "csv":
         table = report.table(request.GET.get("table", "")) or (report.tables[0] if report.tables else None)
         if table is None:
@@ -169,3 +161,65 @@ def _display(value: Any) -> dict[str, Any]:
     if isinstance(value, dt.datetime | dt.date):
         return {"date": value}
     return {"text": "" if value is None else str(value)}
+
+
+# --- The manager's home -------------------------------------------------------------------------
+
+
+def _quarter(day: dt.date) -> tuple[dt.date, dt.date]:
+    start = day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+    end = (start.replace(year=start.year + 1, month=1) if start.month == 10 else start.replace(month=start.month + 3))
+    return start, end - dt.timedelta(days=1)
+
+
+def _linked(slug: str, filters: Filters, report: Report) -> Report:
+    for figure in report.figures:
+        if figure.drill is not None:
+            figure.href = _link(slug, filters, figure.drill)
+    for table in report.tables:
+        for row in table.rows:
+            for cell in row:
+                if cell.drill is not None:
+                    cell.href = _link(slug, filters, cell.drill)
+    return report
+
+
+@staff_required
+def team_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """`/` for sales managers and operations: the team's numbers on the first screen."""
+    from analytics.reports import activities, contracts, funnel, pipeline
+
+    user = request.user
+    now = today()
+    quarter = Filters(*_quarter(now))
+    month = Filters(start=now.replace(day=1), end=now)
+    week = Filters(start=now - dt.timedelta(days=now.weekday()), end=now)
+    deals = _linked("pipeline", quarter, pipeline.build(user=user, filters=quarter))
+    agreements = _linked("contracts", month, contracts.build(user=user, filters=month))
+    leads = _linked("funnel", month, funnel.build(user=user, filters=month))
+    work = _linked("activities", week, activities.build(user=user, filters=week))
+
+    def figure(report: Report, label: str) -> Any:
+        return next(f for f in report.figures if f.label == label)
+
+    owners = deals.table("by_owner")
+    context = {
+        "quarter": quarter,
+        "figures": [
+            figure(deals, "Open pipeline"),
+            figure(deals, "Weighted forecast"),
+            figure(deals, "Won"),
+            figure(deals, "Win rate"),
+            figure(agreements, "Expiring in 30 days"),
+            figure(work, "Overdue tasks"),
+        ],
+        "leads": leads.figures,
+        "owners": owners,
+        "owner_chart": _chart_data(Chart("owners", "", "by_owner", [("Weighted", 3), ("Amount", 2)]), owners)
+        if owners and owners.rows
+        else None,
+        "access_at_risk": agreements.table("access_at_risk"),
+        "reports": [{"slug": m.SLUG, "title": m.TITLE, "icon": m.ICON} for m in REPORTS.values()],
+        "nav_section": "home",
+    }
+    return render(request, "analytics/reports/team_dashboard.html", context)

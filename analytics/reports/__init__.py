@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from analytics.reports import contracts, funnel, pipeline
+from analytics.reports import activities, contracts, funnel, pipeline
 
-REPORTS: dict[str, ModuleType] = {module.SLUG: module for module in (pipeline, funnel, contracts)}
+REPORTS: dict[str, ModuleType] = {module.SLUG: module for module in (pipeline, funnel, contracts, activities)}
