@@ -25,7 +25,22 @@ from iam.permissions import reads_every_owners_figures
 
 RECORDS_SHOWN = 200
 # Query-string keys that are not filters but say which figure was clicked.
-DRILL_KEYS = ("metric", "stage", "month", "week", "step", "lead_source", "segment", "days", "outcome", "kind", "batch")
+DRILL_KEYS = (
+    "metric",
+    "stage",
+    "month",
+    "week",
+    "step",
+    "lead_source",
+    "segment",
+    "days",
+    "outcome",
+    "kind",
+    "batch",
+    "waited",
+    "origin",
+    "account",
+)
 
 
 def _report_module(slug: str) -> Any:
@@ -36,9 +51,7 @@ def _report_module(slug: str) -> Any:
 
 
 def _filters(request: AuthenticatedHttpRequest, module: Any) -> tuple[Filters, Any]:
-    return parse_filters(
-        request.GET, user=request.user, default_period=module.default_period(), fields=module.FILTERS
-    )
+    return parse_filters(request.GET, user=request.user, default_period=module.default_period(), fields=module.FILTERS)
 
 
 def _link(slug: str, filters: Filters, drill: dict[str, str]) -> str:
@@ -126,7 +139,7 @@ def _csv(name: str, table: Table) -> HttpResponse:
 @staff_required
 def report_records(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     module = _report_module(slug)
-    filters, form = _filters(request, module)
+    filters, _form = _filters(request, module)
     drill = {key: request.GET[key] for key in DRILL_KEYS if request.GET.get(key)}
     records = module.records(user=request.user, filters=filters, drill=drill)
     summary: dict[str, Any] = records.queryset.order_by().aggregate(count=Count("pk"))
@@ -168,7 +181,7 @@ def _display(value: Any) -> dict[str, Any]:
 
 def _quarter(day: dt.date) -> tuple[dt.date, dt.date]:
     start = day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
-    end = (start.replace(year=start.year + 1, month=1) if start.month == 10 else start.replace(month=start.month + 3))
+    end = start.replace(year=start.year + 1, month=1) if start.month == 10 else start.replace(month=start.month + 3)
     return start, end - dt.timedelta(days=1)
 
 

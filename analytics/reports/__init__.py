@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from analytics.reports import activities, contracts, funnel, pipeline
+from analytics.reports import activities, contracts, funnel, invitations, pipeline, portal
 
-REPORTS: dict[str, ModuleType] = {module.SLUG: module for module in (pipeline, funnel, contracts, activities)}
+REPORTS: dict[str, ModuleType] = {
+    module.SLUG: module for module in (pipeline, funnel, contracts, invitations, portal, activities)
+}

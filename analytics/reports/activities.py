@@ -60,9 +60,7 @@ def build(*, user: User, filters: Filters) -> Report:
     period = qs.filter(occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_before, kind__in=KINDS)
     # 1: by week and kind.
     weekly: dict[tuple[dt.date, str], int] = {}
-    for row in (
-        period.annotate(week=TruncWeek("occurred_at")).values("week", "kind").annotate(n=Count("id")).order_by()
-    ):
+    for row in period.annotate(week=TruncWeek("occurred_at")).values("week", "kind").annotate(n=Count("id")).order_by():
         weekly[(row["week"].date(), row["kind"])] = row["n"]
     # 2: by owner and kind.
     by_owner = list(
@@ -72,15 +70,16 @@ def build(*, user: User, filters: Filters) -> Report:
     )
     # 3: overdue tasks by owner (today, whatever the period).
     overdue = {
-        row["owner_id"]: row["n"]
-        for row in qs.filter(_overdue()).values("owner_id").annotate(n=Count("id")).order_by()
+        row["owner_id"]: row["n"] for row in qs.filter(_overdue()).values("owner_id").annotate(n=Count("id")).order_by()
     }
 
     totals = {kind: sum(n for (_, k), n in weekly.items() if k == kind) for kind in KINDS}
     report = Report()
     report.figures = [
         Figure("Calls", totals[Activity.Kind.CALL], "int", "in the period", {"metric": "done", "kind": "call"}),
-        Figure("Meetings", totals[Activity.Kind.MEETING], "int", "in the period", {"metric": "done", "kind": "meeting"}),
+        Figure(
+            "Meetings", totals[Activity.Kind.MEETING], "int", "in the period", {"metric": "done", "kind": "meeting"}
+        ),
         Figure("Tasks", totals[Activity.Kind.TASK], "int", "in the period", {"metric": "done", "kind": "task"}),
         Figure("Emails", totals[Activity.Kind.EMAIL], "int", "in the period", {"metric": "done", "kind": "email"}),
         Figure("Overdue tasks", sum(overdue.values()), "int", "open, due date passed", {"metric": "overdue"}),
@@ -90,7 +89,10 @@ def build(*, user: User, filters: Filters) -> Report:
         key = week.isoformat()
         week_table.rows.append(
             [Cell(week.strftime("%d %b %Y"), "text")]
-            + [Cell(weekly.get((week, kind), 0), "int", {"metric": "done", "kind": kind, "week": key}) for kind in KINDS]
+            + [
+                Cell(weekly.get((week, kind), 0), "int", {"metric": "done", "kind": kind, "week": key})
+                for kind in KINDS
+            ]
         )
     owner_table = Table(
         "by_owner",

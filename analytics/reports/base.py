@@ -99,6 +99,7 @@ class FilterForm(StyledFormMixin, forms.Form):
         for name in list(self.fields):
             if name not in ("start", "end", "owner") and name not in fields:
                 del self.fields[name]
+        self._style_widgets()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -275,6 +276,10 @@ def parse_date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def today() -> dt.date:

@@ -145,7 +145,7 @@ def build(*, user: User, filters: Filters) -> Report:
                 f"Expiring in {days} days",
                 totals[f"exp{days}"],
                 "int",
-                f"{money(totals[f'exp{days}_value']):,} value",
+                f"{money(totals[f'exp{days}_value']):,.0f} in value",
                 {"metric": "expiring", "days": str(days)},
             )
             for days in HORIZONS

@@ -100,7 +100,9 @@ def base(*, user: User, filters: Filters) -> QuerySet[Lead]:
 
 
 def _counts(conditions: dict[str, Q]) -> dict[str, Any]:
-    return {key: Count("id", filter=condition) if key != "leads" else Count("id") for key, condition in conditions.items()}
+    return {
+        key: Count("id", filter=condition) if key != "leads" else Count("id") for key, condition in conditions.items()
+    }
 
 
 def build(*, user: User, filters: Filters) -> Report:
@@ -134,9 +136,7 @@ def build(*, user: User, filters: Filters) -> Report:
 
     totals = {key: sum(row[key] for row in grouped) for key, _ in STEPS}
     report = Report()
-    report.figures = [
-        Figure(label, totals[key], "int", _rate_sub(totals, key), {"step": key}) for key, label in STEPS
-    ]
+    report.figures = [Figure(label, totals[key], "int", _rate_sub(totals, key), {"step": key}) for key, label in STEPS]
 
     steps_table = Table(
         "steps", "Steps", ["Step", "Leads", "Of leads", "From previous step", "Median time to here"], icon="funnel"
@@ -197,7 +197,9 @@ def build(*, user: User, filters: Filters) -> Report:
         )
     del registered
 
-    month_table = Table("by_month", "By month the lead came in", ["Month", *(label for _, label in STEPS)], icon="calendar3")
+    month_table = Table(
+        "by_month", "By month the lead came in", ["Month", *(label for _, label in STEPS)], icon="calendar3"
+    )
     for month in months_between(filters.start, filters.end):
         row = by_month.get(month, {})
         key = month.strftime("%Y-%m")

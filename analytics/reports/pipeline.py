@@ -29,6 +29,7 @@ from analytics.reports.base import (
     owner_q,
     parse_date,
     percent,
+    plural,
     query_string,
     today,
 )
@@ -48,6 +49,7 @@ ZERO = Decimal(0)
 
 def _weighted() -> ExpressionWrapper:
     return ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())
+
 
 _MONEY = DecimalField(max_digits=18, decimal_places=2)
 
@@ -125,13 +127,19 @@ def build(*, user: User, filters: Filters) -> Report:
     decided = closed["won"] + closed["lost"]
     report = Report()
     report.figures = [
-        Figure("Open pipeline", open_amount, "money", f"{open_count:,} deals closing in the period", {"metric": "open"}),
+        Figure(
+            "Open pipeline",
+            open_amount,
+            "money",
+            f"{plural(open_count, 'deal')} closing in the period",
+            {"metric": "open"},
+        ),
         Figure("Weighted forecast", open_weighted, "money", "amount × probability", {"metric": "open"}),
         Figure(
             "Won",
             money(closed["won_amount"]),
             "money",
-            f"{closed['won']:,} deals",
+            plural(closed["won"], "deal"),
             {"metric": "won"},
         ),
         Figure(
@@ -186,9 +194,15 @@ def build(*, user: User, filters: Filters) -> Report:
             [
                 Cell(month.strftime("%b %Y"), "text"),
                 Cell(sum(r.get("count", 0) for r in opened), "int", {"metric": "open", "month": key}),
-                Cell(money(sum((r.get("total") or ZERO for r in opened), ZERO)), "money", {"metric": "open", "month": key}),
                 Cell(
-                    money(sum((r.get("weighted") or ZERO for r in opened), ZERO)), "money", {"metric": "open", "month": key}
+                    money(sum((r.get("total") or ZERO for r in opened), ZERO)),
+                    "money",
+                    {"metric": "open", "month": key},
+                ),
+                Cell(
+                    money(sum((r.get("weighted") or ZERO for r in opened), ZERO)),
+                    "money",
+                    {"metric": "open", "month": key},
                 ),
                 Cell(won.get("count", 0), "int", {"metric": "won", "month": key}),
                 Cell(money(won.get("total")), "money", {"metric": "won", "month": key}),
@@ -197,7 +211,11 @@ def build(*, user: User, filters: Filters) -> Report:
         )
 
     owner_table = Table(
-        "by_owner", "Open deals by owner", ["Owner", "Deals", "Amount", "Weighted"], icon="people", empty="No open deals."
+        "by_owner",
+        "Open deals by owner",
+        ["Owner", "Deals", "Amount", "Weighted"],
+        icon="people",
+        empty="No open deals.",
     )
     for row in by_owner:
         name = f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__email"]

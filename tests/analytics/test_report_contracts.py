@@ -31,9 +31,7 @@ def contracts(sales_rep, other_rep):
     MembershipFactory(account=b)
     # Ended 40 days ago: c's was renewed (its current contract started after it), d's old one too;
     # a lost customer's was not.
-    ContractFactory(
-        account=c, status="expired", start_date=_days(-400), end_date=_days(-40), value=Decimal("500")
-    )
+    ContractFactory(account=c, status="expired", start_date=_days(-400), end_date=_days(-40), value=Decimal("500"))
     lost = AccountFactory(owner=sales_rep)
     ContractFactory(account=lost, status="expired", start_date=_days(-400), end_date=_days(-40), value=Decimal("700"))
     # Bob's active contract, ending in 10 days.

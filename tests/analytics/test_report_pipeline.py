@@ -36,7 +36,9 @@ def book(sales_rep, other_rep):
     )
     OpportunityFactory(account=mine, stage="won", probability=100, amount=Decimal("5000"), expected_close_date=soon)
     OpportunityFactory(account=mine, stage="lost", probability=0, amount=Decimal("700"), expected_close_date=soon)
-    OpportunityFactory(account=theirs, stage="proposal", probability=50, amount=Decimal("9000"), expected_close_date=soon)
+    OpportunityFactory(
+        account=theirs, stage="proposal", probability=50, amount=Decimal("9000"), expected_close_date=soon
+    )
     # Outside the period: counts nowhere.
     OpportunityFactory(
         account=mine, stage="proposal", probability=50, amount=Decimal("100000"), expected_close_date=_month(800)

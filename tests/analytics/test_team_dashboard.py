@@ -30,7 +30,7 @@ def deals(sales_rep, other_rep):
 def test_manager_lands_on_the_team_dashboard(deals, manager_client):
     response = manager_client.get("/")
     assert response.status_code == 200
-    assert [t.name for t in response.templates][0] == "analytics/reports/team_dashboard.html"
+    assert response.templates[0].name == "analytics/reports/team_dashboard.html"
     figures = {f.label: f.value for f in response.context["figures"]}
     assert figures["Open pipeline"] == Decimal("4000.00")
     assert figures["Overdue tasks"] == 1
@@ -39,19 +39,19 @@ def test_manager_lands_on_the_team_dashboard(deals, manager_client):
 
 def test_manager_can_still_open_their_own_work(manager_client):
     response = manager_client.get("/", {"view": "mine"})
-    assert [t.name for t in response.templates][0] == "crm/home.html"
+    assert response.templates[0].name == "crm/home.html"
 
 
 def test_operations_land_on_the_team_dashboard(db):
     ops = StaffFactory(staff_role=User.StaffRole.OPERATIONS)
     client = Client()
     client.force_login(ops)
-    assert [t.name for t in client.get("/").templates][0] == "analytics/reports/team_dashboard.html"
+    assert client.get("/").templates[0].name == "analytics/reports/team_dashboard.html"
 
 
 def test_rep_keeps_my_work_with_a_link_to_their_pipeline_report(deals, rep_client):
     response = rep_client.get("/")
-    assert [t.name for t in response.templates][0] == "crm/home.html"
+    assert response.templates[0].name == "crm/home.html"
     assert 'href="/reports/pipeline/"' in response.content.decode()
 
 
