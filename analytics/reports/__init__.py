@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from analytics.reports import activities, contracts, funnel, invitations, pipeline, portal
+from analytics.reports import activities, contracts, data_health, funnel, invitations, pipeline, portal
 
 REPORTS: dict[str, ModuleType] = {
-    module.SLUG: module for module in (pipeline, funnel, contracts, invitations, portal, activities)
+    module.SLUG: module for module in (pipeline, funnel, contracts, invitations, portal, activities, data_health)
 }

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Avg, Count, DecimalField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
+from analytics.models import ReportSnapshot
 from analytics.reports.base import (
     Cell,
     Chart,
@@ -32,8 +33,10 @@ from analytics.reports.base import (
     plural,
     query_string,
     today,
+    week_start,
 )
 from crm.models import Opportunity
+from iam.permissions import is_crm_user
 
 if TYPE_CHECKING:
     from iam.models import User
@@ -230,7 +233,7 @@ def build(*, user: User, filters: Filters) -> Report:
             ]
         )
 
-    report.tables = [stage_table, month_table, owner_table]
+    report.tables = [stage_table, month_table, owner_table, _trend(user=user, filters=filters)]
     report.charts = [
         Chart("stage-chart", "Open pipeline by stage", "by_stage", [("Amount", 2), ("Weighted", 3)], kind="money"),
         Chart(
@@ -242,10 +245,53 @@ def build(*, user: User, filters: Filters) -> Report:
             kind="money",
         ),
     ]
+    report.charts.append(
+        Chart(
+            "trend-chart",
+            "Open pipeline over time (daily snapshots)",
+            "trend",
+            [("Open amount", 1), ("Weighted", 2)],
+            type="line",
+            icon="graph-up",
+            kind="money",
+        )
+    )
     report.notes = [
-        "Won and lost deals count in the month of their expected close date; the period is a window of close dates."
+        "Won and lost deals count in the month of their expected close date; the period is a window of close dates.",
+        "The trend comes from the nightly snapshot of each owner's book: owner filter only, up to today.",
     ]
     return report
+
+
+def _trend(*, user: User, filters: Filters) -> Table:
+    """The open pipeline as the nightly snapshots saw it: the last snapshot of each week."""
+    table = Table(
+        "trend",
+        "Open pipeline over time",
+        ["Week of", "Open amount", "Weighted", "Open deals"],
+        icon="graph-up",
+        empty="No snapshots in this period yet: the first is taken tonight.",
+    )
+    if not is_crm_user(user):
+        return table
+    rows = (
+        ReportSnapshot.objects.filter(day__gte=filters.start, day__lte=filters.end)
+        .filter(owner_q(filters))
+        .values("day")
+        .annotate(amount=Sum("open_amount"), weighted=Sum("weighted_amount"), deals=Sum("open_deals"))
+        .order_by("day")
+    )
+    weekly = {week_start(row["day"]): row for row in rows}
+    for week, row in weekly.items():
+        table.rows.append(
+            [
+                Cell(week.strftime("%d %b %Y"), "text"),
+                Cell(money(row["amount"]), "money"),
+                Cell(money(row["weighted"]), "money"),
+                Cell(row["deals"], "int"),
+            ]
+        )
+    return table
 
 
 def _days(value: object) -> float:
