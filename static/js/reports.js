@@ -34,7 +34,7 @@ document.addEventListener("DOMContentLoaded", () => {
         },
         scales: {
           x: { stacked: data.stacked, grid: { display: false }, ticks: { color: "#6b7280", maxTicksLimit: 12 } },
-          y: { stacked: data.stacked, beginAtZero: true, grid: { color: "#eef0f4" }, ticks: { color: "#6b7280", callback: (v) => format(v) } },
+          y: { stacked: data.stacked, beginAtZero: true, grid: { color: "#eef0f4" }, ticks: { color: "#6b7280", precision: data.kind === "int" ? 0 : undefined, callback: (v) => format(v) } },
         },
         onHover: (event, elements) => {
           event.native.target.style.cursor = elements.length ? "pointer" : "default";
