@@ -40,6 +40,7 @@ DRILL_KEYS = (
     "waited",
     "origin",
     "account",
+    "status",
 )
 
 
