@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from analytics.reports import REPORTS
-from analytics.reports.base import Chart, Filters, Report, Table, parse_filters, query_string, today
+from analytics.reports.base import Chart, Filters, Report, Table, parse_filters, query_string, report_transaction, today
 from core.access import staff_required
 from core.http import AuthenticatedHttpRequest
 from iam.permissions import reads_every_owners_figures
@@ -92,7 +92,8 @@ def report_index(request: AuthenticatedHttpRequest) -> HttpResponse:
 def report_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     module = _report_module(slug)
     filters, form = _filters(request, module)
-    report: Report = _linked(slug, filters, module.build(user=request.user, filters=filters))
+    with report_transaction():
+        report: Report = _linked(slug, filters, module.build(user=request.user, filters=filters))
     if request.GET.get("format") == "csv":
         table = report.table(request.GET.get("table", "")) or (report.tables[0] if report.tables else None)
         if table is None:
@@ -143,16 +144,19 @@ def report_records(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse
     filters, _form = _filters(request, module)
     drill = {key: request.GET[key] for key in DRILL_KEYS if request.GET.get(key)}
     records = module.records(user=request.user, filters=filters, drill=drill)
-    summary: dict[str, Any] = records.queryset.order_by().aggregate(count=Count("pk"))
-    if records.amount_field:
-        summary.update(
-            records.queryset.order_by().aggregate(
-                amount=Coalesce(
-                    Sum(records.amount_field), Decimal(0), output_field=DecimalField(max_digits=18, decimal_places=2)
+    with report_transaction():
+        summary: dict[str, Any] = records.queryset.order_by().aggregate(count=Count("pk"))
+        if records.amount_field:
+            summary.update(
+                records.queryset.order_by().aggregate(
+                    amount=Coalesce(
+                        Sum(records.amount_field),
+                        Decimal(0),
+                        output_field=DecimalField(max_digits=18, decimal_places=2),
+                    )
                 )
             )
-        )
-    rows = [records.row(item) for item in records.queryset[:RECORDS_SHOWN]]
+        rows = [records.row(item) for item in records.queryset[:RECORDS_SHOWN]]
     context = {
         "module": module,
         "records": records,
@@ -208,10 +212,11 @@ def team_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     quarter = Filters(*_quarter(now))
     month = Filters(start=now.replace(day=1), end=now)
     week = Filters(start=now - dt.timedelta(days=now.weekday()), end=now)
-    deals = _linked("pipeline", quarter, pipeline.build(user=user, filters=quarter))
-    agreements = _linked("contracts", month, contracts.build(user=user, filters=month))
-    leads = _linked("funnel", month, funnel.build(user=user, filters=month))
-    work = _linked("activities", week, activities.build(user=user, filters=week))
+    with report_transaction():
+        deals = _linked("pipeline", quarter, pipeline.build(user=user, filters=quarter))
+        agreements = _linked("contracts", month, contracts.build(user=user, filters=month))
+        leads = _linked("funnel", month, funnel.build(user=user, filters=month))
+        work = _linked("activities", week, activities.build(user=user, filters=week))
 
     def figure(report: Report, label: str) -> Any:
         return next(f for f in report.figures if f.label == label)

@@ -60,17 +60,17 @@ def build(*, user: User, filters: Filters) -> Report:
     period = qs.filter(occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_before, kind__in=KINDS)
     # 1: by week and kind.
     weekly: dict[tuple[dt.date, str], int] = {}
-    for row in period.annotate(week=TruncWeek("occurred_at")).values("week", "kind").annotate(n=Count("id")).order_by():
+    for row in period.annotate(week=TruncWeek("occurred_at")).values("week", "kind").annotate(n=Count("*")).order_by():
         weekly[(row["week"].date(), row["kind"])] = row["n"]
     # 2: by owner and kind.
     by_owner = list(
         period.values("owner_id", "owner__first_name", "owner__last_name", "owner__email")
-        .annotate(**{kind: Count("id", filter=Q(kind=kind)) for kind in KINDS}, total=Count("id"))
+        .annotate(**{kind: Count("kind", filter=Q(kind=kind)) for kind in KINDS}, total=Count("*"))
         .order_by("-total", "owner_id")[:OWNERS_SHOWN]
     )
     # 3: overdue tasks by owner (today, whatever the period).
     overdue = {
-        row["owner_id"]: row["n"] for row in qs.filter(_overdue()).values("owner_id").annotate(n=Count("id")).order_by()
+        row["owner_id"]: row["n"] for row in qs.filter(_overdue()).values("owner_id").annotate(n=Count("*")).order_by()
     }
 
     totals = {kind: sum(n for (_, k), n in weekly.items() if k == kind) for kind in KINDS}

@@ -9,13 +9,15 @@ the records page of a figure lists the records that figure counted, and no other
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -280,6 +282,21 @@ def parse_date(value: str | None) -> dt.date | None:
 
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+@contextmanager
+def report_transaction() -> Iterator[None]:
+    """Run a report's queries with PostgreSQL's JIT compiler off.
+
+    A report's aggregates read many rows, so the planner costs them high enough to JIT-compile
+    them; at a million rows the compiling took longer than the query (2.3 s against 0.2 s for
+    the funnel). ``SET LOCAL`` keeps the setting to this transaction.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def today() -> dt.date:
