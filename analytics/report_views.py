@@ -23,7 +23,7 @@ from core.access import staff_required
 from core.http import AuthenticatedHttpRequest
 from iam.permissions import reads_every_owners_figures
 
-RECORDS_SHOWN = 200
+RECORDS_SHOWN = 100
 # Query-string keys that are not filters but say which figure was clicked.
 DRILL_KEYS = (
     "metric",
