@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 
-from bench.run import Gunicorn, Operation, Result, SuiteContext, _log, measure as measure_page
+from bench.run import Gunicorn, Operation, Result, SuiteContext, _log
+from bench.run import measure as measure_page
 
 TARGET_MS = 300.0
 REQUESTS = 30

@@ -65,7 +65,7 @@ def build(*, user: User, filters: Filters) -> Report:
     # 2: by owner and kind.
     by_owner = list(
         period.values("owner_id", "owner__first_name", "owner__last_name", "owner__email")
-        .annotate(**{kind: Count("kind", filter=Q(kind=kind)) for kind in KINDS}, total=Count("*"))
+        .annotate(**{str(kind): Count("kind", filter=Q(kind=kind)) for kind in KINDS}, total=Count("*"))
         .order_by("-total", "owner_id")[:OWNERS_SHOWN]
     )
     # 3: overdue tasks by owner (today, whatever the period).

@@ -95,7 +95,9 @@ class FilterForm(StyledFormMixin, forms.Form):
     def __init__(self, *args: Any, show_owner: bool, fields: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if show_owner:
-            self.fields["owner"].choices = _staff_choices()
+            owner = self.fields["owner"]
+            assert isinstance(owner, forms.ChoiceField)
+            owner.choices = _staff_choices()
         else:
             del self.fields["owner"]
         for name in list(self.fields):

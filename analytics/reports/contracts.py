@@ -45,7 +45,7 @@ FILTERS = ("tier", "industry", "territory")
 HORIZONS = (30, 60, 90)
 AT_RISK_SHOWN = 50
 ZERO = Decimal(0)
-_MONEY = DecimalField(max_digits=18, decimal_places=2)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
 
 
 def default_period() -> tuple[dt.date, dt.date]:
@@ -98,7 +98,7 @@ def build(*, user: User, filters: Filters) -> Report:
     now = today()
     active = Q(status=Contract.Status.ACTIVE)
     # 1: active count and value, and what of it expires within each horizon.
-    horizon_aggregates = {}
+    horizon_aggregates: dict[str, Count | Coalesce] = {}
     for days in HORIZONS:
         expiring = active & Q(end_date__gte=now, end_date__lte=now + dt.timedelta(days=days))
         horizon_aggregates[f"exp{days}"] = Count("id", filter=expiring)

@@ -14,7 +14,8 @@ reads them. This module adds two things the page does not show:
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, QuerySet
@@ -136,7 +137,7 @@ def build(*, user: User, filters: Filters) -> Report:
     if trend:
         first = trend[0]
         start_share = _current_share(first)
-        by_week: dict[dt.date, dict] = {}
+        by_week: dict[dt.date, Mapping[str, Any]] = {}
         for row in trend:
             by_week[week_start(row["day"])] = row  # the last snapshot of each week
         for week, row in sorted(by_week.items()):
@@ -193,7 +194,7 @@ def build(*, user: User, filters: Filters) -> Report:
     return report
 
 
-def _current_share(row: dict) -> float | None:
+def _current_share(row: Mapping[str, Any]) -> float | None:
     return percent(row["fresh"] + row["ageing"], row["fresh"] + row["ageing"] + row["stale"])
 
 

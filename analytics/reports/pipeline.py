@@ -54,7 +54,7 @@ def _weighted() -> ExpressionWrapper:
     return ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())
 
 
-_MONEY = DecimalField(max_digits=18, decimal_places=2)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
 
 
 def default_period() -> tuple[dt.date, dt.date]:
