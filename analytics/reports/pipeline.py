@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Avg, Count, DecimalField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from analytics.models import ReportSnapshot
@@ -85,44 +85,55 @@ def _sums(qs: QuerySet[Opportunity]) -> dict[str, object]:
 def build(*, user: User, filters: Filters) -> Report:
     qs = base(user=user, filters=filters)
     period = qs.filter(_in_period(filters))
-    open_q = Q(stage__in=Opportunity.OPEN_STAGES)
 
-    # 1: open deals in the period by stage.
-    by_stage = {
-        row["stage"]: row
-        for row in period.filter(open_q)
-        .values("stage")
-        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(_weighted()))
-        .order_by()
-    }
-    # 2: every deal in the period by close month and stage (the forecast and won/lost over time).
-    monthly: dict[tuple[dt.date, str], dict] = {}
-    for row in (
+    # One scan of the period's deals, grouped by close month, stage and owner; every table and
+    # figure below is a sum over these rows (at most months x stages x owners of them).
+    groups = list(
         period.annotate(month=TruncMonth("expected_close_date"))
-        .values("month", "stage")
-        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(_weighted()))
+        .values("month", "stage", "owner_id", "owner__first_name", "owner__last_name", "owner__email")
+        .annotate(
+            count=Count("id"),
+            total=Sum("amount"),
+            weighted=Sum(_weighted()),
+            cycle=Sum(
+                ExpressionWrapper(F("expected_close_date") - F("created_at__date"), output_field=DurationField())
+            ),
+        )
         .order_by()
-    ):
+    )
+
+    def add(into: dict[str, Any], row: dict[str, Any]) -> None:
+        into["count"] = into.get("count", 0) + row["count"]
+        into["total"] = into.get("total", ZERO) + (row["total"] or ZERO)
+        into["weighted"] = into.get("weighted", ZERO) + (row["weighted"] or ZERO)
+
+    by_stage: dict[str, dict[str, Any]] = {}
+    monthly: dict[tuple[dt.date, str], dict[str, Any]] = {}
+    owners: dict[int, dict[str, Any]] = {}
+    won_sum: dict[str, Any] = {"count": 0, "total": ZERO, "cycle": dt.timedelta(0)}
+    lost = 0
+    for row in groups:
         month = row["month"] if isinstance(row["month"], dt.date) else row["month"].date()
-        monthly[(month, row["stage"])] = row
-    # 3: open deals by owner.
-    by_owner = list(
-        period.filter(open_q)
-        .values("owner_id", "owner__first_name", "owner__last_name", "owner__email")
-        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(_weighted()))
-        .order_by("-total", "owner_id")[:50]
-    )
-    # 4: closed deals in the period: win rate, average deal size, sales cycle.
-    closed = period.filter(stage__in=(Opportunity.Stage.WON, Opportunity.Stage.LOST)).aggregate(
-        won=Count("id", filter=Q(stage=Opportunity.Stage.WON)),
-        lost=Count("id", filter=Q(stage=Opportunity.Stage.LOST)),
-        won_amount=Coalesce(Sum("amount", filter=Q(stage=Opportunity.Stage.WON)), ZERO, output_field=_MONEY),
-        avg_won=Avg("amount", filter=Q(stage=Opportunity.Stage.WON)),
-        cycle=Avg(
-            ExpressionWrapper(F("expected_close_date") - F("created_at__date"), output_field=DurationField()),
-            filter=Q(stage=Opportunity.Stage.WON),
-        ),
-    )
+        add(monthly.setdefault((month, row["stage"]), {}), row)
+        if row["stage"] in Opportunity.OPEN_STAGES:
+            add(by_stage.setdefault(row["stage"], {}), row)
+            owner = owners.setdefault(row["owner_id"], {key: row[key] for key in row if key.startswith("owner")})
+            add(owner, row)
+        elif row["stage"] == Opportunity.Stage.WON:
+            won_sum["count"] += row["count"]
+            won_sum["total"] += row["total"] or ZERO
+            won_sum["cycle"] += _duration(row["cycle"])
+        else:
+            lost += row["count"]
+    by_owner = sorted(owners.values(), key=lambda o: (-o["total"], o["owner_id"]))[:50]
+    won_count = won_sum["count"]
+    closed: dict[str, Any] = {
+        "won": won_count,
+        "lost": lost,
+        "won_amount": won_sum["total"],
+        "avg_won": won_sum["total"] / won_count if won_count else None,
+        "cycle": won_sum["cycle"] / won_count if won_count else None,
+    }
 
     open_count = sum(row["count"] for row in by_stage.values())
     open_amount = money(sum((row["total"] or ZERO for row in by_stage.values()), ZERO))
@@ -191,7 +202,7 @@ def build(*, user: User, filters: Filters) -> Report:
     for month in months:
         opened = [monthly.get((month, stage), {}) for stage in Opportunity.OPEN_STAGES]
         won = monthly.get((month, Opportunity.Stage.WON), {})
-        lost = monthly.get((month, Opportunity.Stage.LOST), {})
+        lost_row = monthly.get((month, Opportunity.Stage.LOST), {})
         key = month.strftime("%Y-%m")
         month_table.rows.append(
             [
@@ -209,7 +220,7 @@ def build(*, user: User, filters: Filters) -> Report:
                 ),
                 Cell(won.get("count", 0), "int", {"metric": "won", "month": key}),
                 Cell(money(won.get("total")), "money", {"metric": "won", "month": key}),
-                Cell(lost.get("count", 0), "int", {"metric": "lost", "month": key}),
+                Cell(lost_row.get("count", 0), "int", {"metric": "lost", "month": key}),
             ]
         )
 
@@ -292,6 +303,12 @@ def _trend(*, user: User, filters: Filters) -> Table:
             ]
         )
     return table
+
+
+def _duration(value: object) -> dt.timedelta:
+    if isinstance(value, dt.timedelta):
+        return value
+    return dt.timedelta(days=float(value or 0))  # type: ignore[arg-type]
 
 
 def _days(value: object) -> float:
