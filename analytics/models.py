@@ -130,3 +130,34 @@ class ReconfirmationRun(models.Model):
     @property
     def scope_label(self) -> str:
         return str(self.account) if self.account_id else f"{self.owner}’s contacts"
+
+
+# --- Issue 16: the reports' own daily snapshot -------------------------------------------------
+
+
+class ReportSnapshot(models.Model):
+    """One owner's book on one day: open pipeline and active contracts. One row per (day, owner).
+
+    Written only by ``analytics.reports.snapshots.report_snapshot_take`` (the beat job); a re-run
+    the same day brings the day's rows up to date. Trend charts read these rows instead of
+    rescanning the history of a hundred thousand deals.
+    """
+
+    day = models.DateField()
+    # No database FK: a snapshot is history and outlives the users it speaks of.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    open_deals = models.PositiveIntegerField(default=0)
+    open_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    weighted_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    active_contracts = models.PositiveIntegerField(default=0)
+    active_value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "owner_id"]
+        constraints = [models.UniqueConstraint(fields=["day", "owner"], name="analytics_report_snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"Report snapshot {self.day}: owner {self.owner_id}"

@@ -13,3 +13,10 @@ def data_health_refresh_task() -> int | None:
 @shared_task(name="analytics.reconfirmation_run_execute")
 def reconfirmation_run_execute_task(run_id: int) -> None:
     reconfirmation_run_execute(run_id=run_id)
+
+
+@shared_task(name="analytics.report_snapshot_take")
+def report_snapshot_take_task() -> int | None:
+    from analytics.reports.snapshots import report_snapshot_take
+
+    return report_snapshot_take()

@@ -9,3 +9,12 @@ urlpatterns = [
     path("data-health/reconfirmations/", views.reconfirmation_run_create, name="reconfirmation_run_create"),
     path("data-health/reconfirmations/<int:pk>/", views.reconfirmation_run_status, name="reconfirmation_run_status"),
 ]
+
+# Issue 16: reports and dashboards.
+from analytics import report_views  # noqa: E402
+
+urlpatterns += [
+    path("reports/", report_views.report_index, name="report_index"),
+    path("reports/<slug:slug>/", report_views.report_detail, name="report_detail"),
+    path("reports/<slug:slug>/records/", report_views.report_records, name="report_records"),
+]

@@ -497,6 +497,7 @@ SUITES: list[str] = [
     "bench.decay",
     "bench.invitations",
     "bench.webhooks",
+    "bench.reports",
 ]
 
 

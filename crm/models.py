@@ -495,6 +495,11 @@ class Activity(TimestampedModel):
             models.Index(fields=["opportunity", "-occurred_at", "-id"], name="crm_activity_opp_tl"),
             models.Index(fields=["owner", "done", "due_at"], name="crm_activity_owner_open"),
             models.Index(fields=["-occurred_at", "-id"], name="crm_activity_occurred"),
+            # The activities report (issue 16): counts per week, owner and kind from the index alone.
+            models.Index(fields=["occurred_at", "kind", "owner"], name="crm_activity_report"),
+            models.Index(
+                fields=["owner", "due_at"], condition=Q(kind="task", done=False), name="crm_activity_open_task"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -44,7 +44,7 @@ from crm.forms import (
     RecordForm,
 )
 from history.selectors import record_history_page
-from iam.permissions import is_crm_user
+from iam.permissions import is_crm_user, lands_on_team_dashboard
 from invitations.selectors import account_invitations, invite_button
 
 
@@ -54,6 +54,10 @@ def home(request: HttpRequest) -> HttpResponseBase:
         return redirect(reverse("account_login"))
     if not is_crm_user(request.user):
         return redirect(reverse("portal:home"))
+    if lands_on_team_dashboard(request.user) and request.GET.get("view") != "mine":
+        from analytics.report_views import team_dashboard  # analytics reads crm: import it late
+
+        return team_dashboard(request)
     return _my_work(request)
 
 

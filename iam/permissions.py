@@ -137,3 +137,19 @@ class RoleChecks:
     @property
     def manage_every_account(self) -> bool:
         return is_crm_user(self._user) and manages_every_account(self._user)
+
+
+# --- Issue 16: reports and the manager's home ------------------------------------------------
+# Who reads every owner's figures in the reports (there are no teams yet: a manager's team is
+# everyone); everybody else reads the figures of their own book.
+_READ_EVERY_OWNERS_FIGURES = ("sales_manager", "operations", "service_desk")
+# Who lands on the team dashboard at `/` instead of the personal "My work".
+_LAND_ON_TEAM_DASHBOARD = ("sales_manager", "operations")
+
+
+def reads_every_owners_figures(user: MaybeUser) -> bool:
+    return is_crm_user(user) and (user.is_superuser or user.staff_role in _READ_EVERY_OWNERS_FIGURES)
+
+
+def lands_on_team_dashboard(user: MaybeUser) -> bool:
+    return is_crm_user(user) and (user.is_superuser or user.staff_role in _LAND_ON_TEAM_DASHBOARD)

@@ -438,3 +438,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Reports (issue 16) -------------------------------------------------------------------
+# Each owner's open pipeline and active contracts, once a day after the data-health snapshot:
+# the reports' trend charts read these rows (analytics.reports.snapshots; idempotent per day).
+CELERY_BEAT_SCHEDULE["reports-snapshot-take"] = {
+    "task": "analytics.report_snapshot_take",
+    "schedule": crontab(hour=2, minute=45),
+}

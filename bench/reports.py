@@ -1,0 +1,82 @@
+"""Reports at scale: every report page, the manager's home, a drill-down and a CSV export.
+
+Each page is fetched through gunicorn on loopback, signed in as operations (every owner's
+figures: the most rows any reader aggregates) and, for the pages a rep opens most, as the
+busiest seeded rep. Figures are the server's own p95 (``Server-Timing``) against the issue's
+target of 300 ms, the queries per page (constant in data size: the tests assert them) and the
+same SQL replayed with psycopg2 as the baseline. The daily report snapshot is taken first (so
+the pipeline's trend has rows) and timed on its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench.run import Gunicorn, Operation, Result, SuiteContext, _log
+from bench.run import measure as measure_page
+
+TARGET_MS = 300.0
+REQUESTS = 30
+ROUNDS = 3
+
+PAGES = (
+    ("Report: pipeline (all owners)", "/reports/pipeline/", "ops"),
+    ("Report: pipeline (one rep)", "/reports/pipeline/", "rep"),
+    ("Report: funnel (all owners)", "/reports/funnel/", "ops"),
+    ("Report: contracts (all owners)", "/reports/contracts/", "ops"),
+    ("Report: invitations (all owners)", "/reports/invitations/", "ops"),
+    ("Report: portal adoption (all owners)", "/reports/portal/", "ops"),
+    ("Report: activities (all owners)", "/reports/activities/", "ops"),
+    ("Report: activities (one rep)", "/reports/activities/", "rep"),
+    ("Report: data health (all owners)", "/reports/data-health/", "ops"),
+    ("Manager home (team dashboard)", "/", "ops"),
+    ("Report drill-down: open deals in proposal", "/reports/pipeline/records/?metric=open&stage=proposal", "ops"),
+    ("Report CSV: pipeline by close month", "/reports/pipeline/?format=csv&table=by_month", "ops"),
+)
+
+
+def measure(ctx: SuiteContext) -> list[Result]:
+    import re
+
+    from analytics.reports.snapshots import report_snapshot_take
+
+    results: list[Result] = []
+    if not ctx.only or re.search(ctx.only, "Report snapshot"):
+        started = time.perf_counter()
+        owners = report_snapshot_take()
+        seconds = time.perf_counter() - started
+        results.append(
+            Result(
+                name="Report snapshot (daily job)",
+                path="(service)",
+                target_ms=None,
+                requests=owners or 0,
+                p50=round(seconds, 2),
+                p95=round(seconds, 2),
+                unit="s",
+                note=f"{owners or 0} owners' rows, one INSERT … SELECT",
+            )
+        )
+    pages = [Operation(name, path, TARGET_MS, as_user=who) for name, path, who in PAGES]
+    if ctx.only:
+        pages = [op for op in pages if re.search(ctx.only, op.name)]
+    if not pages:
+        return results
+    server = Gunicorn(database_url=ctx.database_url, workers=ctx.workers)
+    try:
+        for op in pages:
+            result = measure_page(
+                op,
+                port=server.port,
+                cookies=ctx.cookies,
+                users=ctx.users,
+                requests=REQUESTS,
+                rounds=ROUNDS,
+                clients=ctx.clients,
+                time_cap=ctx.time_cap,
+            )
+            _log(f"[bench] {op.name}: p95 {result.p95} ms, {result.queries} queries ({result.status})")
+            results.append(result)
+    finally:
+        server.stop()
+    return results
