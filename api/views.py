@@ -27,6 +27,7 @@ from api.viewsets import (
 from core.listing import Sort
 from crm import selectors as crm_selectors
 from crm import services as crm_services
+from dedup.api import duplicate_guard
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam import selectors as iam_selectors
 from iam import services as iam_services
@@ -75,7 +76,9 @@ class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, History
 
     def _save(self, account: Account, data: dict[str, Any]) -> Account:
         domains = data.pop("domains", None)
-        return crm_services.account_save(actor=self.request.user, account=_apply(account, data), domains=domains)
+        account = _apply(account, data)
+        duplicate_guard(self.request, account)
+        return crm_services.account_save(actor=self.request.user, account=account, domains=domains)
 
     def perform_create(self, data: dict[str, Any]) -> Account:
         owner = _owner(data, self.request.user)
@@ -101,10 +104,13 @@ class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Destroy
 
     def perform_create(self, data: dict[str, Any]) -> Contact:
         owner = data.pop("owner", None) or data["account"].owner
-        return crm_services.contact_save(actor=self.request.user, contact=_apply(Contact(owner=owner), data))
+        contact = _apply(Contact(owner=owner), data)
+        duplicate_guard(self.request, contact)
+        return crm_services.contact_save(actor=self.request.user, contact=contact)
 
     def perform_update(self, contact: Contact, data: dict[str, Any]) -> Contact:
-        return crm_services.contact_save(actor=self.request.user, contact=_apply(contact, data))
+        duplicate_guard(self.request, _apply(contact, data))
+        return crm_services.contact_save(actor=self.request.user, contact=contact)
 
     def perform_destroy(self, contact: Contact) -> None:
         crm_services.contact_delete(actor=self.request.user, contact=contact)
@@ -147,10 +153,13 @@ class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMix
 
     def perform_create(self, data: dict[str, Any]) -> Lead:
         owner = _owner(data, self.request.user)
-        return crm_services.lead_save(actor=self.request.user, lead=_apply(Lead(owner=owner), data))
+        lead = _apply(Lead(owner=owner), data)
+        duplicate_guard(self.request, lead)
+        return crm_services.lead_save(actor=self.request.user, lead=lead)
 
     def perform_update(self, lead: Lead, data: dict[str, Any]) -> Lead:
-        return crm_services.lead_save(actor=self.request.user, lead=_apply(lead, data))
+        duplicate_guard(self.request, _apply(lead, data))
+        return crm_services.lead_save(actor=self.request.user, lead=lead)
 
     def perform_destroy(self, lead: Lead) -> None:
         crm_services.lead_delete(actor=self.request.user, lead=lead)

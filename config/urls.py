@@ -24,6 +24,9 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("", include("invitations.urls")),
     path("", include("analytics.urls")),
+    path("imports/", include("imports.urls")),
+    path("duplicates/", include("dedup.urls")),
+    path("exports/", include("exports.urls")),
     path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
 ]

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "analytics",
     "webhooks",
     "api",
+    "imports",
+    "dedup",
+    "exports",
     "notifications",
 ]
 
@@ -436,3 +439,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Imports, duplicates, exports (issue 14) ---------------------------------------------------
+# Rows staged, processed and committed together by an import job (one transaction per chunk).
+IMPORTS_CHUNK_SIZE = env_int("IMPORTS_CHUNK_SIZE", 1000)
+# An import with no progress for this long is re-queued (its worker is taken to be lost).
+IMPORTS_STALL_SECONDS = env_int("IMPORTS_STALL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["imports-resume-stalled"] = {"task": "imports.imports_resume_stalled", "schedule": 60}
+# XLSX exports are built in memory by the spreadsheet format itself: above this, CSV (streamed).
+EXPORTS_XLSX_MAX_ROWS = env_int("EXPORTS_XLSX_MAX_ROWS", 50000)
