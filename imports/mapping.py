@@ -24,8 +24,8 @@ class Target:
 
 
 _PERSON = (
-    Target("first_name", "First name", ("firstname", "givenname", "forename", "etunimi", "vorname", "prenom")),
-    Target("last_name", "Last name", ("lastname", "surname", "familyname", "sukunimi", "nachname", "nom"), True),
+    Target("first_name", "First name", ("first", "firstname", "givenname", "forename", "etunimi", "vorname", "prenom")),
+    Target("last_name", "Last name", ("last", "lastname", "surname", "familyname", "sukunimi", "nachname", "nom"), True),
     Target("full_name", "Full name (split into first and last)", ("name", "fullname", "contactname", "person")),
     Target("email", "Email", ("email", "emailaddress", "mail", "sahkoposti", "courriel")),
     Target("phone", "Phone", ("phone", "phonenumber", "telephone", "tel", "mobile", "puhelin", "telefon")),
