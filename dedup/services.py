@@ -162,8 +162,9 @@ def merge_records(*, actor: User, survivor: Model, merged: Model, values: dict[s
         for relation in sorted(relations_of(label)):
             how = handled.get(relation, MOVE)  # an unnamed relation is moved too, never cascaded away
             moved[f"{relation[0]}.{relation[1]}"] = _move(actor, relation, how, survivor, merged)
-        # The merged record's history becomes part of the survivor's (queryset update: rows stay as written).
-        moved["history"] = RecordChange.objects.filter(record_type=label, record_id=merged.pk).update(record_id=survivor.pk)
+        # History is append-only: the merged record's rows stay as written, and the survivor's History
+        # tab shows them too (history.selectors.record_history follows MergedRecord).
+        moved["history"] = RecordChange.objects.filter(record_type=label, record_id=merged.pk).count()
         merged_values = {name: getattr(merged, name) for name in MERGE_FIELDS[label]}
         custom = None
         if hasattr(survivor, "custom_fields"):
