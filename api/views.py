@@ -27,8 +27,8 @@ from api.viewsets import (
 from core.listing import Sort
 from crm import selectors as crm_selectors
 from crm import services as crm_services
-from dedup.api import duplicate_guard
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
+from dedup.api import duplicate_guard
 from iam import selectors as iam_selectors
 from iam import services as iam_services
 from iam.models import User

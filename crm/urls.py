@@ -43,6 +43,8 @@ urlpatterns = [
     path("accounts/<int:pk>/delete/", views.record_delete, {"record_type": "account"}, name="account_delete"),
     path("contacts/<int:pk>/delete/", views.record_delete, {"record_type": "contact"}, name="contact_delete"),
     path("leads/<int:pk>/delete/", views.record_delete, {"record_type": "lead"}, name="lead_delete"),
-    path("opportunities/<int:pk>/delete/", views.record_delete, {"record_type": "opportunity"}, name="opportunity_delete"),
+    path(
+        "opportunities/<int:pk>/delete/", views.record_delete, {"record_type": "opportunity"}, name="opportunity_delete"
+    ),
     path("contracts/<int:pk>/delete/", views.record_delete, {"record_type": "contract"}, name="contract_delete"),
 ]

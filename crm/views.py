@@ -33,8 +33,6 @@ from crm.filters import (
     OpportunityFilter,
     SearchFilterSet,
 )
-from dedup.redirects import follow_merges
-from dedup.selectors import likely_duplicates
 from crm.forms import (
     AccountForm,
     ActivityForm,
@@ -45,6 +43,8 @@ from crm.forms import (
     OpportunityForm,
     RecordForm,
 )
+from dedup.redirects import follow_merges
+from dedup.selectors import likely_duplicates
 from history.selectors import record_history_page
 from iam.permissions import is_crm_user
 from invitations.selectors import account_invitations, invite_button
@@ -717,10 +717,14 @@ class DeleteSpec:
 
 DELETABLE: dict[str, DeleteSpec] = {
     "account": DeleteSpec(
-        selectors.account_list, lambda *, actor, record: services.account_delete(actor=actor, account=record), "crm:account_list"
+        selectors.account_list,
+        lambda *, actor, record: services.account_delete(actor=actor, account=record),
+        "crm:account_list",
     ),
     "contact": DeleteSpec(
-        selectors.contact_list, lambda *, actor, record: services.contact_delete(actor=actor, contact=record), "crm:contact_list"
+        selectors.contact_list,
+        lambda *, actor, record: services.contact_delete(actor=actor, contact=record),
+        "crm:contact_list",
     ),
     "lead": DeleteSpec(
         selectors.lead_list, lambda *, actor, record: services.lead_delete(actor=actor, lead=record), "crm:lead_list"
@@ -731,7 +735,9 @@ DELETABLE: dict[str, DeleteSpec] = {
         "crm:opportunity_list",
     ),
     "contract": DeleteSpec(
-        selectors.contract_list, lambda *, actor, record: services.contract_delete(actor=actor, contract=record), "crm:contract_list"
+        selectors.contract_list,
+        lambda *, actor, record: services.contract_delete(actor=actor, contract=record),
+        "crm:contract_list",
     ),
 }
 

@@ -31,7 +31,8 @@ def duplicate_guard(request: Request, record: Model) -> None:
         return
     resource = RESOURCES[record._meta.label_lower]
     raise PossibleDuplicate(
-        f"This looks like {len(duplicates)} existing record(s). Send the request again with ?force=true to save it anyway.",
+        f"This looks like {len(duplicates)} existing record(s). "
+        "Send the request again with ?force=true to save it anyway.",
         [
             {
                 "pointer": "#/",

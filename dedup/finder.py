@@ -28,20 +28,27 @@ def _name_pairs(table: str, group: str, where: str) -> str:
     if connection.vendor == "postgresql":
         return f"""
             SELECT a.id, b.id, similarity({a}, {b}),
-                   'similar name ' || a.first_name || ' ' || a.last_name || ' ~ ' || b.first_name || ' ' || b.last_name || ' {where}'
-            FROM {table} a JOIN {table} b ON a.{group} = b.{group} AND a.last_name = b.last_name AND a.id < b.id
-            WHERE similarity({a}, {b}) >= {NAME_SIMILARITY_MIN} AND a.{group} IS NOT NULL AND CAST(a.{group} AS TEXT) <> ''
+                   'similar name ' || a.first_name || ' ' || a.last_name
+                   || ' ~ ' || b.first_name || ' ' || b.last_name || ' {where}'
+            FROM {table} a
+            JOIN {table} b ON a.{group} = b.{group} AND a.last_name = b.last_name AND a.id < b.id
+            WHERE similarity({a}, {b}) >= {NAME_SIMILARITY_MIN}
+              AND a.{group} IS NOT NULL AND CAST(a.{group} AS TEXT) <> ''
             LIMIT %s
-        """
+        """  # noqa: S608 (table and column names are ours, values are parameters)
     return f"""
         SELECT a.id, b.id, 1.0, 'same name ' || a.first_name || ' ' || a.last_name || ' {where}'
-        FROM {table} a JOIN {table} b ON a.{group} = b.{group} AND UPPER(a.last_name) = UPPER(b.last_name) AND a.id < b.id
+        FROM {table} a
+        JOIN {table} b ON a.{group} = b.{group} AND UPPER(a.last_name) = UPPER(b.last_name) AND a.id < b.id
         WHERE {a} = {b} AND a.{group} IS NOT NULL AND CAST(a.{group} AS TEXT) <> '' LIMIT %s
-    """
+    """  # noqa: S608 (table and column names are ours, values are parameters)
 
 
 QUERIES = {
-    "crm.contact": [_EMAIL_PAIRS.format(table="crm_contact"), _name_pairs("crm_contact", "account_id", "at the same account")],
+    "crm.contact": [
+        _EMAIL_PAIRS.format(table="crm_contact"),
+        _name_pairs("crm_contact", "account_id", "at the same account"),
+    ],
     "crm.lead": [_EMAIL_PAIRS.format(table="crm_lead"), _name_pairs("crm_lead", "company_name", "at the same company")],
     "crm.account": [
         """SELECT a.id, b.id, 1.0, 'same name ' || a.name FROM crm_account a

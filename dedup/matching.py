@@ -45,8 +45,8 @@ def _by_email(model: type[Contact] | type[Lead], probes: Sequence[dict[str, Any]
             wanted.setdefault(probe["email"].upper(), []).append(i)
     if not wanted:
         return
-    rows = model.objects.annotate(email_upper=Upper("email")).filter(email_upper__in=list(wanted))
-    for pk, email in rows.values_list("pk", "email_upper"):
+    rows: Any = model.objects.annotate(email_upper=Upper("email"))
+    for pk, email in rows.filter(email_upper__in=list(wanted)).values_list("pk", "email_upper"):
         for i in wanted[email]:
             _add(out[i], pk, 1.0, f"same email {email.lower()}")
 
@@ -72,7 +72,7 @@ def _similar_names(
             FROM unnest(%s::int[], %s::{group_type}[], %s::text[], %s::text[]) AS v(i, grp, last_name, full_name)
             JOIN {table} r ON {group_expr} = {probe_group} AND r.last_name = v.last_name
             WHERE similarity({full}, v.full_name) >= %s
-        """
+        """  # noqa: S608 (table and column names are ours, values are parameters)
         params: list[Any] = [[x[0] for x in items], [x[1] for x in items], [x[2] for x in items], [x[3] for x in items]]
         params.append(NAME_SIMILARITY_MIN)
         with connection.cursor() as cursor:
@@ -84,14 +84,19 @@ def _similar_names(
             for i, group, last_name, full_name in items:
                 group_expr = f"r.{group_column}" if group_column == "account_id" else f"UPPER(r.{group_column})"
                 cursor.execute(
-                    f"SELECT %s, r.id, 1.0, r.first_name, r.last_name FROM {table} r "
+                    f"SELECT %s, r.id, 1.0, r.first_name, r.last_name FROM {table} r "  # noqa: S608 (our names)
                     f"WHERE {group_expr} = %s AND UPPER(r.last_name) = UPPER(%s) AND {full} = %s",
                     [i, group if group_column == "account_id" else str(group).upper(), last_name, full_name],
                 )
                 rows.extend(cursor.fetchall())
     where = "at the same account" if group_column == "account_id" else "at the same company"
     for i, pk, score, first, last in rows:
-        _add(out[i], pk, round(float(score), 3), f"similar name “{first} {last}”".replace("“ ", "“") + f" {where} ({round(float(score) * 100)} %)")
+        _add(
+            out[i],
+            pk,
+            round(float(score), 3),
+            f"similar name “{first} {last}”".replace("“ ", "“") + f" {where} ({round(float(score) * 100)} %)",
+        )
 
 
 def contact_matches(probes: Sequence[dict[str, Any]]) -> list[dict[int, Match]]:

@@ -13,7 +13,9 @@ from django.urls import reverse
 from dedup.selectors import merge_redirect
 
 
-def follow_merges(record_type: str, url_name: str) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+def follow_merges(
+    record_type: str, url_name: str
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """A record page that 404s for a merged record redirects (301) to the survivor's page instead."""
 
     def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

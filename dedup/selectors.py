@@ -60,7 +60,7 @@ def likely_duplicates(record: Model, *, user: User) -> list[Duplicate]:
         for first, second in dismissed.values_list("first_id", "second_id"):
             found.pop(first if second == record.pk else second, None)
     model = MODELS[label]
-    records = model.objects.visible_to(user).in_bulk(list(found))  # type: ignore[attr-defined]
+    records = model.objects.visible_to(user).in_bulk(list(found))
     ranked = sorted(found.values(), key=lambda m: (-m.score, m.record_id))
     return [Duplicate(records[m.record_id], m.score, m.reasons) for m in ranked if m.record_id in records][:WARN_LIMIT]
 
@@ -79,22 +79,28 @@ def open_pairs(*, user: User, record_type: str, limit: int = 50) -> tuple[list[P
     pairs_qs = DuplicatePair.objects.filter(record_type=record_type, status=DuplicatePair.Status.OPEN)
     pairs = list(pairs_qs.order_by("-score", "id")[:limit])
     ids = {p.first_id for p in pairs} | {p.second_id for p in pairs}
-    records = MODELS[record_type].objects.visible_to(user).in_bulk(list(ids))  # type: ignore[attr-defined]
-    views = [PairView(p, records[p.first_id], records[p.second_id]) for p in pairs if p.first_id in records and p.second_id in records]
+    records = MODELS[record_type].objects.visible_to(user).in_bulk(list(ids))
+    views = [
+        PairView(p, records[p.first_id], records[p.second_id])
+        for p in pairs
+        if p.first_id in records and p.second_id in records
+    ]
     total = pairs_qs[:10001].count()
     return views, total
 
 
 def merge_redirect(record_type: str, pk: int) -> int | None:
     """The survivor a merged record's URL goes to now, if it was merged."""
-    return MergedRecord.objects.filter(record_type=record_type, merged_id=pk).values_list("survivor_id", flat=True).first()
+    return (
+        MergedRecord.objects.filter(record_type=record_type, merged_id=pk).values_list("survivor_id", flat=True).first()
+    )
 
 
 def side_by_side(first: Model, second: Model) -> list[tuple[str, str, Any, Any, bool]]:
     """(field name, label, first's value, second's value, differ) for the merge page."""
     rows = []
     for name in MERGE_FIELDS[first._meta.label_lower]:
-        field = first._meta.get_field(name)
+        field: Any = first._meta.get_field(name)
         a, b = getattr(first, name), getattr(second, name)
         display_a = getattr(first, f"get_{name}_display")() if getattr(field, "choices", None) else a
         display_b = getattr(second, f"get_{name}_display")() if getattr(field, "choices", None) else b
@@ -103,4 +109,4 @@ def side_by_side(first: Model, second: Model) -> list[tuple[str, str, Any, Any, 
 
 
 def visible(record_type: str, *, user: User) -> QuerySet[Any]:
-    return MODELS[record_type].objects.visible_to(user)  # type: ignore[attr-defined,no-any-return]
+    return MODELS[record_type].objects.visible_to(user)

@@ -64,21 +64,43 @@ RELATIONS: dict[str, dict[tuple[str, str], str]] = {
 
 # The fields a person chooses between, side by side.
 MERGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "crm.account": ("name", "business_id", "country", "website", "industry", "tier", "territory", "owner", "require_mfa"),
+    "crm.account": (
+        "name",
+        "business_id",
+        "country",
+        "website",
+        "industry",
+        "tier",
+        "territory",
+        "owner",
+        "require_mfa",
+    ),
     "crm.contact": ("first_name", "last_name", "email", "phone", "job_title", "account", "owner", "consent_to_contact"),
     "crm.lead": (
-        "first_name", "last_name", "email", "phone", "job_title", "company_name", "company_business_id",
-        "company_country", "company_website", "source", "status", "score", "owner",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "company_name",
+        "company_business_id",
+        "company_country",
+        "company_website",
+        "source",
+        "status",
+        "score",
+        "owner",
     ),
 }
 
-MODELS: dict[str, type[Model]] = {"crm.account": Account, "crm.contact": Contact, "crm.lead": Lead}
+MODELS: dict[str, Any] = {"crm.account": Account, "crm.contact": Contact, "crm.lead": Lead}
 
 
 def relations_of(label: str) -> set[tuple[str, str]]:
     """Every (model, field) that points at a record of ``label``, as Django knows them now."""
     model = MODELS[label]
-    return {(rel.related_model._meta.label_lower, rel.field.name) for rel in model._meta.related_objects}
+    related: list[Any] = list(model._meta.related_objects)
+    return {(rel.related_model._meta.label_lower, rel.field.name) for rel in related}
 
 
 def _account_of(record: Model) -> Account | None:
@@ -87,15 +109,17 @@ def _account_of(record: Model) -> Account | None:
     return getattr(record, "account", None)
 
 
-def _move(actor: User, relation: tuple[str, str], how: str, survivor: Model, merged: Model) -> int:
-    model = apps.get_model(relation[0])
+def _move(actor: User, relation: tuple[str, str], how: str, survivor: Any, merged: Any) -> int:
+    model: Any = apps.get_model(relation[0])
     name = relation[1]
     if how == M2M:
-        through = model._meta.get_field(name).remote_field.through  # type: ignore[union-attr]
+        through = model._meta.get_field(name).remote_field.through
         source = f"{model._meta.model_name}_id"
         target = f"{MODELS[survivor._meta.label_lower]._meta.model_name}_id"
         linked = set(through.objects.filter(**{target: merged.pk}).values_list(source, flat=True))
-        already = set(through.objects.filter(**{target: survivor.pk, f"{source}__in": linked}).values_list(source, flat=True))
+        already = set(
+            through.objects.filter(**{target: survivor.pk, f"{source}__in": linked}).values_list(source, flat=True)
+        )
         through.objects.bulk_create([through(**{source: pk, target: survivor.pk}) for pk in linked - already])
         through.objects.filter(**{target: merged.pk}).delete()
         return len(linked)
@@ -119,12 +143,13 @@ def _move(actor: User, relation: tuple[str, str], how: str, survivor: Model, mer
         # Moved activities are changes of their own records: their history says so.
         moved = list(rows.select_for_update())
         befores = [history_snapshot(a) for a in moved]
-        count = rows.update(**{name: survivor})
+        count: int = rows.update(**{name: survivor})
         for activity in moved:
             setattr(activity, name, survivor)
         history_record_many(actor=actor, items=zip(moved, befores, strict=True))
         return count
-    return rows.update(**{name: survivor})
+    updated: int = rows.update(**{name: survivor})
+    return updated
 
 
 def merge_records(*, actor: User, survivor: Model, merged: Model, values: dict[str, Any]) -> Model:
@@ -143,16 +168,18 @@ def merge_records(*, actor: User, survivor: Model, merged: Model, values: dict[s
         raise ValidationError("Choose two different records.")
     unknown = set(values) - {*MERGE_FIELDS[label], "custom_fields"}
     if unknown:
-        raise ValidationError({name: "This field is not merged." for name in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field is not merged."))
     model = MODELS[label]
     noun = label.split(".")[1]
     with transaction.atomic():
-        locked = model._base_manager.select_for_update().in_bulk(sorted([survivor.pk, merged.pk]))
+        locked: dict[Any, Any] = model._base_manager.select_for_update().in_bulk(sorted([survivor.pk, merged.pk]))
         if len(locked) != 2:
             raise BusinessRuleViolation("One of the records no longer exists (merged or deleted meanwhile).")
         survivor, merged = locked[survivor.pk], locked[merged.pk]
-        if isinstance(merged, Lead) and merged.status == Lead.Status.CONVERTED and not (
-            isinstance(survivor, Lead) and survivor.status == Lead.Status.CONVERTED
+        if (
+            isinstance(merged, Lead)
+            and merged.status == Lead.Status.CONVERTED
+            and not (isinstance(survivor, Lead) and survivor.status == Lead.Status.CONVERTED)
         ):
             raise BusinessRuleViolation("A converted lead is its account's history: keep it as the survivor.")
         before = history_snapshot(survivor)
@@ -177,7 +204,7 @@ def merge_records(*, actor: User, survivor: Model, merged: Model, values: dict[s
             if name != "custom_fields":
                 setattr(survivor, name, value)
         if custom is not None:
-            survivor.custom_fields = custom
+            setattr(survivor, "custom_fields", custom)  # noqa: B010 (the column exists once customfields lands)
         for name, value in extra.items():
             setattr(survivor, name, value)
         survivor.full_clean()
@@ -213,7 +240,12 @@ def merge_records(*, actor: User, survivor: Model, merged: Model, values: dict[s
             action=f"crm.{noun}.merged",
             account=account,
             target=survivor,
-            data={"merged_id": merged_pk, "merged": merged_label, "merged_values": _plain(merged_values), "moved": moved},
+            data={
+                "merged_id": merged_pk,
+                "merged": merged_label,
+                "merged_values": _plain(merged_values),
+                "moved": moved,
+            },
         )
         webhook_emit(f"{noun}.merged", data={**record_data(survivor), "merged_id": merged_pk}, account=account)
     return survivor
@@ -230,11 +262,11 @@ def _absorb(survivor: Model, merged: Model) -> dict[str, Any]:
         if email.lower() not in seen:
             seen.add(email.lower())
             other.append(email)
-    latest = max(
-        (c for c in (survivor, merged) if c.last_verified_at), key=lambda c: c.last_verified_at, default=None  # type: ignore[arg-type,return-value]
-    )
     extra: dict[str, Any] = {"other_emails": other}
-    if latest is not None and latest is merged:
+    newer = merged.last_verified_at and (
+        not survivor.last_verified_at or merged.last_verified_at > survivor.last_verified_at
+    )
+    if newer:
         extra.update(
             last_verified_at=merged.last_verified_at,
             verified_by=merged.verified_by,
@@ -260,7 +292,7 @@ def pair_dismiss(*, actor: User, pair: DuplicatePair) -> DuplicatePair:
 
 
 def pair_not_duplicate(*, actor: User, record_type: str, first_id: int, second_id: int) -> DuplicatePair:
-    """"Not a duplicate" for two records a warning named (no pair stored yet)."""
+    """ "Not a duplicate" for two records a warning named (no pair stored yet)."""
     first_id, second_id = sorted((first_id, second_id))
     pair, _ = DuplicatePair.objects.get_or_create(
         record_type=record_type, first_id=first_id, second_id=second_id, defaults={"reasons": []}

@@ -91,7 +91,7 @@ def merge(request: AuthenticatedHttpRequest, resource: str, first: int, second: 
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
             messages.success(request, f"Merged “{merged}” into “{result}”: everything related moved here.")
-            return redirect(result)
+            return redirect(result.get_absolute_url())  # type: ignore[attr-defined]
     context = {
         "resource": resource,
         "first": a,

@@ -9,7 +9,15 @@ from typing import Any
 from django.db.models import QuerySet
 
 from crm import selectors
-from crm.filters import AccountFilter, ActivityFilter, ContactFilter, ContractFilter, LeadFilter, OpportunityFilter, SearchFilterSet
+from crm.filters import (
+    AccountFilter,
+    ActivityFilter,
+    ContactFilter,
+    ContractFilter,
+    LeadFilter,
+    OpportunityFilter,
+    SearchFilterSet,
+)
 
 
 @dataclass(frozen=True)

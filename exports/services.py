@@ -81,7 +81,7 @@ def csv_stream(queryset: QuerySet[Any], columns: tuple[Column, ...]) -> Iterator
 
 
 def xlsx_bytes(queryset: QuerySet[Any], columns: tuple[Column, ...]) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]
 
     limit = int(settings.EXPORTS_XLSX_MAX_ROWS)
     if queryset.order_by()[: limit + 1].count() > limit:

@@ -37,7 +37,7 @@ def export(request: AuthenticatedHttpRequest, resource: str) -> HttpResponseBase
     sorts = {sort.key: sort for sort in list_spec.sorts}
     sort = sorts.get(params.get("sort", ""), list_spec.sorts[0])
     rows = rows.order_by(*(f"-{f}" if sort.descending else f for f in (sort.field, "pk")))
-    query = {k: v for k, v in request.GET.items()}
+    query = dict(request.GET.items())
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     list_url = reverse(f"crm:{spec.noun}_list")
     if file_format == "xlsx":
@@ -47,7 +47,9 @@ def export(request: AuthenticatedHttpRequest, resource: str) -> HttpResponseBase
             messages.error(request, str(exc))
             return redirect(f"{list_url}?{params.urlencode()}")
         services.export_record(actor=request.user, spec=spec, resource=resource, file_format="xlsx", query=query)
-        response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(
+            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
         response["Content-Disposition"] = f'attachment; filename="{resource}-{stamp}.xlsx"'
         return response
     if file_format != "csv":

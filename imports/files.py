@@ -73,7 +73,11 @@ def _clean_cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if hasattr(value, "isoformat"):
-        return value.isoformat()[:10] if getattr(value, "hour", 0) == 0 and getattr(value, "minute", 0) == 0 else value.isoformat()
+        return (
+            value.isoformat()[:10]
+            if getattr(value, "hour", 0) == 0 and getattr(value, "minute", 0) == 0
+            else value.isoformat()
+        )
     return str(value).strip()
 
 
@@ -88,9 +92,11 @@ def _read_csv(stream: IO[bytes]) -> Table:
     stream.seek(0)
     head = stream.read(SAMPLE_BYTES)
     if b"\x00" in head:
-        raise ValidationError("This is not a CSV file (it contains binary data). Upload a CSV or an Excel (.xlsx) file.")
+        raise ValidationError(
+            "This is not a CSV file (it contains binary data). Upload a CSV or an Excel (.xlsx) file."
+        )
     encoding = _detect_encoding(stream)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     sample = text.read(SAMPLE_BYTES)
     text.seek(0)
     delimiter = _detect_delimiter(sample)
@@ -105,7 +111,7 @@ def _read_csv(stream: IO[bytes]) -> Table:
 
 
 def _read_xlsx(stream: IO[bytes]) -> Table:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     stream.seek(0)
     try:

@@ -16,7 +16,10 @@ class UploadForm(StyledFormMixin, forms.Form):
     resource = forms.ChoiceField(label="Import", choices=Resource.choices, initial=Resource.CONTACTS)
     file = forms.FileField(
         label="File",
-        help_text="CSV (comma, semicolon or tab; UTF-8, Latin-1 or Windows-1252) or Excel (.xlsx), first row naming the columns.",
+        help_text=(
+            "CSV (comma, semicolon or tab; UTF-8, Latin-1 or Windows-1252) or Excel (.xlsx), "
+            "first row naming the columns."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
     )
 
@@ -42,7 +45,9 @@ class MappingForm(StyledFormMixin, forms.Form):
         help_text="ISO code (FI, DE…) for numbers written without +country code.",
     )
     date_format = forms.ChoiceField(label="Dates in the file", choices=[(k, v) for k, v in DATE_FORMATS.items()])
-    save_as = forms.CharField(label="Save this mapping as", required=False, max_length=100, help_text="Optional: reuse it next time.")
+    save_as = forms.CharField(
+        label="Save this mapping as", required=False, max_length=100, help_text="Optional: reuse it next time."
+    )
 
     def __init__(self, *args: Any, job: ImportJob, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,7 +56,9 @@ class MappingForm(StyledFormMixin, forms.Form):
         self.column_fields = []
         for index, header in enumerate(job.headers):
             name = f"col_{index}"
-            self.fields[name] = forms.ChoiceField(label=header or f"Column {index + 1}", choices=choices, required=False)
+            self.fields[name] = forms.ChoiceField(
+                label=header or f"Column {index + 1}", choices=choices, required=False
+            )
             self.column_fields.append(name)
         self._style_widgets()
 
@@ -62,4 +69,8 @@ class MappingForm(StyledFormMixin, forms.Form):
         return [self[name] for name in ("policy", "default_country", "date_format", "save_as")]
 
     def mapping(self) -> dict[str, str]:
-        return {name.removeprefix("col_"): self.cleaned_data[name] for name in self.column_fields if self.cleaned_data.get(name)}
+        return {
+            name.removeprefix("col_"): self.cleaned_data[name]
+            for name in self.column_fields
+            if self.cleaned_data.get(name)
+        }

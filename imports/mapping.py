@@ -25,7 +25,9 @@ class Target:
 
 _PERSON = (
     Target("first_name", "First name", ("first", "firstname", "givenname", "forename", "etunimi", "vorname", "prenom")),
-    Target("last_name", "Last name", ("last", "lastname", "surname", "familyname", "sukunimi", "nachname", "nom"), True),
+    Target(
+        "last_name", "Last name", ("last", "lastname", "surname", "familyname", "sukunimi", "nachname", "nom"), True
+    ),
     Target("full_name", "Full name (split into first and last)", ("name", "fullname", "contactname", "person")),
     Target("email", "Email", ("email", "emailaddress", "mail", "sahkoposti", "courriel")),
     Target("phone", "Phone", ("phone", "phonenumber", "telephone", "tel", "mobile", "puhelin", "telefon")),
@@ -36,15 +38,32 @@ _PERSON = (
 TARGETS: dict[str, tuple[Target, ...]] = {
     "contacts": (
         *_PERSON,
-        Target("account", "Account (company name)", ("account", "company", "companyname", "organisation", "organization", "yritys", "firma")),
-        Target("account_business_id", "Account business id", ("businessid", "companyid", "vat", "vatnumber", "ytunnus", "registrationnumber")),
+        Target(
+            "account",
+            "Account (company name)",
+            ("account", "company", "companyname", "organisation", "organization", "yritys", "firma"),
+        ),
+        Target(
+            "account_business_id",
+            "Account business id",
+            ("businessid", "companyid", "vat", "vatnumber", "ytunnus", "registrationnumber"),
+        ),
         Target("account_country", "Account country", ("country", "maa", "land")),
         Target("consent_to_contact", "Consent to contact", ("consent", "optin", "marketingconsent")),
         Target("last_verified_at", "Last verified (date)", ("lastverified", "verified", "verifiedat")),
     ),
     "accounts": (
-        Target("name", "Name", ("name", "account", "accountname", "company", "companyname", "organisation", "organization"), True),
-        Target("business_id", "Business id", ("businessid", "vat", "vatnumber", "ytunnus", "registrationnumber", "companyid")),
+        Target(
+            "name",
+            "Name",
+            ("name", "account", "accountname", "company", "companyname", "organisation", "organization"),
+            True,
+        ),
+        Target(
+            "business_id",
+            "Business id",
+            ("businessid", "vat", "vatnumber", "ytunnus", "registrationnumber", "companyid"),
+        ),
         Target("country", "Country", ("country", "maa", "land")),
         Target("website", "Website", ("website", "web", "url", "homepage")),
         Target("industry", "Industry", ("industry", "sector")),
@@ -54,8 +73,12 @@ TARGETS: dict[str, tuple[Target, ...]] = {
     ),
     "leads": (
         *_PERSON,
-        Target("company_name", "Company", ("company", "companyname", "account", "organisation", "organization", "yritys")),
-        Target("company_business_id", "Company business id", ("businessid", "companyid", "vat", "vatnumber", "ytunnus")),
+        Target(
+            "company_name", "Company", ("company", "companyname", "account", "organisation", "organization", "yritys")
+        ),
+        Target(
+            "company_business_id", "Company business id", ("businessid", "companyid", "vat", "vatnumber", "ytunnus")
+        ),
         Target("company_country", "Company country", ("country", "maa", "land")),
         Target("company_website", "Company website", ("website", "web", "url")),
         Target("source", "Source", ("source", "leadsource", "channel")),
@@ -80,7 +103,11 @@ def custom_field_targets(resource: str) -> tuple[Target, ...]:
     from customfields.selectors import fields_for  # type: ignore[import-not-found]
 
     return tuple(
-        Target(f"{CUSTOM_PREFIX}{field.key}", f"{field.label} (custom field)", (header_key(field.label), header_key(field.key)))
+        Target(
+            f"{CUSTOM_PREFIX}{field.key}",
+            f"{field.label} (custom field)",
+            (header_key(field.label), header_key(field.key)),
+        )
         for field in fields_for(MODEL_LABELS[resource])
     )
 
@@ -101,10 +128,10 @@ def suggest_mapping(resource: str, headers: list[str], saved: dict[str, str] | N
     used: set[str] = set()
     for index, header in enumerate(headers):
         key = header_key(header)
-        target = (saved or {}).get(key) or by_alias.get(key, "")
-        if target in known and target not in used:
-            mapping[str(index)] = target
-            used.add(target)
+        chosen = (saved or {}).get(key) or by_alias.get(key, "")
+        if chosen in known and chosen not in used:
+            mapping[str(index)] = chosen
+            used.add(chosen)
     return mapping
 
 

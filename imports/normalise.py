@@ -70,7 +70,9 @@ def clean_phone(value: str, default_country: str) -> str:
     try:
         number = phonenumbers.parse(value, default_country.upper() or None)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(f"“{value}” is not a phone number{'' if default_country else ' (no default country set)'}.") from exc
+        raise ValidationError(
+            f"“{value}” is not a phone number{'' if default_country else ' (no default country set)'}."
+        ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(f"“{value}” is not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -86,12 +88,14 @@ def clean_country(value: str) -> str:
 
 def clean_date(value: str, date_format: str) -> dt.datetime:
     try:
-        day = dt.datetime.strptime(value.strip()[:19], date_format).date()
+        day = dt.datetime.strptime(value.strip()[:19], date_format).replace(tzinfo=dt.UTC).date()
     except ValueError:
         try:
             day = dt.date.fromisoformat(value.strip()[:10])
         except ValueError:
-            raise ValidationError(f"“{value}” is not a date in the format {DATE_FORMATS.get(date_format, date_format)}.") from None
+            raise ValidationError(
+                f"“{value}” is not a date in the format {DATE_FORMATS.get(date_format, date_format)}."
+            ) from None
     return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
 
 
@@ -221,5 +225,7 @@ def _clean_custom(resource: str, data: dict[str, str], row: Row) -> dict[str, An
     try:
         return dict(clean_values(MODEL_LABELS[resource], data, partial=True, existing=None))
     except ValidationError as exc:
-        row.errors.extend(f"{k}: {' '.join(v)}" for k, v in getattr(exc, "message_dict", {"custom fields": exc.messages}).items())
+        row.errors.extend(
+            f"{k}: {' '.join(v)}" for k, v in getattr(exc, "message_dict", {"custom fields": exc.messages}).items()
+        )
         return {}

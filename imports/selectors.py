@@ -59,10 +59,18 @@ def import_preview(job: ImportJob, limit: int = PREVIEW_ROWS) -> tuple[list[str]
         v = dict(row.values)
         if job.resource == "contacts" and row.ok:
             match = account_match(
-                business_id=v.get("account_business_id", ""), company_name=v.get("account", ""), country=v.get("account_country", "")
+                business_id=v.get("account_business_id", ""),
+                company_name=v.get("account", ""),
+                country=v.get("account_country", ""),
             )
-            v["account_id"] = match.account.pk if match is not None and (match.conclusive or match.score >= 0.8) else None
-        probes.append(v if job.resource != "accounts" else {"name": v.get("name"), "business_id": v.get("business_id"), "country": v.get("country")})
+            v["account_id"] = (
+                match.account.pk if match is not None and (match.conclusive or match.score >= 0.8) else None
+            )
+        probes.append(
+            v
+            if job.resource != "accounts"
+            else {"name": v.get("name"), "business_id": v.get("business_id"), "country": v.get("country")}
+        )
     matches = MATCHERS[MODEL_LABELS[job.resource]](probes)
     preview = []
     for row, found in zip(rows, matches, strict=True):

@@ -38,13 +38,23 @@ from imports.models import DuplicatePolicy, ImportChunk, ImportedRecord, ImportF
 from imports.normalise import DATE_FORMATS, Options, Row, normalise_row
 from webhooks.services import webhook_emit_records
 
-MODELS: dict[str, type[Model]] = {"accounts": Account, "contacts": Contact, "leads": Lead}
+MODELS: dict[str, Any] = {"accounts": Account, "contacts": Contact, "leads": Lead}
 # Fields an import may write on an existing record (never the account a contact belongs to).
 UPDATABLE: dict[str, tuple[str, ...]] = {
     "contacts": ("first_name", "last_name", "email", "phone", "job_title", "consent_to_contact", "last_verified_at"),
     "leads": (
-        "first_name", "last_name", "email", "phone", "job_title", "company_name", "company_business_id",
-        "company_country", "company_website", "source", "status", "score",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "company_name",
+        "company_business_id",
+        "company_country",
+        "company_website",
+        "source",
+        "status",
+        "score",
     ),
     "accounts": ("name", "business_id", "country", "website", "industry", "tier", "territory"),
 }
@@ -157,7 +167,12 @@ def import_start(*, actor: User, job: ImportJob) -> ImportJob:
                 actor=actor,
                 action="imports.import.started",
                 target=job,
-                data={"resource": job.resource, "file_name": job.file_name, "rows": job.total_rows, "policy": job.policy},
+                data={
+                    "resource": job.resource,
+                    "file_name": job.file_name,
+                    "rows": job.total_rows,
+                    "policy": job.policy,
+                },
             )
             from imports.tasks import import_run_task
 
@@ -238,7 +253,9 @@ def _process_chunk(job: ImportJob, chunk: ImportChunk) -> None:
     # in the database by then, so the repeat meets it there like any other duplicate.
     pending = good
     while pending:
-        first, repeats, seen = [], [], set()
+        first: list[Row] = []
+        repeats: list[Row] = []
+        seen: set[str] = set()
         for row in pending:
             keys = _row_keys(job.resource, row)
             if keys & seen:
@@ -291,7 +308,9 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
     by_id = {
         a.business_id.upper(): a
         for a in Account.objects.annotate(b=Upper("business_id")).filter(
-            b__in=list({row.values["account_business_id"].upper() for row in rows if row.values.get("account_business_id")})
+            b__in=list(
+                {row.values["account_business_id"].upper() for row in rows if row.values.get("account_business_id")}
+            )
         )
         if a.business_id
     }
@@ -299,7 +318,11 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
     kept = []
     for row in rows:
         v = row.values
-        business_id, name, country = v.pop("account_business_id", ""), v.pop("account", ""), v.pop("account_country", "")
+        business_id, name, country = (
+            v.pop("account_business_id", ""),
+            v.pop("account", ""),
+            v.pop("account_country", ""),
+        )
         key = (business_id.upper(), name.upper(), country)
         if key not in resolved:
             account = by_id.get(business_id.upper()) if business_id else None
@@ -322,7 +345,9 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
             resolved[key] = account
         account = resolved[key]
         if account is None:
-            outcome.failed.append((row, f"Account: no account has the business id {business_id}; add its name to create it."))
+            outcome.failed.append(
+                (row, f"Account: no account has the business id {business_id}; add its name to create it.")
+            )
             continue
         v["account_id"] = account.pk
         if not v.get("owner_id"):
@@ -338,11 +363,11 @@ def _probe(resource: str, row: Row) -> dict[str, Any]:
     return {k: v.get(k) for k in ("email", "first_name", "last_name", "account_id", "company_name")}
 
 
-def _new_record(job: ImportJob, row: Row) -> Model:
+def _new_record(job: ImportJob, row: Row) -> Any:
     values = dict(row.values)
     owner_id = values.pop("owner_id", None) or job.created_by_id
     model = MODELS[job.resource]
-    record = model(owner_id=owner_id, **values)
+    record: Any = model(owner_id=owner_id, **values)
     if isinstance(record, Contact):
         if record.last_verified_at:
             record.verification_method = Contact.VerificationMethod.IMPORT
@@ -395,7 +420,8 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
                 new = row.values[name]
                 if str(current or "") == str(new or ""):
                     continue
-                before[name] = model._meta.get_field(name).value_to_string(record)
+                model_field: Any = model._meta.get_field(name)
+                before[name] = model_field.value_to_string(record)
                 setattr(record, name, new)
                 changed_fields.add(name)
             if row.custom and hasattr(record, "custom_fields"):
@@ -427,13 +453,24 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
     actor = job.created_by
     ImportedRecord.objects.bulk_create(
         [
-            *(ImportedRecord(job=job, record_type="crm.account", record_id=a.pk, action="created") for a in outcome.accounts_created),
-            *(ImportedRecord(job=job, record_type=label, record_id=r.pk, action="created", line=row.line) for r, row in outcome.created),
             *(
-                ImportedRecord(job=job, record_type=label, record_id=r.pk, action="updated", line=row.line, before=b["before"])
+                ImportedRecord(job=job, record_type="crm.account", record_id=a.pk, action="created")
+                for a in outcome.accounts_created
+            ),
+            *(
+                ImportedRecord(job=job, record_type=label, record_id=r.pk, action="created", line=row.line)
+                for r, row in outcome.created
+            ),
+            *(
+                ImportedRecord(
+                    job=job, record_type=label, record_id=r.pk, action="updated", line=row.line, before=b["before"]
+                )
                 for r, row, b in outcome.updated
             ),
-            *(ImportedRecord(job=job, record_type=label, record_id=pk, action="skipped", line=row.line) for pk, row in outcome.skipped),
+            *(
+                ImportedRecord(job=job, record_type=label, record_id=pk, action="skipped", line=row.line)
+                for pk, row in outcome.skipped
+            ),
         ],
         batch_size=2000,
     )
@@ -454,8 +491,12 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
             first, second = sorted((record.pk, match.record_id))
             pairs.append(
                 DuplicatePair(
-                    record_type=label, first_id=first, second_id=second, score=match.score,
-                    reasons=match.reasons, source=DuplicatePair.Source.IMPORT,
+                    record_type=label,
+                    first_id=first,
+                    second_id=second,
+                    score=match.score,
+                    reasons=match.reasons,
+                    source=DuplicatePair.Source.IMPORT,
                 )
             )
         DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
@@ -484,11 +525,15 @@ def _edited_since(job: ImportJob) -> list[str]:
     assert job.finished_at is not None
     problems = []
     for label, model in (("crm.account", Account), ("crm.contact", Contact), ("crm.lead", Lead)):
-        ids = ImportedRecord.objects.filter(job=job, record_type=label, action__in=["created", "updated"]).values("record_id")
+        ids = ImportedRecord.objects.filter(job=job, record_type=label, action__in=["created", "updated"]).values(
+            "record_id"
+        )
         edited = model._base_manager.filter(pk__in=ids, updated_at__gt=job.finished_at).count()
         if edited:
             problems.append(f"{edited} {model._meta.verbose_name_plural} changed since")
-    created_contacts = ImportedRecord.objects.filter(job=job, record_type="crm.contact", action="created").values("record_id")
+    created_contacts = ImportedRecord.objects.filter(job=job, record_type="crm.contact", action="created").values(
+        "record_id"
+    )
     if Contact.objects.filter(pk__in=created_contacts, memberships__isnull=False).exists():
         problems.append("imported contacts have portal access now")
     return problems
@@ -518,11 +563,16 @@ def import_undo(*, actor: User, job: ImportJob) -> ImportJob:
                     model._base_manager.filter(pk__in=ids).delete()
         job.status, job.undone_at = ImportJob.Status.UNDONE, timezone.now()
         job.save(update_fields=["status", "undone_at"])
-        audit_record(actor=actor, action="imports.import.undone", target=job, data={"created": job.created_count, "updated": job.updated_count})
+        audit_record(
+            actor=actor,
+            action="imports.import.undone",
+            target=job,
+            data={"created": job.created_count, "updated": job.updated_count},
+        )
     return job
 
 
-def _restore(actor: User, model: type[Model], batch: list[ImportedRecord]) -> None:
+def _restore(actor: User, model: Any, batch: list[ImportedRecord]) -> None:
     records = model._base_manager.select_for_update().in_bulk([r.record_id for r in batch])
     changed, fields, items = [], set(), []
     for entry in batch:
@@ -531,8 +581,12 @@ def _restore(actor: User, model: type[Model], batch: list[ImportedRecord]) -> No
             continue
         snapshot = history_snapshot(record)
         for name, text in entry.before.items():
-            model_field = model._meta.get_field(name)
-            value = text if name == "custom_fields" else (model_field.to_python(text) if text not in ("", None) else model_field.get_default())
+            model_field: Any = model._meta.get_field(name)
+            value = (
+                text
+                if name == "custom_fields"
+                else (model_field.to_python(text) if text not in ("", None) else model_field.get_default())
+            )
             if name == "verification_method":
                 value = text
             setattr(record, name, value)
@@ -568,7 +622,6 @@ def import_undo_allowed(job: ImportJob) -> tuple[bool, str]:
         return False, ""
     problems = _edited_since(job)
     return (not problems, "; ".join(problems))
-
 
 
 def imports_resume_stalled(*, stall_seconds: int | None = None) -> int:

@@ -26,12 +26,17 @@ def job_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @staff_required
 def upload(request: AuthenticatedHttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None, initial={"resource": request.GET.get("resource", "contacts")})
+    form = UploadForm(
+        request.POST or None, request.FILES or None, initial={"resource": request.GET.get("resource", "contacts")}
+    )
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         try:
             job = services.import_stage(
-                actor=request.user, resource=form.cleaned_data["resource"], stream=upload_file.file, file_name=upload_file.name
+                actor=request.user,
+                resource=form.cleaned_data["resource"],
+                stream=upload_file.file,
+                file_name=upload_file.name,
             )
         except ValidationError as exc:
             form.add_error("file", exc.messages)
@@ -73,9 +78,9 @@ def map_columns(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         initial = {f"col_{i}": target for i, target in mapping.items()}
         initial.update(policy=job.policy, default_country=job.default_country, date_format=job.date_format)
         form = MappingForm(initial=initial, job=job)
-    samples = [[] for _ in job.headers]
+    samples: list[list[str]] = [[] for _ in job.headers]
     first = job.chunks.order_by("number").first()
-    for cells in (first.rows[:3] if first else []):
+    for cells in first.rows[:3] if first else []:
         for i, value in enumerate(cells[: len(job.headers)]):
             samples[i].append(value)
     context = {
@@ -144,5 +149,7 @@ def undo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     except BusinessRuleViolation as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Import of {job.file_name} undone: what it created is deleted, what it changed is put back.")
+        messages.success(
+            request, f"Import of {job.file_name} undone: what it created is deleted, what it changed is put back."
+        )
     return redirect(job)

@@ -57,7 +57,9 @@ def test_merging_contacts_moves_everything_and_keeps_both_portal_identities(sale
     account = AccountFactory()
     ContractFactory(account=account)
     survivor = ContactFactory(account=account, first_name="Maija", last_name="Virtanen", email="maija@acme.example")
-    merged = ContactFactory(account=account, first_name="Maija", last_name="Virtanen", email="m.virtanen@acme.example", job_title="CTO")
+    merged = ContactFactory(
+        account=account, first_name="Maija", last_name="Virtanen", email="m.virtanen@acme.example", job_title="CTO"
+    )
     first_user = MembershipFactory(account=account, contact=survivor).user
     second = MembershipFactory(account=account, contact=merged)
     activity = ActivityFactory(account=account, contact=merged)
@@ -66,13 +68,19 @@ def test_merging_contacts_moves_everything_and_keeps_both_portal_identities(sale
         contact=merged, token_hash="x" * 64, sent_to=merged.email, expires_at=timezone.now()
     )
     invitation = _invitation(account=account, contact=merged)
-    RecordChange.objects.create(record_type="crm.contact", record_id=merged.pk, kind="created", channel="ui", record_label="old")
+    RecordChange.objects.create(
+        record_type="crm.contact", record_id=merged.pk, kind="created", channel="ui", record_label="old"
+    )
 
     result = merge_records(actor=sales_rep, survivor=survivor, merged=merged, values={"job_title": "CTO"})
 
-    assert result.pk == survivor.pk and result.job_title == "CTO"
+    assert result.pk == survivor.pk
+    assert result.job_title == "CTO"
     assert not Contact.objects.filter(pk=merged.pk).exists()
-    assert set(Membership.objects.filter(contact=survivor).values_list("user", flat=True)) == {first_user.pk, second.user_id}
+    assert set(Membership.objects.filter(contact=survivor).values_list("user", flat=True)) == {
+        first_user.pk,
+        second.user_id,
+    }
     assert Membership.objects.get(pk=second.pk).status == Membership.Status.ACTIVE
     activity.refresh_from_db()
     assert activity.contact_id == survivor.pk
@@ -85,7 +93,9 @@ def test_merging_contacts_moves_everything_and_keeps_both_portal_identities(sale
     from history.selectors import record_history
 
     assert record_history(record=survivor).filter(record_id=merged.pk, record_label="old").exists()
-    assert RecordChange.objects.filter(record_type="crm.contact", record_id=survivor.pk, changes__has_key="merged_with").exists()
+    assert RecordChange.objects.filter(
+        record_type="crm.contact", record_id=survivor.pk, changes__has_key="merged_with"
+    ).exists()
     assert result.other_emails == ["m.virtanen@acme.example"]
     assert AuditEvent.objects.filter(action="crm.contact.merged", target_id=str(survivor.pk)).exists()
     assert Activity.objects.filter(contact=survivor, subject__startswith="Merged contact").exists()
@@ -116,7 +126,8 @@ def test_merging_accounts_moves_every_related_record(manager):
         assert record.account_id == survivor.pk, record
     lead.refresh_from_db()
     assert lead.converted_account_id == survivor.pk
-    assert Membership.objects.filter(pk=kept.pk).exists() and not Membership.objects.filter(pk=dropped.pk).exists()
+    assert Membership.objects.filter(pk=kept.pk).exists()
+    assert not Membership.objects.filter(pk=dropped.pk).exists()
     assert sorted(survivor.email_domains.values_list("domain", flat=True)) == ["acme-group.example", "acme.example"]
     assert AuditEvent.objects.filter(action="crm.account.merged").exists()
 
@@ -144,13 +155,15 @@ def test_merge_page_side_by_side_then_old_url_redirects(rep_client):
     b = ContactFactory(account=account, first_name="Anne", last_name="Able", job_title="Buyer")
     url = reverse("dedup:merge", args=["contacts", a.pk, b.pk])
     page = rep_client.get(url)
-    assert page.status_code == 200 and "Buyer" in page.content.decode()
+    assert page.status_code == 200
+    assert "Buyer" in page.content.decode()
     response = rep_client.post(url, {"survivor": "first", "pick_first_name": "second", "pick_job_title": "second"})
     assert response.url == a.get_absolute_url()
     a.refresh_from_db()
     assert (a.first_name, a.job_title) == ("Anne", "Buyer")
     old = rep_client.get(reverse("crm:contact_detail", args=[b.pk]))
-    assert old.status_code == 301 and old.url == a.get_absolute_url()
+    assert old.status_code == 301
+    assert old.url == a.get_absolute_url()
 
 
 def test_merge_pair_is_closed(sales_rep):

@@ -35,7 +35,8 @@ def test_creating_a_contact_with_an_existing_email_warns_before_saving(rep_clien
     assert response.status_code == 409
     page = response.content.decode()
     assert "This looks like a record you already have" in page
-    assert existing.get_absolute_url() in page and "same email maija@acme.example" in page
+    assert existing.get_absolute_url() in page
+    assert "same email maija@acme.example" in page
     assert Contact.objects.count() == 1
     response = rep_client.post(reverse("crm:contact_create"), {**_form(existing), "save_anyway": "1"})
     assert response.status_code == 302
@@ -43,7 +44,9 @@ def test_creating_a_contact_with_an_existing_email_warns_before_saving(rep_clien
 
 
 def test_a_similar_name_at_the_same_account_warns(rep_client, existing):
-    response = rep_client.post(reverse("crm:contact_create"), _form(existing, first_name="Maija", last_name="Virtanen", email=""))
+    response = rep_client.post(
+        reverse("crm:contact_create"), _form(existing, first_name="Maija", last_name="Virtanen", email="")
+    )
     assert response.status_code == 409
     assert "similar name" in response.content.decode()
 
@@ -61,7 +64,8 @@ def test_api_answers_409_problem_unless_forced(rep_api, existing):
     assert response.status_code == 409
     problem = response.json()
     assert response["Content-Type"].startswith("application/problem+json")
-    assert problem["errors"][0]["id"] == existing.pk and problem["errors"][0]["code"] == "possible_duplicate"
+    assert problem["errors"][0]["id"] == existing.pk
+    assert problem["errors"][0]["code"] == "possible_duplicate"
     assert "?force=true" in problem["detail"]
     assert rep_api.post("/api/v1/contacts/?force=true", body).status_code == 201
 
@@ -81,9 +85,12 @@ def test_finder_finds_pairs_and_remembers_not_a_duplicate(rep_client, sales_rep)
     assert duplicates_scan("crm.contact") == 1
     pair = DuplicatePair.objects.get()
     assert (pair.first_id, pair.second_id) == (a.pk, b.pk)
-    assert pair.score == 1.0 and any("same email" in r for r in pair.reasons) and any("name" in r for r in pair.reasons)
+    assert pair.score == 1.0
+    assert any("same email" in r for r in pair.reasons)
+    assert any("name" in r for r in pair.reasons)
     page = rep_client.get(reverse("dedup:finder_type", args=["contacts"])).content.decode()
-    assert "Compare &amp; merge" in page and "same email ann@x.example" in page
+    assert "Compare &amp; merge" in page
+    assert "same email ann@x.example" in page
     rep_client.post(reverse("dedup:dismiss", args=[pair.pk]))
     assert duplicates_scan("crm.contact") == 0
     pair.refresh_from_db()

@@ -13,9 +13,17 @@ from imports.models import ImportJob
 def run_import(sales_rep):
     """Upload, map (as suggested, or as given), start and run an import as a user would."""
 
-    def run(content: bytes | str, *, resource: str = "contacts", name: str = "people.csv", policy: str = "skip",
-            mapping: dict[str, str] | None = None, default_country: str = "FI", date_format: str = "%Y-%m-%d",
-            actor=None) -> ImportJob:
+    def run(
+        content: bytes | str,
+        *,
+        resource: str = "contacts",
+        name: str = "people.csv",
+        policy: str = "skip",
+        mapping: dict[str, str] | None = None,
+        default_country: str = "FI",
+        date_format: str = "%Y-%m-%d",
+        actor=None,
+    ) -> ImportJob:
         actor = actor or sales_rep
         data = content.encode() if isinstance(content, str) else content
         job = services.import_stage(actor=actor, resource=resource, stream=io.BytesIO(data), file_name=name)
