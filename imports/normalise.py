@@ -178,7 +178,7 @@ def normalise_row(resource: str, row: Row, mapping: dict[str, str], options: Opt
             country = values.get("account_country", "")
         if raw.get("account"):
             values["account"] = tidy(raw["account"])[:200]
-        take("account_business_id", _business_id, country or options.default_country)
+        take("account_business_id", _business_id, country)
         if not values.get("account") and not values.get("account_business_id"):
             row.errors.append("Account: say which company this person works for (name or business id).")
         take("consent_to_contact", clean_bool)
@@ -187,7 +187,7 @@ def normalise_row(resource: str, row: Row, mapping: dict[str, str], options: Opt
         take("company_country", clean_country)
         if raw.get("company_name"):
             values["company_name"] = tidy(raw["company_name"])[:200]
-        take("company_business_id", _business_id, values.get("company_country", "") or options.default_country)
+        take("company_business_id", _business_id, values.get("company_country", ""))
         take("company_website", clean_url)
         take("source", clean_choice, Lead.Source.choices, "lead source")
         take("status", clean_choice, [c for c in Lead.Status.choices if c[0] != "converted"], "lead status")
@@ -205,7 +205,7 @@ def normalise_row(resource: str, row: Row, mapping: dict[str, str], options: Opt
         else:
             row.errors.append("Name: every account needs a name.")
         take("country", clean_country)
-        take("business_id", _business_id, values.get("country", "") or options.default_country)
+        take("business_id", _business_id, values.get("country", ""))
         take("website", clean_url)
         take("industry", clean_choice, Account.Industry.choices, "known industry")
         take("tier", clean_choice, Account.Tier.choices, "tier")
