@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -38,6 +38,16 @@ def _owner(data: dict[str, Any], default: User) -> User:
     return data.pop("owner", None) or default
 
 
+# Issue 14: a write that looks like an existing record answers 409 unless forced.
+FORCE = OpenApiParameter(
+    "force", bool, OpenApiParameter.QUERY, description="Save even if it looks like an existing record (no 409)."
+)
+DUPLICATE_409 = (
+    "Answers 409 (problem+json, one `errors` entry per likely duplicate with its `id`, `score` and reasons) "
+    "when the record looks like an existing one, unless `?force=true`."
+)
+
+
 def _apply(record, data: dict[str, Any]):
     for name, value in data.items():
         setattr(record, name, value)
@@ -57,8 +67,8 @@ def _orderings(*sorts: Sort) -> dict[str, Sort]:
 @extend_schema_view(
     list=extend_schema(summary="List accounts"),
     retrieve=extend_schema(summary="Get an account"),
-    create=extend_schema(summary="Create an account"),
-    partial_update=extend_schema(summary="Change an account"),
+    create=extend_schema(summary="Create an account", parameters=[FORCE], description=DUPLICATE_409),
+    partial_update=extend_schema(summary="Change an account", parameters=[FORCE], description=DUPLICATE_409),
 )
 class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, HistoryMixin, ResourceViewSet):
     """Customer organisations. Not deleted through the API: an account carries contracts and history."""
@@ -91,8 +101,8 @@ class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, History
 @extend_schema_view(
     list=extend_schema(summary="List contacts"),
     retrieve=extend_schema(summary="Get a contact"),
-    create=extend_schema(summary="Create a contact"),
-    partial_update=extend_schema(summary="Change a contact"),
+    create=extend_schema(summary="Create a contact", parameters=[FORCE], description=DUPLICATE_409),
+    partial_update=extend_schema(summary="Change a contact", parameters=[FORCE], description=DUPLICATE_409),
     destroy=extend_schema(summary="Delete a contact", description="Refused (409) for a portal user's contact."),
 )
 class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet):
@@ -132,8 +142,10 @@ class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Destroy
 @extend_schema_view(
     list=extend_schema(summary="List leads"),
     retrieve=extend_schema(summary="Get a lead"),
-    create=extend_schema(summary="Create a lead"),
-    partial_update=extend_schema(summary="Change a lead", description="Conversion only through …/convert/."),
+    create=extend_schema(summary="Create a lead", parameters=[FORCE], description=DUPLICATE_409),
+    partial_update=extend_schema(
+        summary="Change a lead", parameters=[FORCE], description="Conversion only through …/convert/. " + DUPLICATE_409
+    ),
     destroy=extend_schema(summary="Delete a lead", description="Refused (409) for a converted lead."),
 )
 class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet):
