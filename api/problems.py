@@ -141,6 +141,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             detail = errors[0]["detail"] if errors[0]["pointer"] == "#/" else detail
     else:
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else str(exc.default_detail)
+        errors = getattr(exc, "problem_errors", None)  # e.g. the likely duplicates of a 409 (dedup.api)
     return problem_response(
         status_code=exc.status_code, detail=detail, instance=instance, errors=errors, headers=headers
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -28,6 +28,7 @@ from core.listing import Sort
 from crm import selectors as crm_selectors
 from crm import services as crm_services
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
+from dedup.api import duplicate_guard
 from iam import selectors as iam_selectors
 from iam import services as iam_services
 from iam.models import User
@@ -35,6 +36,16 @@ from iam.models import User
 
 def _owner(data: dict[str, Any], default: User) -> User:
     return data.pop("owner", None) or default
+
+
+# Issue 14: a write that looks like an existing record answers 409 unless forced.
+FORCE = OpenApiParameter(
+    "force", bool, OpenApiParameter.QUERY, description="Save even if it looks like an existing record (no 409)."
+)
+DUPLICATE_409 = (
+    "Answers 409 (problem+json, one `errors` entry per likely duplicate with its `id`, `score` and reasons) "
+    "when the record looks like an existing one, unless `?force=true`."
+)
 
 
 def _apply(record, data: dict[str, Any]):
@@ -56,8 +67,8 @@ def _orderings(*sorts: Sort) -> dict[str, Sort]:
 @extend_schema_view(
     list=extend_schema(summary="List accounts"),
     retrieve=extend_schema(summary="Get an account"),
-    create=extend_schema(summary="Create an account"),
-    partial_update=extend_schema(summary="Change an account"),
+    create=extend_schema(summary="Create an account", parameters=[FORCE], description=DUPLICATE_409),
+    partial_update=extend_schema(summary="Change an account", parameters=[FORCE], description=DUPLICATE_409),
 )
 class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, HistoryMixin, ResourceViewSet):
     """Customer organisations. Not deleted through the API: an account carries contracts and history."""
@@ -75,7 +86,9 @@ class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, History
 
     def _save(self, account: Account, data: dict[str, Any]) -> Account:
         domains = data.pop("domains", None)
-        return crm_services.account_save(actor=self.request.user, account=_apply(account, data), domains=domains)
+        account = _apply(account, data)
+        duplicate_guard(self.request, account)
+        return crm_services.account_save(actor=self.request.user, account=account, domains=domains)
 
     def perform_create(self, data: dict[str, Any]) -> Account:
         owner = _owner(data, self.request.user)
@@ -88,8 +101,8 @@ class AccountViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, History
 @extend_schema_view(
     list=extend_schema(summary="List contacts"),
     retrieve=extend_schema(summary="Get a contact"),
-    create=extend_schema(summary="Create a contact"),
-    partial_update=extend_schema(summary="Change a contact"),
+    create=extend_schema(summary="Create a contact", parameters=[FORCE], description=DUPLICATE_409),
+    partial_update=extend_schema(summary="Change a contact", parameters=[FORCE], description=DUPLICATE_409),
     destroy=extend_schema(summary="Delete a contact", description="Refused (409) for a portal user's contact."),
 )
 class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet):
@@ -101,10 +114,13 @@ class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Destroy
 
     def perform_create(self, data: dict[str, Any]) -> Contact:
         owner = data.pop("owner", None) or data["account"].owner
-        return crm_services.contact_save(actor=self.request.user, contact=_apply(Contact(owner=owner), data))
+        contact = _apply(Contact(owner=owner), data)
+        duplicate_guard(self.request, contact)
+        return crm_services.contact_save(actor=self.request.user, contact=contact)
 
     def perform_update(self, contact: Contact, data: dict[str, Any]) -> Contact:
-        return crm_services.contact_save(actor=self.request.user, contact=_apply(contact, data))
+        duplicate_guard(self.request, _apply(contact, data))
+        return crm_services.contact_save(actor=self.request.user, contact=contact)
 
     def perform_destroy(self, contact: Contact) -> None:
         crm_services.contact_delete(actor=self.request.user, contact=contact)
@@ -126,8 +142,10 @@ class ContactViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, Destroy
 @extend_schema_view(
     list=extend_schema(summary="List leads"),
     retrieve=extend_schema(summary="Get a lead"),
-    create=extend_schema(summary="Create a lead"),
-    partial_update=extend_schema(summary="Change a lead", description="Conversion only through …/convert/."),
+    create=extend_schema(summary="Create a lead", parameters=[FORCE], description=DUPLICATE_409),
+    partial_update=extend_schema(
+        summary="Change a lead", parameters=[FORCE], description="Conversion only through …/convert/. " + DUPLICATE_409
+    ),
     destroy=extend_schema(summary="Delete a lead", description="Refused (409) for a converted lead."),
 )
 class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMixin, HistoryMixin, ResourceViewSet):
@@ -147,10 +165,13 @@ class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMix
 
     def perform_create(self, data: dict[str, Any]) -> Lead:
         owner = _owner(data, self.request.user)
-        return crm_services.lead_save(actor=self.request.user, lead=_apply(Lead(owner=owner), data))
+        lead = _apply(Lead(owner=owner), data)
+        duplicate_guard(self.request, lead)
+        return crm_services.lead_save(actor=self.request.user, lead=lead)
 
     def perform_update(self, lead: Lead, data: dict[str, Any]) -> Lead:
-        return crm_services.lead_save(actor=self.request.user, lead=_apply(lead, data))
+        duplicate_guard(self.request, _apply(lead, data))
+        return crm_services.lead_save(actor=self.request.user, lead=lead)
 
     def perform_destroy(self, lead: Lead) -> None:
         crm_services.lead_delete(actor=self.request.user, lead=lead)

@@ -495,6 +495,7 @@ class SuiteContext:
 SUITES: list[str] = [
     "bench.api",
     "bench.decay",
+    "bench.imports",
     "bench.invitations",
     "bench.webhooks",
     "bench.reports",

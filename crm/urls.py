@@ -45,4 +45,11 @@ urlpatterns = [
     path("inline/<str:record_type>/<int:pk>/<str:field>/", inline_views.inline_edit, name="inline_edit"),
     path("activities/log/", views.activity_create, name="activity_create"),
     path("activities/<int:pk>/done/", views.activity_toggle_done, name="activity_toggle_done"),
+    path("accounts/<int:pk>/delete/", views.record_delete, {"record_type": "account"}, name="account_delete"),
+    path("contacts/<int:pk>/delete/", views.record_delete, {"record_type": "contact"}, name="contact_delete"),
+    path("leads/<int:pk>/delete/", views.record_delete, {"record_type": "lead"}, name="lead_delete"),
+    path(
+        "opportunities/<int:pk>/delete/", views.record_delete, {"record_type": "opportunity"}, name="opportunity_delete"
+    ),
+    path("contracts/<int:pk>/delete/", views.record_delete, {"record_type": "contract"}, name="contract_delete"),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -43,6 +43,8 @@ from crm.forms import (
     OpportunityForm,
     RecordForm,
 )
+from dedup.redirects import follow_merges
+from dedup.selectors import likely_duplicates
 from history.selectors import record_history_page
 from iam.permissions import is_crm_user, lands_on_team_dashboard
 from invitations.selectors import account_invitations, invite_button
@@ -380,6 +382,18 @@ def _record_form(
         form = spec.form_class(request.POST, instance=instance, user=request.user)
         if form.is_valid():
             record = form.save(commit=False)
+            duplicates = [] if request.POST.get("save_anyway") else likely_duplicates(record, user=request.user)
+            if duplicates:
+                # Likely the same person or company: say so before saving (issue 14), with links.
+                context = {
+                    "form": form,
+                    "spec": spec,
+                    "record": instance,
+                    "record_label": record_label,
+                    "cancel_url": instance.get_absolute_url() if instance is not None else reverse(spec.list_url_name),
+                    "duplicates": duplicates,
+                }
+                return render(request, "crm/record_form.html", context, status=409)
             try:
                 record = spec.save(actor=request.user, record=record, form=form)
             except ValidationError as exc:
@@ -470,6 +484,7 @@ def account_options(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @staff_required
+@follow_merges("crm.account", "crm:account_detail")
 def account_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     data = selectors.account_360(user=request.user, pk=pk, cursor=request.GET.get("cursor"))
     context = {
@@ -487,6 +502,7 @@ def account_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 
 
 @staff_required
+@follow_merges("crm.contact", "crm:contact_detail")
 def contact_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(user=request.user).select_related("verified_by"), pk=pk)
     page = selectors.activity_timeline(user=request.user, contact=contact, cursor=request.GET.get("cursor"))
@@ -513,6 +529,7 @@ def contact_verify(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
+@follow_merges("crm.lead", "crm:lead_detail")
 def lead_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
         selectors.lead_list(user=request.user).select_related(
@@ -721,3 +738,57 @@ def activity_toggle_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     activity = selectors.activity_list(user=request.user).get(pk=pk)
     template = "crm/_task_row.html" if request.POST.get("variant") == "task" else "crm/_timeline_item.html"
     return render(request, template, {"activity": activity, "task": activity, "today": timezone.localdate()})
+
+
+# --- Deleting records (issue 14): through the services, with their refusals -------------------
+
+
+@dataclass(frozen=True)
+class DeleteSpec:
+    selector: Callable[..., QuerySet]
+    delete: Callable[..., None]
+    list_url_name: str
+
+
+DELETABLE: dict[str, DeleteSpec] = {
+    "account": DeleteSpec(
+        selectors.account_list,
+        lambda *, actor, record: services.account_delete(actor=actor, account=record),
+        "crm:account_list",
+    ),
+    "contact": DeleteSpec(
+        selectors.contact_list,
+        lambda *, actor, record: services.contact_delete(actor=actor, contact=record),
+        "crm:contact_list",
+    ),
+    "lead": DeleteSpec(
+        selectors.lead_list, lambda *, actor, record: services.lead_delete(actor=actor, lead=record), "crm:lead_list"
+    ),
+    "opportunity": DeleteSpec(
+        selectors.opportunity_list,
+        lambda *, actor, record: services.opportunity_delete(actor=actor, opportunity=record),
+        "crm:opportunity_list",
+    ),
+    "contract": DeleteSpec(
+        selectors.contract_list,
+        lambda *, actor, record: services.contract_delete(actor=actor, contract=record),
+        "crm:contract_list",
+    ),
+}
+
+
+@staff_required
+@require_POST
+def record_delete(request: AuthenticatedHttpRequest, record_type: str, pk: int) -> HttpResponse:
+    spec = DELETABLE.get(record_type)
+    if spec is None:
+        raise Http404("No such record.")
+    record = get_object_or_404(spec.selector(user=request.user), pk=pk)
+    label = str(record)
+    try:
+        spec.delete(actor=request.user, record=record)
+    except (BusinessRuleViolation, PermissionDenied) as exc:
+        messages.error(request, f"“{label}” was not deleted: {exc}")
+        return redirect(record)
+    messages.success(request, f"“{label}” deleted.")
+    return redirect(spec.list_url_name)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from core.listing import Page, Sort, keyset_page
 from history.display import field_changes
@@ -16,7 +17,14 @@ HISTORY_PAGE_SIZE = 25
 
 def record_history(*, record: models.Model) -> QuerySet[RecordChange]:
     """The changes of ``record``, newest first. Scope the record before asking (same 404 as missing)."""
-    return RecordChange.objects.filter(record_type=record._meta.label_lower, record_id=record.pk)
+    label = record._meta.label_lower
+    if not apps.is_installed("dedup"):
+        return RecordChange.objects.filter(record_type=label, record_id=record.pk)
+    from dedup.models import MergedRecord
+
+    # A merged record's history is the survivor's too (rows stay as written: history is append-only).
+    merged = MergedRecord.objects.filter(record_type=label, survivor_id=record.pk).values("merged_id")
+    return RecordChange.objects.filter(Q(record_id=record.pk) | Q(record_id__in=Subquery(merged)), record_type=label)
 
 
 def record_history_page(*, record: models.Model, cursor: str | None, page_size: int = HISTORY_PAGE_SIZE) -> Page:

@@ -153,3 +153,28 @@ def reads_every_owners_figures(user: MaybeUser) -> bool:
 
 def lands_on_team_dashboard(user: MaybeUser) -> bool:
     return is_crm_user(user) and (user.is_superuser or user.staff_role in _LAND_ON_TEAM_DASHBOARD)
+
+
+# --- Issue 14: imports, duplicates, merge, exports ---------------------------------------------
+
+
+def can_import(user: MaybeUser) -> bool:
+    """Import files of records (and undo imports): staff who work in the CRM."""
+    return is_crm_user(user)
+
+
+def can_merge(user: MaybeUser, record_type: str = "crm.contact") -> bool:
+    """Merge two records into one. Two accounts carry whole organisations' portal access, contracts
+    and history: only managers and operations merge those; any CRM user merges contacts and leads."""
+    if not is_crm_user(user):
+        return False
+    return manages_every_account(user) if record_type == "crm.account" else True
+
+
+def can_export(user: MaybeUser) -> bool:
+    return is_crm_user(user)
+
+
+RoleChecks.import_records = property(lambda self: can_import(self._user))  # type: ignore[attr-defined]
+RoleChecks.merge_accounts = property(lambda self: can_merge(self._user, "crm.account"))  # type: ignore[attr-defined]
+RoleChecks.export_records = property(lambda self: can_export(self._user))  # type: ignore[attr-defined]

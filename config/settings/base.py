@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "api",
     "search",
     "savedviews",
+    "imports",
+    "dedup",
+    "exports",
     "notifications",
 ]
 
@@ -446,3 +449,12 @@ CELERY_BEAT_SCHEDULE["reports-snapshot-take"] = {
     "task": "analytics.report_snapshot_take",
     "schedule": crontab(hour=2, minute=45),
 }
+
+# --- Imports, duplicates, exports (issue 14) ---------------------------------------------------
+# Rows staged, processed and committed together by an import job (one transaction per chunk).
+IMPORTS_CHUNK_SIZE = env_int("IMPORTS_CHUNK_SIZE", 1000)
+# An import with no progress for this long is re-queued (its worker is taken to be lost).
+IMPORTS_STALL_SECONDS = env_int("IMPORTS_STALL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["imports-resume-stalled"] = {"task": "imports.imports_resume_stalled", "schedule": 60}
+# XLSX exports are built in memory by the spreadsheet format itself: above this, CSV (streamed).
+EXPORTS_XLSX_MAX_ROWS = env_int("EXPORTS_XLSX_MAX_ROWS", 50000)

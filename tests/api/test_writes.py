@@ -208,7 +208,9 @@ def test_idempotency_key_replays_the_first_answer_and_creates_one_record(key_api
     other = key_api.post("/api/v1/contacts/", {**body, "last_name": "Other"}, headers={"Idempotency-Key": "a1b2"})
     _problem(other, 422)
     assert Contact.objects.count() == 1
-    fresh = key_api.post("/api/v1/contacts/", body, headers={"Idempotency-Key": "c3d4"})
+    # A new key is a new request: the same person again is a likely duplicate (409) unless forced.
+    assert key_api.post("/api/v1/contacts/", body, headers={"Idempotency-Key": "c3d4"}).status_code == 409
+    fresh = key_api.post("/api/v1/contacts/?force=true", body, headers={"Idempotency-Key": "e5f6"})
     assert fresh.status_code == 201
     assert Contact.objects.count() == 2
 
@@ -218,7 +220,10 @@ def test_idempotency_keys_belong_to_their_sender(ops, full_key, key_api):
     body = {"account": account.pk, "last_name": "Berg"}
     assert key_api.post("/api/v1/contacts/", body, headers={"Idempotency-Key": "same"}).status_code == 201
     _other, raw = issue_key("contacts:write", created_by=ops)
-    assert Api(key=raw).post("/api/v1/contacts/", body, headers={"Idempotency-Key": "same"}).status_code == 201
+    # Not a replay of the first key's answer: a new request (the same person again, so it must force).
+    assert (
+        Api(key=raw).post("/api/v1/contacts/?force=true", body, headers={"Idempotency-Key": "same"}).status_code == 201
+    )
     assert Contact.objects.count() == 2
 
 

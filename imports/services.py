@@ -1,0 +1,637 @@
+"""Every write of an import: staging the file, choosing the mapping, running, undoing.
+
+A run processes the staged chunks in order, each in one transaction that also marks the chunk
+done and adds its counts to the job: a worker killed mid-chunk rolls the chunk back and the
+next run (Celery redelivers the task: ``acks_late``) takes it again, so nothing is imported
+twice. Within a chunk the work is set-based: one query per kind of duplicate evidence, one
+INSERT of the new records, one UPDATE of the changed ones, one INSERT of their history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Model
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from core.context import Channel, acting_through
+from core.errors import BusinessRuleViolation
+from crm.decay import freshness_state
+from crm.models import Account, Contact, Lead
+from crm.services import account_create_for_company
+from dedup.matching import MATCHERS, Match
+from dedup.models import DuplicatePair
+from history.services import history_record_many, history_snapshot
+from iam.audit import audit_record
+from iam.models import User
+from iam.permissions import can_import
+from imports.files import read_table
+from imports.mapping import MODEL_LABELS, mapping_errors, targets_for
+from imports.models import DuplicatePolicy, ImportChunk, ImportedRecord, ImportFailure, ImportJob, ImportMapping
+from imports.normalise import DATE_FORMATS, Options, Row, normalise_row
+from webhooks.services import webhook_emit_records
+
+MODELS: dict[str, Any] = {"accounts": Account, "contacts": Contact, "leads": Lead}
+# Fields an import may write on an existing record (never the account a contact belongs to).
+UPDATABLE: dict[str, tuple[str, ...]] = {
+    "contacts": ("first_name", "last_name", "email", "phone", "job_title", "consent_to_contact", "last_verified_at"),
+    "leads": (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "company_name",
+        "company_business_id",
+        "company_country",
+        "company_website",
+        "source",
+        "status",
+        "score",
+    ),
+    "accounts": ("name", "business_id", "country", "website", "industry", "tier", "territory"),
+}
+
+
+def _chunk_size() -> int:
+    return int(getattr(settings, "IMPORTS_CHUNK_SIZE", 1000))
+
+
+def _require(actor: User) -> None:
+    if not can_import(actor):
+        raise PermissionDenied("Only sales staff import records.")
+
+
+# --- Staging and mapping ------------------------------------------------------------------------
+
+
+def import_stage(*, actor: User, resource: str, stream: IO[bytes], file_name: str) -> ImportJob:
+    """Read the file once and stage its rows in chunks; the job waits for its mapping."""
+    _require(actor)
+    if resource not in MODELS:
+        raise ValidationError({"resource": "Choose accounts, contacts or leads."})
+    table = read_table(stream, file_name)
+    if not any(h.strip() for h in table.headers):
+        raise ValidationError("The first row must name the columns.")
+    size = _chunk_size()
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            resource=resource,
+            file_name=file_name[:255],
+            file_format=table.file_format,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            headers=table.headers,
+            created_by=actor,
+            default_country=str(getattr(settings, "PHONENUMBER_DEFAULT_REGION", "") or "")[:2],
+        )
+        total, number, first_line = 0, 0, 2
+        batch: list[list[str]] = []
+        pending: list[ImportChunk] = []
+        for cells in table.rows:
+            batch.append(cells)
+            total += 1
+            if len(batch) == size:
+                pending.append(ImportChunk(job=job, number=number, first_line=first_line, rows=batch))
+                number, first_line, batch = number + 1, first_line + len(batch), []
+                if len(pending) >= 20:
+                    ImportChunk.objects.bulk_create(pending)
+                    pending = []
+        if batch:
+            pending.append(ImportChunk(job=job, number=number, first_line=first_line, rows=batch))
+        ImportChunk.objects.bulk_create(pending)
+        if total == 0:
+            raise ValidationError("The file has a header row but no records under it.")
+        job.total_rows = total
+        job.save(update_fields=["total_rows"])
+    return job
+
+
+def import_configure(
+    *,
+    actor: User,
+    job: ImportJob,
+    mapping: dict[str, str],
+    policy: str,
+    default_country: str = "",
+    date_format: str = "%Y-%m-%d",
+    save_as: str = "",
+) -> ImportJob:
+    """Set the job's mapping and options (while it is a draft); optionally save the mapping by name."""
+    _require(actor)
+    if job.status != ImportJob.Status.DRAFT:
+        raise BusinessRuleViolation("This import has started; its mapping can no longer change.")
+    known = {t.key for t in targets_for(job.resource)}
+    mapping = {str(k): v for k, v in mapping.items() if v and v in known and k.isdigit() and int(k) < len(job.headers)}
+    errors = mapping_errors(job.resource, mapping)
+    if policy not in DuplicatePolicy.values:
+        errors.append("Choose what to do with duplicates.")
+    if date_format not in DATE_FORMATS:
+        errors.append("Choose one of the date formats offered.")
+    if errors:
+        raise ValidationError(errors)
+    from imports.mapping import header_key
+
+    with transaction.atomic():
+        job.mapping, job.policy = mapping, policy
+        job.default_country, job.date_format = (default_country or "").upper()[:2], date_format
+        job.save(update_fields=["mapping", "policy", "default_country", "date_format"])
+        if save_as.strip():
+            columns = {header_key(job.headers[int(i)]): target for i, target in mapping.items()}
+            ImportMapping.objects.update_or_create(
+                resource=job.resource, name=save_as.strip()[:100], defaults={"columns": columns, "created_by": actor}
+            )
+    return job
+
+
+def import_start(*, actor: User, job: ImportJob) -> ImportJob:
+    """Queue the job (once: a second click or a retried request queues nothing more)."""
+    _require(actor)
+    errors = mapping_errors(job.resource, job.mapping)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+            status=ImportJob.Status.QUEUED
+        )
+        job.refresh_from_db()
+        if claimed:
+            audit_record(
+                actor=actor,
+                action="imports.import.started",
+                target=job,
+                data={
+                    "resource": job.resource,
+                    "file_name": job.file_name,
+                    "rows": job.total_rows,
+                    "policy": job.policy,
+                },
+            )
+            from imports.tasks import import_run_task
+
+            transaction.on_commit(lambda: import_run_task.delay(job.pk))
+    return job
+
+
+# --- Running ------------------------------------------------------------------------------------
+
+
+def import_run(*, job_id: int) -> ImportJob | None:
+    """Process every chunk not yet done, in order; then close the job. Safe to run again."""
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.RUNNING, started_at=timezone.now(), progressed_at=timezone.now())
+    if not claimed:
+        return None
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    with acting_through(Channel.IMPORT, job=f"import {job.pk}: {job.file_name}"[:200]):
+        while True:
+            with transaction.atomic():
+                chunk = (
+                    ImportChunk.objects.select_for_update(skip_locked=True)
+                    .filter(job=job, done=False)
+                    .order_by("number")
+                    .first()
+                )
+                if chunk is None:
+                    break
+                _process_chunk(job, chunk)
+        with transaction.atomic():
+            if ImportChunk.objects.filter(job=job, done=False).exists():
+                return job  # another worker holds the last chunk; it closes the job
+            done = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.DONE, finished_at=timezone.now()
+            )
+            job.refresh_from_db()
+            if done:
+                audit_record(
+                    actor=job.created_by,
+                    action="imports.import.finished",
+                    target=job,
+                    data={
+                        "created": job.created_count,
+                        "updated": job.updated_count,
+                        "skipped": job.skipped_count,
+                        "failed": job.failed_count,
+                    },
+                )
+    return job
+
+
+@dataclass
+class _Outcome:
+    created: list[tuple[Model, Row]] = field(default_factory=list)
+    updated: list[tuple[Model, Row, dict[str, Any]]] = field(default_factory=list)
+    skipped: list[tuple[int, Row]] = field(default_factory=list)
+    failed: list[tuple[Row, str]] = field(default_factory=list)
+    flagged: list[tuple[Model, Match]] = field(default_factory=list)
+    accounts_created: list[Account] = field(default_factory=list)
+
+
+def _process_chunk(job: ImportJob, chunk: ImportChunk) -> None:
+    options = Options(default_country=job.default_country, date_format=job.date_format)
+    rows = [
+        normalise_row(job.resource, Row(line=chunk.first_line + i, cells=cells), job.mapping, options)
+        for i, cells in enumerate(chunk.rows)
+    ]
+    outcome = _Outcome()
+    for row in rows:
+        if not row.ok:
+            outcome.failed.append((row, " ".join(row.errors)))
+    good = [row for row in rows if row.ok]
+    good = _resolve_owners(job, good, outcome)
+    if job.resource == "contacts":
+        good = _resolve_accounts(job, good, outcome)
+    # A row repeating an earlier one of the same chunk waits for it: the earlier row's record is
+    # in the database by then, so the repeat meets it there like any other duplicate.
+    pending = good
+    while pending:
+        first: list[Row] = []
+        repeats: list[Row] = []
+        seen: set[str] = set()
+        for row in pending:
+            keys = _row_keys(job.resource, row)
+            if keys & seen:
+                repeats.append(row)
+            else:
+                first.append(row)
+                seen |= keys
+        _apply_rows(job, first, outcome)
+        pending = repeats
+    _write_outcome(job, chunk, outcome)
+
+
+def _row_keys(resource: str, row: Row) -> set[str]:
+    v = row.values
+    keys = set()
+    if v.get("email"):
+        keys.add("e:" + v["email"].upper())
+    if resource == "accounts":
+        if v.get("business_id"):
+            keys.add("b:" + v["business_id"].upper())
+        keys.add("n:" + v["name"].upper())
+    else:
+        group = v.get("account_id") or v.get("company_name") or ""
+        if group:
+            keys.add(f"n:{group}:{v.get('first_name', '')} {v['last_name']}".upper())
+    return keys
+
+
+def _resolve_owners(job: ImportJob, rows: list[Row], outcome: _Outcome) -> list[Row]:
+    emails = {row.values["owner"] for row in rows if row.values.get("owner")}
+    owners = {}
+    if emails:
+        found = User.objects.filter(is_staff=True, is_active=True).annotate(e=Upper("email"))
+        owners = {u.email.lower(): u for u in found.filter(e__in=[e.upper() for e in emails])}
+    kept = []
+    for row in rows:
+        email = row.values.pop("owner", "")
+        if email and email not in owners:
+            outcome.failed.append((row, f"Owner: no active staff user has the email {email}."))
+            continue
+        row.values["owner_id"] = owners[email].pk if email else None
+        kept.append(row)
+    return kept
+
+
+def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> list[Row]:
+    """Each contact's account: by business id (any spelling) or name, through the one account matcher."""
+    from crm.matching import account_match
+
+    by_id = {
+        a.business_id.upper(): a
+        for a in Account.objects.annotate(b=Upper("business_id")).filter(
+            b__in=list(
+                {row.values["account_business_id"].upper() for row in rows if row.values.get("account_business_id")}
+            )
+        )
+        if a.business_id
+    }
+    resolved: dict[tuple[str, str, str], Account | None] = {}
+    kept = []
+    for row in rows:
+        v = row.values
+        business_id, name, country = (
+            v.pop("account_business_id", ""),
+            v.pop("account", ""),
+            v.pop("account_country", ""),
+        )
+        key = (business_id.upper(), name.upper(), country)
+        if key not in resolved:
+            account = by_id.get(business_id.upper()) if business_id else None
+            if account is None:
+                match = account_match(business_id=business_id, company_name=name, country=country)
+                # A similar name links only when it is nearly the same name; else it is another company.
+                if match is not None and (match.conclusive or match.score >= 0.8):
+                    account = match.account
+            if account is None and name:
+                account, created = account_create_for_company(
+                    actor=job.created_by,
+                    name=name,
+                    owner=job.created_by,
+                    source={"via": "import", "import": job.pk},
+                    business_id=business_id,
+                    country=country,
+                )
+                if created:
+                    outcome.accounts_created.append(account)
+            resolved[key] = account
+        account = resolved[key]
+        if account is None:
+            outcome.failed.append(
+                (row, f"Account: no account has the business id {business_id}; add its name to create it.")
+            )
+            continue
+        v["account_id"] = account.pk
+        if not v.get("owner_id"):
+            v["owner_id"] = account.owner_id
+        kept.append(row)
+    return kept
+
+
+def _probe(resource: str, row: Row) -> dict[str, Any]:
+    v = row.values
+    if resource == "accounts":
+        return {"name": v.get("name"), "business_id": v.get("business_id"), "country": v.get("country")}
+    return {k: v.get(k) for k in ("email", "first_name", "last_name", "account_id", "company_name")}
+
+
+def _new_record(job: ImportJob, row: Row) -> Any:
+    values = dict(row.values)
+    owner_id = values.pop("owner_id", None) or job.created_by_id
+    model = MODELS[job.resource]
+    record: Any = model(owner_id=owner_id, **values)
+    if isinstance(record, Contact):
+        if record.last_verified_at:
+            record.verification_method = Contact.VerificationMethod.IMPORT
+        if record.consent_to_contact:
+            record.consent_updated_at = timezone.now()
+        record.freshness = freshness_state(record.last_verified_at)
+    if isinstance(record, Account):
+        record.business_id = record.business_id or None
+    if row.custom and hasattr(record, "custom_fields"):
+        record.custom_fields = row.custom
+    return record
+
+
+def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
+    if not rows:
+        return
+    model = MODELS[job.resource]
+    matches = MATCHERS[MODEL_LABELS[job.resource]]([_probe(job.resource, row) for row in rows])
+    to_create: list[tuple[Model, Row]] = []
+    to_update: list[tuple[int, Row]] = []
+    for row, found in zip(rows, matches, strict=True):
+        best = max(found.values(), key=lambda m: (m.score, -m.record_id), default=None)
+        if best is None or job.policy == DuplicatePolicy.CREATE_FLAG:
+            record = _new_record(job, row)
+            to_create.append((record, row))
+            if best is not None:
+                outcome.flagged.extend((record, m) for m in found.values())
+        elif job.policy == DuplicatePolicy.SKIP:
+            outcome.skipped.append((best.record_id, row))
+        else:
+            to_update.append((best.record_id, row))
+    if to_create:
+        created = model.objects.bulk_create([record for record, _row in to_create], batch_size=1000)
+        outcome.created.extend((record, row) for record, (_r, row) in zip(created, to_create, strict=True))
+    if to_update:
+        existing = model._base_manager.select_for_update().in_bulk([pk for pk, _row in to_update])
+        changed_fields: set[str] = set()
+        changed_records = []
+        for pk, row in to_update:
+            record = existing[pk]
+            before = {}
+            snapshot = history_snapshot(record)
+            for name in UPDATABLE[job.resource]:
+                if name not in row.values:
+                    continue
+                current = getattr(record, name)
+                empty = current in (None, "", 0, False) or (name == "phone" and not str(current or ""))
+                if job.policy == DuplicatePolicy.UPDATE_EMPTY and not empty:
+                    continue
+                new = row.values[name]
+                if str(current or "") == str(new or ""):
+                    continue
+                model_field: Any = model._meta.get_field(name)
+                before[name] = model_field.value_to_string(record)
+                setattr(record, name, new)
+                changed_fields.add(name)
+            if row.custom and hasattr(record, "custom_fields"):
+                merged = dict(record.custom_fields or {})
+                for key, value in row.custom.items():
+                    if job.policy == DuplicatePolicy.OVERWRITE or merged.get(key) in (None, ""):
+                        before.setdefault("custom_fields", dict(record.custom_fields or {}))
+                        merged[key] = value
+                if merged != record.custom_fields:
+                    record.custom_fields = merged
+                    changed_fields.add("custom_fields")
+            if before:
+                if isinstance(record, Contact) and "last_verified_at" in before:
+                    record.verification_method = Contact.VerificationMethod.IMPORT
+                    record.freshness = freshness_state(record.last_verified_at)
+                    before["verification_method"] = ""
+                    changed_fields |= {"verification_method", "freshness"}
+                record.updated_at = timezone.now()
+                changed_records.append(record)
+                outcome.updated.append((record, row, {"before": before, "snapshot": snapshot}))
+            else:
+                outcome.skipped.append((pk, row))
+        if changed_records:
+            model._base_manager.bulk_update(changed_records, [*sorted(changed_fields), "updated_at"], batch_size=1000)
+
+
+def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> None:
+    label = MODEL_LABELS[job.resource]
+    actor = job.created_by
+    ImportedRecord.objects.bulk_create(
+        [
+            *(
+                ImportedRecord(job=job, record_type="crm.account", record_id=a.pk, action="created")
+                for a in outcome.accounts_created
+            ),
+            *(
+                ImportedRecord(job=job, record_type=label, record_id=r.pk, action="created", line=row.line)
+                for r, row in outcome.created
+            ),
+            *(
+                ImportedRecord(
+                    job=job, record_type=label, record_id=r.pk, action="updated", line=row.line, before=b["before"]
+                )
+                for r, row, b in outcome.updated
+            ),
+            *(
+                ImportedRecord(job=job, record_type=label, record_id=pk, action="skipped", line=row.line)
+                for pk, row in outcome.skipped
+            ),
+        ],
+        batch_size=2000,
+    )
+    ImportFailure.objects.bulk_create(
+        [ImportFailure(job=job, line=row.line, row=row.cells, reason=reason) for row, reason in outcome.failed],
+        batch_size=2000,
+    )
+    history_record_many(
+        actor=actor,
+        items=[
+            *((record, None) for record, _row in outcome.created),
+            *((record, extra["snapshot"]) for record, _row, extra in outcome.updated),
+        ],
+    )
+    if outcome.flagged:
+        pairs = []
+        for record, match in outcome.flagged:
+            first, second = sorted((record.pk, match.record_id))
+            pairs.append(
+                DuplicatePair(
+                    record_type=label,
+                    first_id=first,
+                    second_id=second,
+                    score=match.score,
+                    reasons=match.reasons,
+                    source=DuplicatePair.Source.IMPORT,
+                )
+            )
+        DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
+    noun = label.split(".")[1]
+    webhook_emit_records(f"{noun}.created", [record for record, _row in outcome.created])
+    if noun != "lead":
+        webhook_emit_records(f"{noun}.updated", [record for record, _row, _b in outcome.updated])
+    ImportJob.objects.filter(pk=job.pk).update(
+        processed_rows=F("processed_rows") + len(chunk.rows),
+        created_count=F("created_count") + len(outcome.created),
+        updated_count=F("updated_count") + len(outcome.updated),
+        skipped_count=F("skipped_count") + len(outcome.skipped),
+        failed_count=F("failed_count") + len(outcome.failed),
+        progressed_at=timezone.now(),
+    )
+    chunk.done = True
+    chunk.rows = []  # staged rows are not kept once taken in (failed ones are, with their reason)
+    chunk.save(update_fields=["done", "rows"])
+
+
+# --- Undo ---------------------------------------------------------------------------------------
+
+
+def _edited_since(job: ImportJob) -> list[str]:
+    """Why the import cannot be undone any more: records changed (or taken into use) since it ran."""
+    assert job.finished_at is not None
+    problems = []
+    for label, model in (("crm.account", Account), ("crm.contact", Contact), ("crm.lead", Lead)):
+        ids = ImportedRecord.objects.filter(job=job, record_type=label, action__in=["created", "updated"]).values(
+            "record_id"
+        )
+        edited = model._base_manager.filter(pk__in=ids, updated_at__gt=job.finished_at).count()
+        if edited:
+            problems.append(f"{edited} {model._meta.verbose_name_plural} changed since")
+    created_contacts = ImportedRecord.objects.filter(job=job, record_type="crm.contact", action="created").values(
+        "record_id"
+    )
+    if Contact.objects.filter(pk__in=created_contacts, memberships__isnull=False).exists():
+        problems.append("imported contacts have portal access now")
+    return problems
+
+
+def import_undo(*, actor: User, job: ImportJob) -> ImportJob:
+    """Delete what the import created and put back what it overwrote, while nothing was edited since."""
+    _require(actor)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportJob.Status.DONE:
+            raise BusinessRuleViolation("Only a finished import can be undone.")
+        problems = _edited_since(job)
+        if problems:
+            raise BusinessRuleViolation(f"This import can no longer be undone: {'; '.join(problems)}.")
+        with acting_through(Channel.IMPORT, job=f"undo of import {job.pk}"):
+            for label, model in (("crm.contact", Contact), ("crm.lead", Lead), ("crm.account", Account)):
+                updated = ImportedRecord.objects.filter(job=job, record_type=label, action="updated")
+                for batch in _batches(updated.order_by("pk").iterator(chunk_size=1000), 1000):
+                    _restore(actor, model, batch)
+                created_ids = ImportedRecord.objects.filter(job=job, record_type=label, action="created").values_list(
+                    "record_id", flat=True
+                )
+                for ids in _batches(created_ids.iterator(chunk_size=1000), 1000):
+                    records = list(model._base_manager.select_for_update().filter(pk__in=ids))
+                    history_record_many(actor=actor, items=((r, None) for r in records), deleted=True)
+                    model._base_manager.filter(pk__in=ids).delete()
+        job.status, job.undone_at = ImportJob.Status.UNDONE, timezone.now()
+        job.save(update_fields=["status", "undone_at"])
+        audit_record(
+            actor=actor,
+            action="imports.import.undone",
+            target=job,
+            data={"created": job.created_count, "updated": job.updated_count},
+        )
+    return job
+
+
+def _restore(actor: User, model: Any, batch: list[ImportedRecord]) -> None:
+    records = model._base_manager.select_for_update().in_bulk([r.record_id for r in batch])
+    changed, fields, items = [], set(), []
+    for entry in batch:
+        record = records.get(entry.record_id)
+        if record is None:
+            continue
+        snapshot = history_snapshot(record)
+        for name, text in entry.before.items():
+            model_field: Any = model._meta.get_field(name)
+            value = (
+                text
+                if name == "custom_fields"
+                else (model_field.to_python(text) if text not in ("", None) else model_field.get_default())
+            )
+            if name == "verification_method":
+                value = text
+            setattr(record, name, value)
+            fields.add(name)
+        if isinstance(record, Contact):
+            record.last_verified_at = record.last_verified_at or None
+            if not record.last_verified_at:
+                record.verification_method = ""
+            record.freshness = freshness_state(record.last_verified_at)
+            fields |= {"freshness", "verification_method"}
+        record.updated_at = timezone.now()
+        changed.append(record)
+        items.append((record, snapshot))
+    if changed:
+        model._base_manager.bulk_update(changed, [*sorted(fields), "updated_at"])
+        history_record_many(actor=actor, items=items)
+
+
+def _batches(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_undo_allowed(job: ImportJob) -> tuple[bool, str]:
+    """For the result page: may the undo button show, and if not, why."""
+    if job.status != ImportJob.Status.DONE:
+        return False, ""
+    problems = _edited_since(job)
+    return (not problems, "; ".join(problems))
+
+
+def imports_resume_stalled(*, stall_seconds: int | None = None) -> int:
+    """Queue the run again for imports a lost worker left running (its chunk rolled back)."""
+    from imports.tasks import import_run_task
+
+    cutoff = timezone.now() - dt.timedelta(seconds=stall_seconds or settings.IMPORTS_STALL_SECONDS)
+    stalled = list(
+        ImportJob.objects.filter(status=ImportJob.Status.RUNNING, progressed_at__lt=cutoff).values_list("pk", flat=True)
+    )
+    for pk in stalled:
+        import_run_task.delay(pk)
+    return len(stalled)
