@@ -50,7 +50,7 @@ class Upload:
         return cls(name=str(uploaded.name or "file"), content=uploaded.read())
 
 
-def _check_uploads(uploads: Sequence[Upload]) -> list[tuple[Upload, str]]:
+def check_uploads(uploads: Sequence[Upload]) -> list[tuple[Upload, str]]:
     """Each upload with its content type, or a ValidationError naming the one that may not come in."""
     checked = []
     allowed = set(settings.CASES_ATTACHMENT_TYPES)
@@ -135,7 +135,7 @@ def case_create(
         raise ValidationError({"subject": "Say in a few words what the case is about."})
     if assignee is not None and not can_work_cases(assignee):
         raise ValidationError({"assignee": "Cases are assigned to staff."})
-    checked = _check_uploads(uploads)
+    checked = check_uploads(uploads)
     now = timezone.now()
     level, _contract = service_level_for(account)
     if not requester_email:
@@ -343,7 +343,7 @@ def case_reply(
     staff = is_crm_user(actor)
     if kind == CaseMessage.Kind.NOTE and not staff:
         raise PermissionDenied("Only staff write internal notes.")
-    checked = _check_uploads(uploads)
+    checked = check_uploads(uploads)
     now = timezone.now()
     with transaction.atomic():
         case = _lock(case)
