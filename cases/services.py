@@ -241,7 +241,7 @@ def _move(case: Case, status: str, now: dt.datetime) -> None:
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("service_level", "account").get(pk=case.pk)
+    return Case.objects.select_for_update(of=("self",)).select_related("service_level", "account").get(pk=case.pk)
 
 
 def case_set_status(*, actor: User | None, case: Case, status: str) -> Case:
