@@ -18,5 +18,5 @@ def account_cases(context: dict[str, Any], account: Any) -> dict[str, Any]:
     request = context["request"]
     qs = cases_for_staff(user=request.user).filter(account=account, status__in=Case.OPEN_STATUSES)
     items = list(qs.select_related("assignee").order_by("-created_at", "-id")[:SHOWN])
-    count = len(items) if len(items) < SHOWN else qs.order_by()[:1000].count()
+    count = qs.order_by()[:1000].count()
     return {"items": items, "count": count}
