@@ -125,6 +125,7 @@ def case_create(
     raised_by: User | None = None,
     requester_email: str = "",
     assignee: User | None = None,
+    team: str = Case.Team.SERVICE_DESK,
     uploads: Sequence[Upload] = (),
     draft_token: str = "",
     email_message_id: str = "",
@@ -135,6 +136,8 @@ def case_create(
         raise ValidationError({"subject": "Say in a few words what the case is about."})
     if assignee is not None and not can_work_cases(assignee):
         raise ValidationError({"assignee": "Cases are assigned to staff."})
+    if contact is not None and contact.account_id != account.pk:
+        raise ValidationError({"contact": "The contact must be a person at the case's account."})
     checked = check_uploads(uploads)
     now = timezone.now()
     level, _contract = service_level_for(account)
@@ -152,6 +155,7 @@ def case_create(
             severity=severity,
             channel=channel,
             assignee=assignee,
+            team=team,
             service_level=level,
             draft_token=draft_token[:64],
             created_at=now,

@@ -462,3 +462,15 @@ CASES_ATTACHMENT_TYPES = env_list(
     ],
 )
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "CaseChannelEnum": "cases.models.Case.Channel",
+        "CaseSeverityEnum": "cases.models.Case.Severity",
+        "CaseCategoryEnum": "cases.models.Case.Category",
+        "CaseTeamEnum": "cases.models.Case.Team",
+        "CaseMessageKindEnum": "cases.models.CaseMessage.Kind",
+        "ArticleStatusEnum": "knowledge.models.Article.Status",
+        "ArticleVisibilityEnum": "knowledge.models.Article.Visibility",
+    }
+)
