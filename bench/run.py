@@ -496,6 +496,7 @@ SUITES: list[str] = [
     "bench.decay",
     "bench.invitations",
     "bench.webhooks",
+    "bench.cases",
 ]
 
 

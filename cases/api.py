@@ -28,7 +28,7 @@ from core.listing import Sort
 from crm.models import Account, Contact
 from iam.models import User
 from knowledge import selectors as kb
-from knowledge.models import Article
+from knowledge.models import Article, ArticleCategory
 
 CREATED = Sort("-created", "Newest first", "created_at", descending=True)
 UPDATED_ASC = Sort("updated_at", "Least recently changed first (incremental sync)", "updated_at")
@@ -110,7 +110,7 @@ class CaseMessageSerializer(StrictSerializer):
 
 class CaseFilter(ApiFilterSet):
     search_fields = ("subject",)
-    owner = None  # a case has an assignee, not an owner
+    owner = None  # type: ignore[assignment]  # a case has an assignee, not an owner
     account = IdFilter(field_name="account_id")
     assignee = IdFilter(field_name="assignee_id", help_text="Staff user id of the assignee.")
     status = django_filters.ChoiceFilter(choices=Case.Status.choices)
@@ -206,7 +206,9 @@ class CaseViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, HistoryMix
 
 
 class ArticleSerializer(StrictSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    category: serializers.SlugRelatedField[ArticleCategory] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Article
@@ -228,7 +230,7 @@ class ArticleSerializer(StrictSerializer):
 
 class ArticleFilter(ApiFilterSet):
     search_fields = ("title",)
-    owner = None
+    owner = None  # type: ignore[assignment]  # articles have an author, not an owner
     status = django_filters.ChoiceFilter(choices=Article.Status.choices)
     visibility = django_filters.ChoiceFilter(choices=Article.Visibility.choices)
 

@@ -56,14 +56,14 @@ def _escalation_managers() -> list[int]:
 
 def cases_sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
     now = now or timezone.now()
-    params = [*_RUNNING, now, now]
+    params: list[str | dt.datetime] = [*_RUNNING, now, now]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_RED, params)
         red = cursor.fetchall()
         cursor.execute(_AMBER, params)
         amber = cursor.fetchall()
         managers = _escalation_managers() if red else []
-        rows = []
+        rows: list[Notification] = []
         for stage, found, extra in (("red", red, managers), ("amber", amber, [])):
             verb = "breached its SLA" if stage == "red" else "is about to breach its SLA"
             for case_id, assignee_id, subject in found:

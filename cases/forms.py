@@ -33,7 +33,9 @@ class PortalCaseForm(StyledFormMixin, forms.Form):
     )
     category = forms.ChoiceField(choices=Case.Category.choices, initial=Case.Category.QUESTION)
     severity = forms.ChoiceField(choices=Case.Severity.choices, initial=Case.Severity.NORMAL)
-    attachments = MultipleFileField(label="Attachments", help_text="PDF, images, text, CSV, ZIP or Office files; 10 MB each.")
+    attachments = MultipleFileField(
+        label="Attachments", help_text="PDF, images, text, CSV, ZIP or Office files; 10 MB each."
+    )
     draft = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -69,7 +71,9 @@ class AssignForm(StyledFormMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = User.objects.filter(is_staff=True, is_active=True).order_by(
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, forms.ModelChoiceField)
+        assignee.queryset = User.objects.filter(is_staff=True, is_active=True).order_by(
             "first_name", "last_name", "email"
         )
         self._style_widgets()

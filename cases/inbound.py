@@ -161,13 +161,13 @@ def case_inbound_email(raw: bytes) -> InboundResult:
                     return InboundResult("rejected", case=case, detail=" ".join(getattr(exc, "messages", [str(exc)])))
                 return InboundResult("threaded", case=case)
             # A reply to a closed case opens a follow-up that names the old one.
-            return _open(sender, subject or case.subject, f"Follow-up to case #{case.pk}.\n\n{body}", uploads, message_id)
+            return _open(
+                sender, subject or case.subject, f"Follow-up to case #{case.pk}.\n\n{body}", uploads, message_id
+            )
         return _open(sender, subject, body, uploads, message_id)
 
 
-def _open(
-    sender: str, subject: str, body: str, uploads: list[services.Upload], message_id: str
-) -> InboundResult:
+def _open(sender: str, subject: str, body: str, uploads: list[services.Upload], message_id: str) -> InboundResult:
     user = User.objects.filter(email__iexact=sender, is_active=True, is_staff=False).first()
     membership = (
         Membership.objects.usable().filter(user=user, is_lead_only=False).select_related("account", "contact").first()

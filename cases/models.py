@@ -113,9 +113,7 @@ class Case(models.Model):
     RUNNING_STATUSES = (Status.NEW, Status.OPEN)
 
     account = models.ForeignKey("crm.Account", on_delete=models.CASCADE, related_name="cases")
-    contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
-    )
+    contact = models.ForeignKey("crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="cases")
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="raised_cases"
     )
@@ -202,7 +200,9 @@ class CaseMessage(models.Model):
     author_email = models.EmailField(blank=True)
     from_staff = models.BooleanField(default=False)
     channel = models.CharField(max_length=8, choices=Case.Channel.choices, default=Case.Channel.STAFF)
-    email_message_id = models.CharField(max_length=255, blank=True, help_text="Message-ID of the email it came or went as.")
+    email_message_id = models.CharField(
+        max_length=255, blank=True, help_text="Message-ID of the email it came or went as."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

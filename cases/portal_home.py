@@ -35,8 +35,7 @@ def portal_home_data(*, membership: Membership) -> PortalHome:
         .order_by("status", "-end_date", "-id")[:CONTRACTS_SHOWN]
     )
     levels = {
-        level.contract_id: level
-        for level in ServiceLevel.objects.filter(contract_id__in=[c.pk for c in contracts])
+        level.contract_id: level for level in ServiceLevel.objects.filter(contract_id__in=[c.pk for c in contracts])
     }
     for contract in contracts:
         contract.level = levels.get(contract.pk)  # type: ignore[attr-defined]

@@ -185,4 +185,3 @@ def help_article(request: PortalHttpRequest, slug: str) -> HttpResponse:
     if draft := request.GET.get("draft", ""):
         suggestion_opened(user=request.user, draft=draft, article=article)
     return render(request, "knowledge/portal/article.html", {"article": article, "nav_section": "help"})
-

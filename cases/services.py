@@ -46,7 +46,7 @@ class Upload:
     content: bytes
 
     @classmethod
-    def from_uploaded(cls, uploaded: File) -> Upload:
+    def from_uploaded(cls, uploaded: File[bytes]) -> Upload:
         return cls(name=str(uploaded.name or "file"), content=uploaded.read())
 
 
@@ -457,7 +457,9 @@ def case_share(*, actor: User, case: Case, users: Iterable[User]) -> None:
 
     ids = [u.pk for u in users]
     allowed = set(
-        Membership.objects.usable().filter(account_id=case.account_id, user_id__in=ids).values_list("user_id", flat=True)
+        Membership.objects.usable()
+        .filter(account_id=case.account_id, user_id__in=ids)
+        .values_list("user_id", flat=True)
     )
     if set(ids) - allowed:
         raise ValidationError("Cases are shared only with colleagues at the same organisation.")

@@ -2,7 +2,7 @@
 
 A calendar is the working days of the week, the opening hours of each working day, the
 holidays (local dates) and the time zone all of them are meant in. Targets are business time:
-"first response within 4 business hours" raised on Friday 16:00 in Helsinki with 8–17 hours is
+"first response within 4 business hours" raised on Friday 16:00 in Helsinki with 8-17 hours is
 due on Monday 12:00 Helsinki time. Pure functions over aware datetimes; no database.
 """
 

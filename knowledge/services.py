@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 def _unique_slug(title: str, exclude: int | None = None) -> str:
     base = slugify(title)[:180] or "article"
     slug, n = base, 1
-    while Article.objects.filter(slug=slug).exclude(pk=exclude).exists():
+    others = Article.objects.filter(slug=slug) if exclude is None else Article.objects.exclude(pk=exclude)
+    while others.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -58,7 +59,9 @@ def article_save(
         article.full_clean(exclude=["author", "category"])
         article.save()
         history_record(actor=actor, record=article, before=before)
-        verb = "created" if before is None else ("published" if status == "published" and not was_published else "updated")
+        verb = (
+            "created" if before is None else ("published" if status == "published" and not was_published else "updated")
+        )
         audit_record(actor=actor, action=f"knowledge.article.{verb}", target=article, data={"status": status})
     return article
 

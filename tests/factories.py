@@ -149,7 +149,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 class ServiceLevelFactory(factory.django.DjangoModelFactory):
-    """Business hours 8–17 Monday to Friday in Helsinki: 4 hours to respond, 2 days to resolve."""
+    """Business hours 8 to 17 Monday to Friday in Helsinki: 4 hours to respond, 2 days to resolve."""
 
     class Meta:
         model = "cases.ServiceLevel"

@@ -126,6 +126,7 @@ def registration_data(registration) -> dict[str, Any]:
 
 Builder = Callable[[Any], dict[str, Any]]
 
+
 # label -> (builder, select_related, prefetch_related) for loading many targets in two queries.
 def case_data(case) -> dict[str, Any]:
     return {

@@ -36,7 +36,7 @@ def setup():
 
 
 def test_near_breach_turns_amber_and_tells_the_assignee(setup):
-    case, agent, manager = setup
+    case, agent, _manager = setup
     result = cases_sla_scan(now=at(2026, 12, 1, 12, 5))  # 75 % of 4 hours is 12:00
     case.refresh_from_db()
     assert case.sla_state == Case.SlaState.AMBER
@@ -76,7 +76,7 @@ def test_cases_waiting_on_the_customer_do_not_breach(setup):
 def test_the_beat_task_runs_the_scan(setup):
     from cases.tasks import cases_sla_scan_task
 
-    case, _agent, _manager = setup
+    _case, _agent, _manager = setup
     with time_machine.travel(at(2026, 12, 9, 10), tick=False):
         assert cases_sla_scan_task.delay().get()["red"] == 1
         assert cases_sla_scan_task.delay().get()["red"] == 0

@@ -51,7 +51,9 @@ def _staff_reply(case, agent, smtp_mail, django_capture_on_commit_callbacks, bod
     return smtp_mail.messages[-1]
 
 
-def test_staff_reply_goes_out_with_a_signed_reply_address(customer, agent, smtp_mail, django_capture_on_commit_callbacks):
+def test_staff_reply_goes_out_with_a_signed_reply_address(
+    customer, agent, smtp_mail, django_capture_on_commit_callbacks
+):
     case = make_case(membership=customer)
     sent = _staff_reply(case, agent, smtp_mail, django_capture_on_commit_callbacks)
     assert sent.rcpt_tos == ("dana@acme.example",)
@@ -86,7 +88,8 @@ def test_customer_answer_by_email_is_threaded_without_the_quote(
     assert message.body.startswith("It works now, thank you!")
     assert "Please try again now." not in message.body
     assert "Attachments not accepted: tool.exe" in message.body
-    assert message.channel == Case.Channel.EMAIL and message.author == customer.user
+    assert message.channel == Case.Channel.EMAIL
+    assert message.author == customer.user
     assert [a.filename for a in message.attachments.all()] == ["screenshot.pdf"]
     assert message.attachments.get().file.read() == PDF
     case.refresh_from_db()
@@ -113,9 +116,9 @@ def test_unknown_sender_changes_nothing(customer, agent, smtp_mail, django_captu
     assert result.outcome == "unknown_sender"
     assert CaseMessage.objects.count() == before
     # Nor does a stranger's new email open a case.
-    assert case_inbound_email(_answer(sent, sender="x@nowhere.example", body="hi", to="support@clientele.example")).outcome in (
-        "unknown_sender",
-    )
+    assert case_inbound_email(
+        _answer(sent, sender="x@nowhere.example", body="hi", to="support@clientele.example")
+    ).outcome in ("unknown_sender",)
     assert Case.objects.count() == 1
 
 
@@ -127,7 +130,8 @@ def test_reply_to_an_old_closed_case_opens_a_follow_up(customer, agent, smtp_mai
     assert result.outcome == "opened"
     assert result.case.pk != case.pk
     assert f"Follow-up to case #{case.pk}" in result.case.description
-    assert result.case.channel == Case.Channel.EMAIL and result.case.account == case.account
+    assert result.case.channel == Case.Channel.EMAIL
+    assert result.case.account == case.account
 
 
 def test_a_known_contact_emailing_support_opens_a_case():
@@ -141,7 +145,8 @@ def test_a_known_contact_emailing_support_opens_a_case():
     raw.set_content("Nobody can connect since 9:00.")
     result = case_inbound_email(raw.as_bytes())
     assert result.outcome == "opened"
-    assert result.case.account == contract.account and result.case.requester_email == "ops@acme.example"
+    assert result.case.account == contract.account
+    assert result.case.requester_email == "ops@acme.example"
 
 
 def test_quote_markers():

@@ -15,9 +15,7 @@ from tests.factories import ContractFactory, ServiceLevelFactory, StaffFactory, 
 
 HEL = ZoneInfo("Europe/Helsinki")
 NY = ZoneInfo("America/New_York")
-OFFICE = BusinessCalendar.build(
-    time_zone="Europe/Helsinki", opens=dt.time(8), closes=dt.time(17), weekdays=range(5)
-)
+OFFICE = BusinessCalendar.build(time_zone="Europe/Helsinki", opens=dt.time(8), closes=dt.time(17), weekdays=range(5))
 
 
 def at(*args, tz=HEL) -> dt.datetime:
@@ -59,7 +57,13 @@ def test_time_zone_of_the_calendar_not_of_the_request():
 def test_daylight_saving_change_counts_real_hours():
     # Clocks in Helsinki go forward on Sunday 29 March 2026 at 03:00; a 24/7 local-time calendar
     # with a time zone counts the 23-hour day as 23 hours.
-    round_clock = BusinessCalendar.build(time_zone="Europe/Helsinki", opens=dt.time(0), closes=dt.time(0), weekdays=range(7), holidays=[dt.date(2000, 1, 1)])
+    round_clock = BusinessCalendar.build(
+        time_zone="Europe/Helsinki",
+        opens=dt.time(0),
+        closes=dt.time(0),
+        weekdays=range(7),
+        holidays=[dt.date(2000, 1, 1)],
+    )
     start = at(2026, 3, 29, 0)
     assert add_business_time(start, dt.timedelta(hours=24), round_clock) == at(2026, 3, 30, 1)
 

@@ -55,7 +55,8 @@ def test_member_raises_a_case_in_the_portal(org):
         },
     )
     case = Case.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/portal/cases/{case.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/cases/{case.pk}/"
     assert (case.account, case.raised_by, case.channel, case.severity) == (
         member.account,
         member.user,
@@ -64,9 +65,11 @@ def test_member_raises_a_case_in_the_portal(org):
     )
     assert case.attachments.get().filename == "log.txt"
     page = client.get(response["Location"])
-    assert b"Invoices page is blank" in page.content and b"log.txt" in page.content
+    assert b"Invoices page is blank" in page.content
+    assert b"log.txt" in page.content
     download = client.get(f"/portal/cases/{case.pk}/attachments/{case.attachments.get().pk}/")
-    assert download.status_code == 200 and b"".join(download.streaming_content) == b"error 500"
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"error 500"
 
 
 def test_bad_input_changes_nothing(org):
@@ -133,7 +136,8 @@ def test_writes_on_another_organisations_case_are_404_and_change_nothing(org):
     assert client.post(f"/portal/cases/{case.pk}/reply/", {"body": "hi"}).status_code == 404
     assert client.post(f"/portal/cases/{case.pk}/resolve/").status_code == 404
     case.refresh_from_db()
-    assert case.status == Case.Status.NEW and case.messages.count() == 1
+    assert case.status == Case.Status.NEW
+    assert case.messages.count() == 1
 
 
 def test_internal_notes_and_their_files_never_reach_the_portal(org, agent):
@@ -141,12 +145,18 @@ def test_internal_notes_and_their_files_never_reach_the_portal(org, agent):
     case = make_case(membership=admin)
     from cases.services import Upload
 
-    case_reply(actor=agent, case=case, body="Customer is on old version", kind=CaseMessage.Kind.NOTE,
-               uploads=[Upload(name="internal.pdf", content=b"%PDF")])
+    case_reply(
+        actor=agent,
+        case=case,
+        body="Customer is on old version",
+        kind=CaseMessage.Kind.NOTE,
+        uploads=[Upload(name="internal.pdf", content=b"%PDF")],
+    )
     note_file = case.attachments.get(internal=True)
     client = _client(admin.user)
     page = client.get(f"/portal/cases/{case.pk}/").content.decode()
-    assert "old version" not in page and "internal.pdf" not in page
+    assert "old version" not in page
+    assert "internal.pdf" not in page
     assert client.get(f"/portal/cases/{case.pk}/attachments/{note_file.pk}/").status_code == 404
 
 
@@ -163,7 +173,9 @@ def test_staff_routes_are_closed_to_portal_users(org, path):
     assert _client(admin.user).get(url).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/cases/{pk}/reply/", "/cases/{pk}/assign/", "/cases/{pk}/status/", "/cases/{pk}/merge/"])
+@pytest.mark.parametrize(
+    "path", ["/cases/{pk}/reply/", "/cases/{pk}/assign/", "/cases/{pk}/status/", "/cases/{pk}/merge/"]
+)
 def test_staff_writes_are_closed_to_portal_users(org, path):
     admin, *_ = org
     case = make_case(membership=admin)
@@ -182,13 +194,16 @@ def test_staff_reply_assign_resolve_and_history(org, agent):
     case = make_case(membership=admin)
     client = _client(agent)
     assert client.post(f"/cases/{case.pk}/assign/", {"assignee": agent.pk, "team": "service_desk"}).status_code == 302
-    assert client.post(f"/cases/{case.pk}/reply/", {"kind": "reply", "body": "Fixed it.", "status": ""}).status_code == 302
+    assert (
+        client.post(f"/cases/{case.pk}/reply/", {"kind": "reply", "body": "Fixed it.", "status": ""}).status_code == 302
+    )
     assert client.post(f"/cases/{case.pk}/status/", {"status": "resolved"}).status_code == 302
     case.refresh_from_db()
     assert (case.assignee, case.status) == (agent, Case.Status.RESOLVED)
     assert case.first_responded_at is not None
     page = client.get(f"/cases/{case.pk}/").content.decode()
-    assert "Fixed it." in page and "Resolved" in page
+    assert "Fixed it." in page
+    assert "Resolved" in page
     from history.models import RecordChange
     from iam.models import AuditEvent
 
@@ -209,9 +224,11 @@ def test_merge_moves_the_conversation(org):
     survivor = make_case(membership=admin, subject="Export fails")
     duplicate = make_case(membership=admin, subject="Export broken", description="Same again")
     response = _client(manager).post(f"/cases/{duplicate.pk}/merge/", {"survivor": survivor.pk})
-    assert response.status_code == 302 and response["Location"] == f"/cases/{survivor.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/cases/{survivor.pk}/"
     duplicate.refresh_from_db()
-    assert duplicate.merged_into == survivor and duplicate.status == Case.Status.CLOSED
+    assert duplicate.merged_into == survivor
+    assert duplicate.status == Case.Status.CLOSED
     assert survivor.messages.filter(body="Same again").exists()
     # A rep may not merge; another account's case cannot be the survivor.
     rep = StaffFactory()
@@ -241,7 +258,8 @@ def test_queue_filters(org, agent):
     urgent = make_case(membership=admin, severity="urgent", subject="Everything down")
     make_case(membership=admin, severity="low", subject="Typo on page")
     page = _client(agent).get("/cases/?severity=urgent").content.decode()
-    assert "Everything down" in page and "Typo on page" not in page
+    assert "Everything down" in page
+    assert "Typo on page" not in page
     assert f"/cases/{urgent.pk}/" in page
 
 

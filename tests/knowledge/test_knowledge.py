@@ -24,17 +24,24 @@ def _client(user) -> Client:
 @pytest.fixture
 def articles():
     return {
-        "excel": ArticleFactory(title="Exporting reports to Excel", body="Choose Export, then Excel. Large exports arrive by email."),
+        "excel": ArticleFactory(
+            title="Exporting reports to Excel", body="Choose Export, then Excel. Large exports arrive by email."
+        ),
         "sso": ArticleFactory(title="Signing in with your company account", body="Single sign-on uses OpenID Connect."),
-        "draft": ArticleFactory(title="Excel export troubleshooting", body="Draft notes about excel exports", status="draft"),
-        "internal": ArticleFactory(title="Excel export internals", body="Which queue runs excel exports", visibility="internal"),
+        "draft": ArticleFactory(
+            title="Excel export troubleshooting", body="Draft notes about excel exports", status="draft"
+        ),
+        "internal": ArticleFactory(
+            title="Excel export internals", body="Which queue runs excel exports", visibility="internal"
+        ),
     }
 
 
 def test_search_finds_words_in_title_and_body_best_first(articles):
     found = list(search(articles_for_customers(), "the export to excel fails"))
     assert found[0] == articles["excel"]
-    assert articles["draft"] not in found and articles["internal"] not in found
+    assert articles["draft"] not in found
+    assert articles["internal"] not in found
     assert list(search(articles_for_customers(), "OpenID")) == [articles["sso"]]
 
 
@@ -42,7 +49,8 @@ def test_help_centre_shows_only_published_public_articles(articles):
     client = _client(MembershipFactory().user)
     page = client.get("/portal/help/?q=excel").content.decode()
     assert "Exporting reports to Excel" in page
-    assert "troubleshooting" not in page and "internals" not in page
+    assert "troubleshooting" not in page
+    assert "internals" not in page
     assert client.get(f"/portal/help/{articles['excel'].slug}/").status_code == 200
     assert client.get(f"/portal/help/{articles['draft'].slug}/").status_code == 404
     assert client.get(f"/portal/help/{articles['internal'].slug}/").status_code == 404
@@ -71,7 +79,13 @@ def test_suggestions_while_typing_and_deflection(articles):
     client.get(f"/portal/help/{articles['excel'].slug}/?draft=draft-2")
     client.post(
         "/portal/cases/new/",
-        {"subject": "Excel still fails", "description": "x", "category": "problem", "severity": "normal", "draft": "draft-2"},
+        {
+            "subject": "Excel still fails",
+            "description": "x",
+            "category": "problem",
+            "severity": "normal",
+            "draft": "draft-2",
+        },
     )
     assert Case.objects.get().draft_token == "draft-2"
     assert (deflection().suggested, deflection().opened, deflection().deflected) == (2, 2, 1)
@@ -84,10 +98,17 @@ def test_staff_write_and_publish_articles():
     client = _client(staff)
     response = client.post(
         "/knowledge/new/",
-        {"title": "Resetting a password", "summary": "", "body": "Use Forgot password.", "status": "published", "visibility": "public"},
+        {
+            "title": "Resetting a password",
+            "summary": "",
+            "body": "Use Forgot password.",
+            "status": "published",
+            "visibility": "public",
+        },
     )
     assert response.status_code == 302
     article = articles_for_customers().get(title="Resetting a password")
-    assert article.published_at is not None and article.slug == "resetting-a-password"
+    assert article.published_at is not None
+    assert article.slug == "resetting-a-password"
     with pytest.raises(Exception, match="title and a body"):
         article_save(actor=staff, title="", body="")

@@ -1,7 +1,7 @@
 """Take in raw emails (RFC 5322 files, or one on stdin): each is threaded onto its case or opens one.
 
-    python manage.py cases_inbound_email message.eml [more.eml ...]
-    fetchmail ... --mda "python manage.py cases_inbound_email -"
+python manage.py cases_inbound_email message.eml [more.eml ...]
+fetchmail ... --mda "python manage.py cases_inbound_email -"
 """
 
 from __future__ import annotations
