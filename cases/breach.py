@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.urls import reverse
@@ -56,7 +57,9 @@ def _escalation_managers() -> list[int]:
 
 def cases_sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
     now = now or timezone.now()
-    params: list[str | dt.datetime] = [*_RUNNING, now, now]
+    # The backend's own form of the instant (SQLite stores UTC text): raw SQL gets no conversion.
+    at = connection.ops.adapt_datetimefield_value(now.astimezone(dt.UTC))
+    params: list[Any] = [*_RUNNING, at, at]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_RED, params)
         red = cursor.fetchall()
