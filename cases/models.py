@@ -164,6 +164,17 @@ class Case(models.Model):
             models.Index(fields=["account", "status", "-created_at", "-id"], name="cases_case_account"),
             models.Index(fields=["raised_by", "-created_at", "-id"], name="cases_case_raised_by"),
             models.Index(fields=["status", "sla_state"], name="cases_case_sla"),
+            # The queue shows open cases by default: ordered scans (and bounded counts) over them only.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(status__in=["new", "open", "waiting"]),
+                name="cases_case_open_created",
+            ),
+            models.Index(
+                fields=["team", "severity", "-created_at", "-id"],
+                condition=Q(status__in=["new", "open", "waiting"]),
+                name="cases_case_open_team_sev",
+            ),
         ]
 
     def __str__(self) -> str:
