@@ -19,9 +19,11 @@ RESOURCES: dict[str, str] = {
     "registrations": "Registration requests",
     "webhooks": "Webhook endpoints",
     "audit-events": "Audit trail",
+    "cases": "Cases",
+    "articles": "Knowledge-base articles",
 }
 # Resources that are only ever read through the API.
-READ_ONLY = {"audit-events"}
+READ_ONLY = {"audit-events", "articles"}
 
 READ, WRITE = "read", "write"
 

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from api import docs, views
+from cases.api import ArticleViewSet, CaseViewSet
 
 router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("accounts", views.AccountViewSet, basename="account")
@@ -21,6 +22,8 @@ router.register("invitation-batches", views.InvitationBatchViewSet, basename="in
 router.register("registrations", views.RegistrationViewSet, basename="registration")
 router.register("webhooks", views.WebhookViewSet, basename="webhook")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
+router.register("cases", CaseViewSet, basename="case")
+router.register("articles", ArticleViewSet, basename="article")
 
 app_name = "api"
 

@@ -499,6 +499,7 @@ SUITES: list[str] = [
     "bench.invitations",
     "bench.webhooks",
     "bench.reports",
+    "bench.cases",
 ]
 
 

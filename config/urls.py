@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from cases.inbound_views import mail_inbound
 from config.health import healthz, readyz
 from crm.bounce_views import mail_bounce
 from crm.reconfirmation_views import reconfirm
@@ -31,4 +32,9 @@ urlpatterns = [
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
     path("search/", include("search.urls")),
     path("views/", include("savedviews.urls")),
+    path("cases/", include("cases.urls")),
+    path("portal/cases/", include("cases.portal_urls")),
+    path("portal/help/", include("knowledge.portal_urls")),
+    path("knowledge/", include("knowledge.urls")),
+    path("hooks/mail/inbound", mail_inbound, name="mail_inbound"),
 ]

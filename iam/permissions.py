@@ -178,3 +178,29 @@ def can_export(user: MaybeUser) -> bool:
 RoleChecks.import_records = property(lambda self: can_import(self._user))  # type: ignore[attr-defined]
 RoleChecks.merge_accounts = property(lambda self: can_merge(self._user, "crm.account"))  # type: ignore[attr-defined]
 RoleChecks.export_records = property(lambda self: can_export(self._user))  # type: ignore[attr-defined]
+
+# --- Cases and the customer's portal (#17) -------------------------------------------------------
+
+# Business roles whose holders see every case of their organisation, not only their own.
+CASE_ORGANISATION_ROLES = ("org_admin", "technical_contact")
+
+
+def can_work_cases(user: MaybeUser) -> bool:
+    """Every staff user works cases: the service desk's queue, and sales on their accounts."""
+    return is_crm_user(user)
+
+
+def can_merge_cases(user: MaybeUser) -> bool:
+    return is_crm_user(user) and (user.is_superuser or user.staff_role in _MANAGE_EVERY_RECORD)
+
+
+def sees_organisation_cases(membership: Membership) -> bool:
+    """Org admins and technical contacts see (and raise) cases for the whole organisation."""
+    if membership.is_org_admin:
+        return True
+    return membership.roles.filter(key__in=CASE_ORGANISATION_ROLES).exists()
+
+
+def can_raise_cases(membership: Membership) -> bool:
+    """Any usable membership of a customer may raise cases; a lead-only one (no contract) may not."""
+    return not membership.is_lead_only

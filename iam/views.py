@@ -26,6 +26,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from cases.portal_home import portal_home_data
 from core.errors import BusinessRuleViolation
 from core.http import AuthenticatedHttpRequest, PortalHttpRequest
 from core.listing import Sort, keyset_page
@@ -121,6 +122,8 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
         "applications": sorted(applications.values(), key=lambda e: e["application"].name.lower()),
         "has_mfa": _has_second_factor(request.user),
         "nav_section": "home",
+        # Contracts, open cases and the account manager (#17).
+        "relationship": portal_home_data(membership=membership),
     }
     return render(request, "portal/home.html", context)
 

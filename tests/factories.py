@@ -143,3 +143,50 @@ class MembershipFactory(factory.django.DjangoModelFactory):
         self.is_org_admin = BusinessRole.ORG_ADMIN in keys
         self.is_lead_only = keys == [BusinessRole.LEAD]
         self.save()
+
+
+# --- Cases and the knowledge base (#17) -------------------------------------------------------
+
+
+class ServiceLevelFactory(factory.django.DjangoModelFactory):
+    """Business hours 8 to 17 Monday to Friday in Helsinki: 4 hours to respond, 2 days to resolve."""
+
+    class Meta:
+        model = "cases.ServiceLevel"
+
+    name = factory.Sequence(lambda n: f"Gold {n}")
+    first_response_minutes = 4 * 60
+    resolution_minutes = 2 * 9 * 60
+    time_zone = "Europe/Helsinki"
+    opens = dt.time(8, 0)
+    closes = dt.time(17, 0)
+    weekdays = "01234"
+
+
+def make_case(*, membership=None, account=None, actor=None, **kwargs):
+    """A case raised the way a customer raises one: through the service."""
+    from cases.models import Case
+    from cases.services import case_create
+
+    if membership is not None:
+        kwargs.setdefault("raised_by", membership.user)
+        kwargs.setdefault("contact", membership.contact)
+        kwargs.setdefault("channel", Case.Channel.PORTAL)
+        account = membership.account
+        actor = actor or membership.user
+    account = account or ContractFactory().account
+    kwargs.setdefault("subject", "The export to Excel fails")
+    kwargs.setdefault("description", "Clicking Export shows an error.")
+    return case_create(actor=actor, account=account, **kwargs)
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "knowledge.Article"
+
+    title = factory.Sequence(lambda n: f"How to do thing {n}")
+    slug = factory.Sequence(lambda n: f"article-{n}")
+    body = "Open the menu and choose the thing."
+    status = "published"
+    visibility = "public"
+    author = factory.SubFactory(StaffFactory)

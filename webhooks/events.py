@@ -30,6 +30,10 @@ EVENT_TYPES: dict[str, str] = {
     "registration.submitted": "A self-service registration request was submitted.",
     "registration.approved": "A registration request was approved.",
     "registration.rejected": "A registration request was rejected.",
+    "case.created": "A case was raised (in the portal, by staff, by email or through the API).",
+    "case.updated": "A case's status, assignment or details changed, or it was merged.",
+    "case.replied": "A public reply was added to a case's conversation.",
+    "case.resolved": "A case was resolved.",
 }
 
 # Sent only by "Send test event" to one endpoint; nobody subscribes to it.

@@ -141,7 +141,25 @@ def registration_data(registration) -> dict[str, Any]:
 
 Builder = Callable[[Any], dict[str, Any]]
 
+
 # label -> (builder, select_related, prefetch_related) for loading many targets in two queries.
+def case_data(case) -> dict[str, Any]:
+    return {
+        "id": case.pk,
+        "account_id": case.account_id,
+        "subject": case.subject,
+        "status": case.status,
+        "severity": case.severity,
+        "category": case.category,
+        "channel": case.channel,
+        "assignee_id": case.assignee_id,
+        "sla_state": case.sla_state,
+        "merged_into_id": case.merged_into_id,
+        "resolution_due_at": _iso(case.resolution_due_at),
+        "updated_at": _iso(case.updated_at),
+    }
+
+
 BUILDERS: dict[str, tuple[Builder, tuple[str, ...], tuple[str, ...]]] = {
     "crm.account": (account_data, (), ()),
     "crm.contact": (contact_data, (), ()),
@@ -151,6 +169,7 @@ BUILDERS: dict[str, tuple[Builder, tuple[str, ...], tuple[str, ...]]] = {
     "iam.membership": (membership_data, ("user",), ("roles",)),
     "invitations.invitation": (invitation_data, (), ()),
     "registrations.registrationrequest": (registration_data, (), ()),
+    "cases.case": (case_data, (), ()),
 }
 
 

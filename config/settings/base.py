@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "imports",
     "dedup",
     "exports",
+    "cases",
+    "knowledge",
     "notifications",
 ]
 
@@ -139,6 +141,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "contracts-expire-due": {"task": "crm.contracts_expire_due", "schedule": 60 * 60},
     "registrations-expire-unverified": {"task": "registrations.expire_unverified", "schedule": 60 * 60},
     "invitations-expire-due": {"task": "invitations.expire_due", "schedule": 15 * 60},
+    "cases-sla-scan": {"task": "cases.sla_scan", "schedule": 60},
     "invitation-batches-resume": {"task": "invitations.batches_resume", "schedule": 60},
     "webhooks-dispatch-due": {"task": "webhooks.deliveries_dispatch_due", "schedule": 60},
     "webhooks-events-prune": {"task": "webhooks.events_prune", "schedule": 24 * 60 * 60},
@@ -458,3 +461,38 @@ IMPORTS_STALL_SECONDS = env_int("IMPORTS_STALL_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["imports-resume-stalled"] = {"task": "imports.imports_resume_stalled", "schedule": 60}
 # XLSX exports are built in memory by the spreadsheet format itself: above this, CSV (streamed).
 EXPORTS_XLSX_MAX_ROWS = env_int("EXPORTS_XLSX_MAX_ROWS", 50000)
+
+# --- Cases and the knowledge base (#17) ----------------------------------------------------
+# The support mailbox: replies go out with its plus-address per case (support+case-42-…@…).
+CASES_REPLY_ADDRESS = env_str("CASES_REPLY_ADDRESS", "support@clientele.example")
+# Shared secret of the inbound-mail endpoint (POST /hooks/mail/inbound, a raw RFC 5322 message).
+CASES_INBOUND_SECRET = env_str("CASES_INBOUND_SECRET")
+CASES_ATTACHMENT_MAX_BYTES = env_int("CASES_ATTACHMENT_MAX_MB", 10) * 1024 * 1024
+CASES_ATTACHMENTS_PER_MESSAGE = 10
+CASES_ATTACHMENT_TYPES = env_list(
+    "CASES_ATTACHMENT_TYPES",
+    [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ],
+)
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "CaseChannelEnum": "cases.models.Case.Channel",
+        "CaseSeverityEnum": "cases.models.Case.Severity",
+        "CaseCategoryEnum": "cases.models.Case.Category",
+        "CaseTeamEnum": "cases.models.Case.Team",
+        "CaseMessageKindEnum": "cases.models.CaseMessage.Kind",
+        "ArticleStatusEnum": "knowledge.models.Article.Status",
+        "ArticleVisibilityEnum": "knowledge.models.Article.Visibility",
+    }
+)

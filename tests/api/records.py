@@ -83,6 +83,14 @@ def make(resource: str) -> tuple[Any, Any]:
         from tests.webhooks.factories import EndpointFactory
 
         return EndpointFactory(), None
+    elif resource == "cases":
+        from tests.factories import make_case
+
+        record = make_case()
+    elif resource == "articles":
+        from tests.factories import ArticleFactory
+
+        return ArticleFactory(), None
     else:
         raise AssertionError(resource)
     return record, record.account
@@ -101,4 +109,6 @@ RESOURCES = [
     "registrations",
     "webhooks",
     "audit-events",
+    "cases",
+    "articles",
 ]

@@ -1,0 +1,56 @@
+"""Reads of cases, already scoped to what the asking person may see."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+from cases.models import Case, CaseMessage, ServiceLevel
+from crm.models import Contract
+from iam.permissions import can_work_cases, sees_organisation_cases
+
+if TYPE_CHECKING:
+    from crm.models import Account
+    from iam.models import Membership
+    from iam.permissions import MaybeUser
+
+
+def cases_for_staff(*, user: MaybeUser) -> QuerySet[Case]:
+    """Every case, for staff; nothing for anyone else (default deny)."""
+    if not can_work_cases(user):
+        return Case.objects.none()
+    return Case.objects.all()
+
+
+def cases_for_member(*, membership: Membership) -> QuerySet[Case]:
+    """A portal user's cases at the account in use: all of them for org admins and technical
+    contacts, else those they raised and those shared with them."""
+    qs = Case.objects.filter(account_id=membership.account_id, merged_into__isnull=True)
+    if membership.is_lead_only:
+        return qs.none()
+    if sees_organisation_cases(membership):
+        return qs
+    return qs.filter(Q(raised_by_id=membership.user_id) | Q(shared_with=membership.user_id)).distinct()
+
+
+def public_messages(case: Case) -> QuerySet[CaseMessage]:
+    return case.messages.filter(kind=CaseMessage.Kind.REPLY).select_related("author")
+
+
+def service_level_for(account: Account) -> tuple[ServiceLevel | None, Contract | None]:
+    """The level a new case of this account is served at: its active contract's, its tier's, the default."""
+    contract = (
+        Contract.objects.filter(account=account, status=Contract.Status.ACTIVE)
+        .select_related("service_level")
+        .order_by("-end_date", "-id")
+        .first()
+    )
+    level = getattr(contract, "service_level", None) if contract is not None else None
+    if level is None:
+        level = (
+            ServiceLevel.objects.filter(Q(tier=account.tier, contract__isnull=True) | Q(is_default=True))
+            .order_by("is_default", "id")
+            .first()
+        )
+    return level, contract

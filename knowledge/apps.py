@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class KnowledgeConfig(AppConfig):
+    """The knowledge base: articles for staff and customers, searched and suggested."""
+
+    name = "knowledge"
+    verbose_name = "Knowledge base"
