@@ -47,6 +47,7 @@ RELATIONS: dict[str, dict[tuple[str, str], str]] = {
         ("registrations.registrationrequest", "matched_account"): MOVE,
         ("webhooks.event", "account"): MOVE,
         ("api.apikey", "accounts"): M2M,
+        ("cases.case", "account"): MOVE,
     },
     "crm.contact": {
         ("iam.membership", "contact"): MOVE,  # both portal identities keep working, as the survivor
@@ -54,6 +55,7 @@ RELATIONS: dict[str, dict[tuple[str, str], str]] = {
         ("crm.activity", "contact"): MOVE,
         ("crm.contactreconfirmation", "contact"): MOVE,
         ("invitations.invitation", "contact"): MOVE,
+        ("cases.case", "contact"): MOVE,
     },
     "crm.lead": {
         ("crm.activity", "lead"): MOVE,
