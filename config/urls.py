@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from config.health import healthz, readyz
 from crm.bounce_views import mail_bounce
@@ -26,4 +28,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
+    # Browsers ask for /favicon.ico whatever the page says; answer rather than log a 404 on every page.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("notifications/", include("notifications.urls")),
 ]

@@ -38,6 +38,7 @@ from invitations.emails import invitation_email_render, invitation_message
 from invitations.models import Invitation
 from invitations.permissions import can_invite_lead, can_invite_to_account
 from invitations.tokens import token_digest, token_new, token_well_formed
+from notifications import triggers as notification_triggers
 from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
@@ -591,6 +592,7 @@ def invitation_accept(
         )
         if invitation.lead_id is not None:
             _lead_registered(invitation=invitation, user=user, account=account)
+        notification_triggers.invitation_accepted(invitation=invitation, user=user, account=account, contact=contact)
     return InvitationAcceptance(invitation=invitation, user=user, membership=membership, user_created=user_created)
 
 
