@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -104,8 +103,10 @@ def test_nobody_sees_or_opens_another_persons_notifications(rep_client, sales_re
 
     listing = rep_client.get(reverse("notifications:list")).content.decode()
     menu = rep_client.get(reverse("notifications:menu")).content.decode()
-    assert "Task due: mine" in listing and "Task due: mine" in menu
-    assert "Task due: theirs" not in listing and "Task due: theirs" not in menu
+    assert "Task due: mine" in listing
+    assert "Task due: mine" in menu
+    assert "Task due: theirs" not in listing
+    assert "Task due: theirs" not in menu
 
     assert rep_client.post(reverse("notifications:open", args=[theirs.pk])).status_code == 404
     theirs.refresh_from_db()
@@ -163,7 +164,8 @@ def test_the_digest_sends_one_email_per_person_once(settings, sales_rep, other_r
     assert mine.subject == "2 updates for you in Clientele"
     html = mine.alternatives[0][0]
     for body in (mine.body, html):
-        assert "Task due: call Ann" in body and "Ann of Acme registered" in body
+        assert "Task due: call Ann" in body
+        assert "Ann of Acme registered" in body
         assert "Task due: call Bob" not in body
         assert "http://testserver/accounts/1/" in body
         assert "http://testserver" + reverse("notifications:preferences") in body
