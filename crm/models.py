@@ -487,6 +487,11 @@ class Activity(TimestampedModel):
                 condition=Q(done=False) | Q(done_at__isnull=False), name="crm_activity_done_has_date"
             ),
             models.CheckConstraint(condition=~Q(subject=""), name="crm_activity_subject_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(kind="note", done=False),
+                name="crm_activity_note_is_done",
+                violation_error_message="A note is never open: plan a task to follow up instead.",
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "-occurred_at", "-id"], name="crm_activity_account_tl"),

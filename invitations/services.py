@@ -668,6 +668,8 @@ def _lead_registered(*, invitation: Invitation, user: User, account: Account) ->
     note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {invitation.email}",
+        done=True,
+        done_at=timezone.now(),
         body=f"Accepted the invitation from {_inviter_name(invitation.invited_by)}. Score +{bonus} → {lead.score}.",
         author=invitation.invited_by,
         owner=lead.owner,

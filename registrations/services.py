@@ -599,6 +599,8 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
     note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {registration.email}",
+        done=True,
+        done_at=timezone.now(),
         body=f"Self-service registration of {registration.company_name} ({registration.business_id}). "
         f"Score +{settings.REGISTRATIONS_LEAD_SCORE_BONUS} → {lead.score}.",
         author=actor if actor is not None and actor.is_staff else lead.owner,
