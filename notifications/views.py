@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
@@ -84,6 +86,10 @@ class PreferencesForm(StyledFormMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Include in the digest",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_widgets()
 
 
 @staff_required
