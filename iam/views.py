@@ -128,8 +128,17 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def no_access(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Why a signed-in external user cannot get in, and whom to ask."""
+    from crm.models import Contract
+
     memberships = list(user_memberships(user=request.user))
-    return render(request, "portal/no_access.html", {"memberships": memberships}, status=403)
+    # A prospect (never a contract) waits for access to start; a former customer's access is paused.
+    had_contract = set(
+        Contract.objects.filter(account_id__in=[m.account_id for m in memberships])
+        .exclude(status=Contract.Status.DRAFT)
+        .values_list("account_id", flat=True)
+    )
+    context = {"memberships": memberships, "had_contract": had_contract}
+    return render(request, "portal/no_access.html", context, status=403)
 
 
 @login_required

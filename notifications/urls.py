@@ -6,6 +6,7 @@ app_name = "notifications"
 
 urlpatterns = [
     path("", views.notification_list, name="list"),
+    path("bell", views.notification_bell, name="bell"),
     path("menu", views.notification_menu, name="menu"),
     path("<int:pk>/open", views.notification_open, name="open"),
     path("read-all", views.notification_read_all, name="read_all"),

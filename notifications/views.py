@@ -47,6 +47,15 @@ def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @staff_required
+def notification_bell(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The top bar's bell, fetched after the page: one bounded count, and no page pays for it."""
+    count = selectors.unread_count(request.user)
+    limit = selectors.UNREAD_COUNT_LIMIT
+    badge = f"{limit - 1}+" if count >= limit else str(count)
+    return render(request, "notifications/_bell.html", {"count": count, "badge": badge})
+
+
+@staff_required
 def notification_menu(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The bell's dropdown, loaded when it opens, so no page pays for it."""
     rows = list(selectors.inbox(request.user)[:MENU_SIZE])
