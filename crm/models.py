@@ -92,6 +92,13 @@ class Account(TimestampedModel):
         db_default=False,
         help_text="Every portal user of this account must use a second factor.",
     )
+    allow_public_email = models.BooleanField(
+        "allow webmail addresses",
+        default=False,
+        db_default=False,
+        help_text="Org admins may invite people at webmail or disposable addresses (gmail.com, …) into this "
+        "account. Off: only work addresses, the same rule as self-service registration.",
+    )
 
     objects = AccountQuerySet.as_manager()
 

@@ -33,7 +33,7 @@ from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import grantable_roles
 from iam.services import membership_grant
-from invitations.email_domains import email_domain, qualify_business_email
+from invitations.email_domains import email_domain, public_address_refusal, qualify_business_email
 from invitations.emails import invitation_email_render, invitation_message
 from invitations.models import Invitation
 from invitations.permissions import can_invite_lead, can_invite_to_account
@@ -208,6 +208,9 @@ def invitation_create(
         role_list = list(roles) if roles is not None else default_roles()
         _require_may_grant(actor, account, role_list)
         email = _normalise_email(email or (contact.email if contact else ""))
+        refusal = public_address_refusal(email, account=account, actor=actor) if email else None
+        if refusal:
+            raise ValidationError({"email": ValidationError(refusal, code="public_address")})
         if contact is None:
             contact = account.contacts.filter(email__iexact=email).order_by("pk").first()
 
