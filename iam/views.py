@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 from core.errors import BusinessRuleViolation
 from core.http import AuthenticatedHttpRequest, PortalHttpRequest
 from core.listing import Sort, keyset_page
+from core.plain_words import audit_details, audit_sentence
 from iam import services
 from iam.forms import PORTAL_AUDIT_ACTIONS, AuditFilterForm, MemberRolesForm, ProfileForm
 from iam.middleware import SESSION_ACCOUNT_KEY
@@ -329,8 +330,8 @@ def org_audit(request: PortalHttpRequest) -> HttpResponse:
     )
     labels = dict(PORTAL_AUDIT_ACTIONS)
     for event in page.items:
-        event.label = labels.get(event.action, event.action)
-        event.details = [(key, _detail(value)) for key, value in sorted((event.data or {}).items())]
+        event.label = labels.get(event.action) or audit_sentence(event.action)
+        event.details = audit_details(event.data)
     context = {
         "form": form,
         "page": page,
