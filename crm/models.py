@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -242,6 +243,17 @@ class Contact(TimestampedModel):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    # A contact typed in this recently and never verified is new, not stale: shown as such (#15).
+    NEW_FOR = dt.timedelta(days=30)
+
+    @property
+    def is_new_unverified(self) -> bool:
+        return (
+            self.last_verified_at is None
+            and self.created_at is not None
+            and (timezone.now() - self.created_at < self.NEW_FOR)
+        )
 
     @property
     def freshness_probability(self) -> float:

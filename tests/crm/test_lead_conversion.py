@@ -212,3 +212,16 @@ def test_a_note_cannot_be_reopened_as_a_task(sales_rep):
         services.activity_set_done(actor=sales_rep, activity=note, done=False)
     with pytest.raises(ValidationError, match="A note is never open"):
         services.activity_update(actor=sales_rep, activity=note, changes={"done": False})
+
+
+def test_a_contact_just_typed_in_is_new_not_stale(rep_client, sales_rep):
+    """#15: a fresh, never-verified contact is not shown as "Stale · never verified" in red."""
+    contact = ContactFactory(account=AccountFactory(owner=sales_rep), owner=sales_rep, last_verified_at=None)
+
+    html = rep_client.get(contact.get_absolute_url()).content.decode()
+
+    assert 'id="freshness-new"' in html
+    assert "not verified yet" in html
+    assert "freshness-stale" not in html
+    listing = rep_client.get("/contacts/").content.decode()
+    assert "freshness-new" in listing
