@@ -254,6 +254,7 @@ def invitation_create(
                     data=_audit_data(invitation, role_list),
                 )
                 _send_after_commit(invitation.pk)
+                _on_timeline(invitation, actor=actor, subject=f"Invited to the portal: {email}")
                 return InvitationOutcome(
                     status="created", message=f"Invitation sent to {email}.", invitation=invitation
                 )
@@ -271,9 +272,35 @@ def invitation_create(
             data={**_audit_data(invitation, role_list), "via": "invite_again"},
         )
         _send_after_commit(invitation.pk)
+        _on_timeline(invitation, actor=actor, subject=f"Invited to the portal again: {email}")
     return InvitationOutcome(
         status="refreshed", message=f"{email} had an open invitation: a new link was sent.", invitation=invitation
     )
+
+
+def _on_timeline(invitation: Invitation, *, actor: User, subject: str, body: str = "") -> None:
+    """Invitations show on the contact's timeline, as the email they are (#15).
+
+    A lead's timeline already gets its note when the lead registers (``_lead_registered``).
+    """
+    contact = invitation.contact
+    if contact is None:
+        return
+    now = timezone.now()
+    activity = Activity.objects.create(
+        kind=Activity.Kind.EMAIL,
+        subject=subject[:200],
+        body=body
+        or f"Sent by {_inviter_name(actor)}." + (f" Their note: “{invitation.note}”" if invitation.note else ""),
+        done=True,
+        done_at=now,
+        occurred_at=now,
+        author=actor,
+        owner=contact.owner,
+        account_id=contact.account_id,
+        contact=contact,
+    )
+    history_record(actor=actor, record=activity)
 
 
 def _audit_data(invitation: Invitation, roles: Iterable[BusinessRole]) -> dict[str, Any]:
@@ -595,6 +622,13 @@ def invitation_accept(
         )
         if invitation.lead_id is not None:
             _lead_registered(invitation=invitation, user=user, account=account)
+        if invitation.lead_id is None and contact is not None:
+            _on_timeline(
+                invitation,
+                actor=user,
+                subject=f"Accepted the portal invitation: {invitation.email}",
+                body="They can sign in to the portal now.",
+            )
         notification_triggers.invitation_accepted(invitation=invitation, user=user, account=account, contact=contact)
     return InvitationAcceptance(invitation=invitation, user=user, membership=membership, user_created=user_created)
 

@@ -74,3 +74,25 @@ def test_work_addresses_are_unaffected(org_admin):
     assert services.invitation_create(
         actor=org_admin.user, email="colleague@acme-industries.com", account=org_admin.account, roles=roles("buyer")
     ).created
+
+
+def test_invitations_appear_on_the_contacts_timeline(owner, acme, django_capture_on_commit_callbacks):
+    from crm.models import Activity
+    from tests.factories import ContactFactory
+    from tests.invitations.factories import last_token
+
+    contact = ContactFactory(account=acme, first_name="Dana", email="dana@acme-industries.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitation_create(actor=owner, contact=contact, roles=roles("buyer"), note="See you at the fair")
+    services.invitation_accept(actor=None, token=last_token(), password="a long enough passphrase")
+
+    subjects = list(Activity.objects.filter(contact=contact).order_by("id").values_list("subject", "kind", "done"))
+    assert subjects == [
+        ("Invited to the portal: dana@acme-industries.com", "email", True),
+        ("Accepted the portal invitation: dana@acme-industries.com", "email", True),
+    ]
+    client = Client()
+    client.force_login(owner)
+    html = client.get(contact.get_absolute_url()).content.decode()
+    assert "Invited to the portal" in html
+    assert "Accepted the portal invitation" in html
