@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -160,7 +160,7 @@ def task_reminders_send_due(*, now: dt.datetime | None = None) -> int:
                 url=_task_url(row),
                 target_type="crm.activity",
                 target_id=row["pk"],
-                dedupe_key=f"task.due:{row['pk']}:{int(row['due_at'].timestamp())}",
+                dedupe_key=f"task.due:{row['pk']}:{int(row['due_at'].timestamp()) if row['due_at'] else 0}",
                 created_at=now,
             )
             for row in rows
@@ -171,7 +171,7 @@ def task_reminders_send_due(*, now: dt.datetime | None = None) -> int:
         created += Notification.objects.filter(dedupe_key__in=keys).count() - before
 
 
-def _task_url(row: dict[str, Any]) -> str:
+def _task_url(row: Mapping[str, Any]) -> str:
     for field, name in (
         ("opportunity_id", "crm:opportunity_detail"),
         ("contact_id", "crm:contact_detail"),
