@@ -1,12 +1,18 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from config.health import healthz, readyz
 from crm.bounce_views import mail_bounce
 from crm.reconfirmation_views import reconfirm
 from crm.views import home
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Resolved per request: the hashed name exists only once collectstatic has run.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
     path("", home, name="home"),
@@ -29,6 +35,6 @@ urlpatterns = [
     path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
     # Browsers ask for /favicon.ico whatever the page says; answer rather than log a 404 on every page.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon, name="favicon"),
     path("notifications/", include("notifications.urls")),
 ]
