@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from cases.inbound_views import mail_inbound
@@ -6,6 +8,12 @@ from config.health import healthz, readyz
 from crm.bounce_views import mail_bounce
 from crm.reconfirmation_views import reconfirm
 from crm.views import home
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Resolved per request: the hashed name exists only once collectstatic has run.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
     path("", home, name="home"),
@@ -37,4 +45,7 @@ urlpatterns = [
     path("portal/help/", include("knowledge.portal_urls")),
     path("knowledge/", include("knowledge.urls")),
     path("hooks/mail/inbound", mail_inbound, name="mail_inbound"),
+    # Browsers ask for /favicon.ico whatever the page says; answer rather than log a 404 on every page.
+    path("favicon.ico", favicon, name="favicon"),
+    path("notifications/", include("notifications.urls")),
 ]

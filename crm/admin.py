@@ -141,8 +141,17 @@ class ContractAdmin(CRMModelAdmin):
 ACTIVITY_CHANGEABLE = ("subject", "body", "due_at", "owner", "done")
 
 
+class ActivityAdminForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("kind") == Activity.Kind.NOTE:
+            cleaned["done"] = True  # a note records what happened: never an open task
+        return cleaned
+
+
 @admin.register(Activity)
 class ActivityAdmin(CRMModelAdmin):
+    form = ActivityAdminForm
     list_display = ["subject", "kind", "occurred_at", "done", "author", "account", "contact", "lead"]
     list_filter = ["kind", "done"]
     search_fields = ["subject"]

@@ -105,7 +105,18 @@ class AccountForm(RecordForm):
 
     class Meta:
         model = Account
-        fields = ["name", "business_id", "country", "website", "industry", "tier", "territory", "owner", "require_mfa"]
+        fields = [
+            "name",
+            "business_id",
+            "country",
+            "website",
+            "industry",
+            "tier",
+            "territory",
+            "owner",
+            "require_mfa",
+            "allow_public_email",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -91,6 +92,13 @@ class Account(TimestampedModel):
         default=False,
         db_default=False,
         help_text="Every portal user of this account must use a second factor.",
+    )
+    allow_public_email = models.BooleanField(
+        "allow webmail addresses",
+        default=False,
+        db_default=False,
+        help_text="Org admins may invite people at webmail or disposable addresses (gmail.com, …) into this "
+        "account. Off: only work addresses, the same rule as self-service registration.",
     )
 
     objects = AccountQuerySet.as_manager()
@@ -235,6 +243,17 @@ class Contact(TimestampedModel):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    # A contact typed in this recently and never verified is new, not stale: shown as such (#15).
+    NEW_FOR = dt.timedelta(days=30)
+
+    @property
+    def is_new_unverified(self) -> bool:
+        return (
+            self.last_verified_at is None
+            and self.created_at is not None
+            and (timezone.now() - self.created_at < self.NEW_FOR)
+        )
 
     @property
     def freshness_probability(self) -> float:
@@ -487,6 +506,11 @@ class Activity(TimestampedModel):
                 condition=Q(done=False) | Q(done_at__isnull=False), name="crm_activity_done_has_date"
             ),
             models.CheckConstraint(condition=~Q(subject=""), name="crm_activity_subject_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(kind="note", done=False),
+                name="crm_activity_note_is_done",
+                violation_error_message="A note is never open: plan a task to follow up instead.",
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "-occurred_at", "-id"], name="crm_activity_account_tl"),

@@ -41,6 +41,7 @@ from iam.permissions import is_crm_user
 from invitations.batches import invitation_batch_create
 from invitations.models import InvitationBatch
 from invitations.permissions import manages_every_account
+from notifications import triggers as notification_triggers
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -387,4 +388,5 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             target=contact,
             data={"email": request.sent_to, "requested_at": request.created_at.isoformat()},
         )
+        notification_triggers.reconfirmation_answered(request=request, contact=contact)
     return contact

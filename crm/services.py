@@ -203,6 +203,9 @@ def lead_convert(
         note = Activity.objects.create(
             kind=Activity.Kind.NOTE,
             subject=f"Converted from lead {lead.full_name}",
+            # A note records what happened: it is done the moment it is written, never an open task.
+            done=True,
+            done_at=timezone.now(),
             author=actor,
             owner=contact.owner,
             account=account,
@@ -273,7 +276,8 @@ def activity_log(
         account = opportunity.account
     if account is None and contact is None and lead is None and opportunity is None:
         raise ValidationError("An activity belongs to an account, contact, lead or opportunity.")
-    if done is None:
+    if done is None or kind == Activity.Kind.NOTE:
+        # Notes record what happened: they are never open, never tasks.
         done = kind != Activity.Kind.TASK
     now = timezone.now()
     activity = Activity(
@@ -302,6 +306,8 @@ def activity_set_done(*, actor: User, activity: Activity, done: bool = True) -> 
     _require_staff(actor)
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        if activity.kind == Activity.Kind.NOTE and not done:
+            raise ValidationError({"done": "A note is never open: plan a task to follow up instead."})
         if activity.done != done:
             before = history_snapshot(activity)
             activity.done = done

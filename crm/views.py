@@ -723,6 +723,8 @@ def activity_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         request, target_type=target_type, target=target, page=page, form=form, next_url=next_url
     )
     context["just_logged"] = logged.pk if logged else None
+    # The account page's "Last activity" card sits outside the panel: refresh it too (#15).
+    context["oob_last_activity"] = logged is not None and target_type == "account"
     return render(request, "crm/_timeline_panel.html", context)
 
 

@@ -29,6 +29,7 @@ from core.errors import BusinessRuleViolation
 from core.forms import DATE_INPUT, StyledFormMixin
 from core.http import AuthenticatedHttpRequest
 from core.listing import Sort, keyset_page
+from core.plain_words import audit_details, audit_sentence
 from crm.forms import AccountChoiceField
 from crm.models import Account, Contact
 from crm.selectors import portal_user_rows
@@ -295,7 +296,8 @@ def audit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form, events = _audit_events(request)
     page = keyset_page(events, sort=AUDIT_SORT, cursor=request.GET.get("cursor"), count=False)
     for event in page.items:
-        event.details = [(key, _detail(value)) for key, value in sorted((event.data or {}).items())]
+        event.label = audit_sentence(event.action)
+        event.details = audit_details(event.data)
     params = request.GET.copy()
     params.pop("cursor", None)
     context = {
@@ -310,12 +312,6 @@ def audit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if _is_htmx(request) and request.headers.get("HX-Target") == "list-results":
         template = "staff/audit_list_rows.html"
     return render(request, template, context)
-
-
-def _detail(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value) or "—"
-    return "—" if value in (None, "") else str(value)
 
 
 AUDIT_CSV_COLUMNS = ["occurred_at", "action", "actor", "account", "target", "data", "ip", "user_agent"]

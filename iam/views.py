@@ -30,6 +30,7 @@ from cases.portal_home import portal_home_data
 from core.errors import BusinessRuleViolation
 from core.http import AuthenticatedHttpRequest, PortalHttpRequest
 from core.listing import Sort, keyset_page
+from core.plain_words import audit_details, audit_sentence
 from iam import services
 from iam.forms import PORTAL_AUDIT_ACTIONS, AuditFilterForm, MemberRolesForm, ProfileForm
 from iam.middleware import SESSION_ACCOUNT_KEY
@@ -131,8 +132,17 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def no_access(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Why a signed-in external user cannot get in, and whom to ask."""
+    from crm.models import Contract
+
     memberships = list(user_memberships(user=request.user))
-    return render(request, "portal/no_access.html", {"memberships": memberships}, status=403)
+    # A prospect (never a contract) waits for access to start; a former customer's access is paused.
+    had_contract = set(
+        Contract.objects.filter(account_id__in=[m.account_id for m in memberships])
+        .exclude(status=Contract.Status.DRAFT)
+        .values_list("account_id", flat=True)
+    )
+    context = {"memberships": memberships, "had_contract": had_contract}
+    return render(request, "portal/no_access.html", context, status=403)
 
 
 @login_required
@@ -323,8 +333,8 @@ def org_audit(request: PortalHttpRequest) -> HttpResponse:
     )
     labels = dict(PORTAL_AUDIT_ACTIONS)
     for event in page.items:
-        event.label = labels.get(event.action, event.action)
-        event.details = [(key, _detail(value)) for key, value in sorted((event.data or {}).items())]
+        event.label = labels.get(event.action) or audit_sentence(event.action)
+        event.details = audit_details(event.data)
     context = {
         "form": form,
         "page": page,

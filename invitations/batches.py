@@ -37,8 +37,8 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpEmailBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection, transaction
-from django.db.models import CharField, F, IntegerField, Value
-from django.db.models.functions import Concat, Lower, Trim
+from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models.functions import Concat, Lower, StrIndex, Substr, Trim
 from django.utils import timezone
 
 from crm.models import Account, Lead
@@ -114,6 +114,77 @@ class BatchPreview:
     sample: InvitationEmail | None
     sample_to: str
     sample_html: str
+    # Why some of ``count`` will get no email, counted before anything is sent: reason → how many.
+    skips: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skips.values())
+
+    @property
+    def to_send(self) -> int:
+        return max(self.count - self.skipped, 0)
+
+
+# The same reasons, in the same order of precedence, as ``_skip_reasons`` gives while sending.
+SKIP_STAFF = "A staff user's address: staff do not get portal access."
+SKIP_PORTAL_USER = "Already a portal user."
+SKIP_SUSPENDED = "A suspended portal user."
+SKIP_INVITED = "Already invited: an open invitation exists."
+SKIP_NOT_MANAGED = "You do not manage this account."
+SKIP_NOT_OWNED = "You do not own this lead."
+
+
+def _skip_counts(actor: User, source: str, queryset: QuerySet) -> dict[str, int]:
+    """Set-based: one grouped query (and, for leads, a look at each distinct email domain)."""
+    staff = User.objects.filter(is_staff=True, email__iexact=OuterRef("email"))
+    whens = [When(Exists(staff), then=Value(SKIP_STAFF))]
+    if source == InvitationBatch.Source.CONTACTS:
+        member = Membership.objects.filter(account_id=OuterRef("account_id"), user__email__iexact=OuterRef("email"))
+        invited = Invitation.objects.open().filter(
+            account_id=OuterRef("account_id"), email__iexact=OuterRef("email"), lead__isnull=True
+        )
+        whens += [
+            When(Exists(member.filter(status=Membership.Status.ACTIVE)), then=Value(SKIP_PORTAL_USER)),
+            When(Exists(member.filter(status=Membership.Status.SUSPENDED)), then=Value(SKIP_SUSPENDED)),
+            When(Exists(invited), then=Value(SKIP_INVITED)),
+        ]
+        if not manages_every_account(actor):
+            whens.append(When(~Q(account__owner=actor), then=Value(SKIP_NOT_MANAGED)))
+    else:
+        closed = [Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED, Lead.Status.REGISTERED]
+        whens += [
+            When(status__in=closed, then=Concat(Value("The lead is "), Lower("status"), Value("."))),
+            When(Exists(Invitation.objects.open().filter(lead_id=OuterRef("pk"))), then=Value(SKIP_INVITED)),
+        ]
+        if not manages_every_account(actor):
+            whens.append(When(~Q(owner=actor), then=Value(SKIP_NOT_OWNED)))
+    rows = (
+        queryset.exclude(email="").order_by().annotate(_skip=Case(*whens, default=Value(""), output_field=CharField()))
+    )
+    counts = {
+        reason: n for reason, n in rows.values_list("_skip").annotate(n=Count("pk")).values_list("_skip", "n") if reason
+    }
+    if source == InvitationBatch.Source.LEADS:
+        # Business addresses only: decided once per distinct domain, not once per lead.
+        domains = (
+            rows.filter(_skip="")
+            .annotate(_domain=Lower(_after_at("email")))
+            .values_list("_domain")
+            .annotate(n=Count("pk"))
+            .values_list("_domain", "n")
+        )
+        for domain, n in domains:
+            qualification = qualify_business_email(f"someone@{domain}")
+            if not qualification.qualified:
+                reason = f"Not a qualified business address: {qualification.reason}"
+                counts[reason] = counts.get(reason, 0) + n
+    return counts
+
+
+def _after_at(name: str) -> Substr:
+    """The part of a text column after its first '@'."""
+    return Substr(name, StrIndex(name, Value("@")) + 1)
 
 
 def _selection_counts(queryset: QuerySet) -> tuple[int, int]:
@@ -159,6 +230,7 @@ def invitation_batch_preview(
     return BatchPreview(
         count=count,
         without_email=without_email,
+        skips=_skip_counts(actor, source, queryset),
         sample=InvitationEmail(subject=message.subject, text=message.body, html=message.alternatives[0][0]),  # type: ignore[arg-type]
         sample_to=first.email.lower(),
         sample_html=message.alternatives[0][0],  # type: ignore[arg-type]

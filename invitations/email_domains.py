@@ -16,10 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+
+if TYPE_CHECKING:
+    from crm.models import Account
+    from iam.models import User
 
 OK = "ok"
 MALFORMED = "malformed"
@@ -172,3 +177,27 @@ def qualify_business_email(email: str) -> EmailQualification:
             False, NO_MAIL_DOMAIN, f"{domain} cannot receive email. Please check the address for typos."
         )
     return EmailQualification(True, OK, "This is a business email address.")
+
+
+def public_address_refusal(email: str, *, account: Account | None = None, actor: User | None = None) -> str | None:
+    """The one webmail rule for everyone who gets portal access (#15); None when the address may be used.
+
+    A webmail or disposable address says nothing about the company, so neither a registrant nor
+    an org admin's invitee may use one. Staff may allow it: operations for a whole domain
+    (``INVITATIONS_ALLOWED_EMAIL_DOMAINS``), the account's staff for one account (its "allow webmail
+    addresses" setting), and staff inviting someone themselves decide for that person.
+    """
+    from iam.permissions import is_crm_user
+
+    verdict = qualify_business_email(email)
+    if verdict.qualified or verdict.code not in (WEBMAIL, DISPOSABLE):
+        return None
+    if is_crm_user(actor) or (account is not None and account.allow_public_email):
+        return None
+    if account is None:
+        return verdict.reason
+    return (
+        f"{email_domain(email)} is a {'disposable-address' if verdict.code == DISPOSABLE else 'public webmail'} "
+        "provider, not a work address. Invite the person at their work address, or ask your account manager "
+        f"to allow webmail addresses for {account.name}."
+    )

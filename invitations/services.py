@@ -33,11 +33,12 @@ from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import grantable_roles
 from iam.services import membership_grant
-from invitations.email_domains import email_domain, qualify_business_email
+from invitations.email_domains import email_domain, public_address_refusal, qualify_business_email
 from invitations.emails import invitation_email_render, invitation_message
 from invitations.models import Invitation
 from invitations.permissions import can_invite_lead, can_invite_to_account
 from invitations.tokens import token_digest, token_new, token_well_formed
+from notifications import triggers as notification_triggers
 from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
@@ -207,6 +208,9 @@ def invitation_create(
         role_list = list(roles) if roles is not None else default_roles()
         _require_may_grant(actor, account, role_list)
         email = _normalise_email(email or (contact.email if contact else ""))
+        refusal = public_address_refusal(email, account=account, actor=actor) if email else None
+        if refusal:
+            raise ValidationError({"email": ValidationError(refusal, code="public_address")})
         if contact is None:
             contact = account.contacts.filter(email__iexact=email).order_by("pk").first()
 
@@ -250,6 +254,7 @@ def invitation_create(
                     data=_audit_data(invitation, role_list),
                 )
                 _send_after_commit(invitation.pk)
+                _on_timeline(invitation, actor=actor, subject=f"Invited to the portal: {email}")
                 return InvitationOutcome(
                     status="created", message=f"Invitation sent to {email}.", invitation=invitation
                 )
@@ -267,9 +272,35 @@ def invitation_create(
             data={**_audit_data(invitation, role_list), "via": "invite_again"},
         )
         _send_after_commit(invitation.pk)
+        _on_timeline(invitation, actor=actor, subject=f"Invited to the portal again: {email}")
     return InvitationOutcome(
         status="refreshed", message=f"{email} had an open invitation: a new link was sent.", invitation=invitation
     )
+
+
+def _on_timeline(invitation: Invitation, *, actor: User, subject: str, body: str = "") -> None:
+    """Invitations show on the contact's timeline, as the email they are (#15).
+
+    A lead's timeline already gets its note when the lead registers (``_lead_registered``).
+    """
+    contact = invitation.contact
+    if contact is None:
+        return
+    now = timezone.now()
+    activity = Activity.objects.create(
+        kind=Activity.Kind.EMAIL,
+        subject=subject[:200],
+        body=body
+        or f"Sent by {_inviter_name(actor)}." + (f" Their note: “{invitation.note}”" if invitation.note else ""),
+        done=True,
+        done_at=now,
+        occurred_at=now,
+        author=actor,
+        owner=contact.owner,
+        account_id=contact.account_id,
+        contact=contact,
+    )
+    history_record(actor=actor, record=activity)
 
 
 def _audit_data(invitation: Invitation, roles: Iterable[BusinessRole]) -> dict[str, Any]:
@@ -591,6 +622,14 @@ def invitation_accept(
         )
         if invitation.lead_id is not None:
             _lead_registered(invitation=invitation, user=user, account=account)
+        if invitation.lead_id is None and contact is not None:
+            _on_timeline(
+                invitation,
+                actor=user,
+                subject=f"Accepted the portal invitation: {invitation.email}",
+                body="They can sign in to the portal now.",
+            )
+        notification_triggers.invitation_accepted(invitation=invitation, user=user, account=account, contact=contact)
     return InvitationAcceptance(invitation=invitation, user=user, membership=membership, user_created=user_created)
 
 
@@ -666,6 +705,8 @@ def _lead_registered(*, invitation: Invitation, user: User, account: Account) ->
     note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {invitation.email}",
+        done=True,
+        done_at=timezone.now(),
         body=f"Accepted the invitation from {_inviter_name(invitation.invited_by)}. Score +{bonus} → {lead.score}.",
         author=invitation.invited_by,
         owner=lead.owner,

@@ -41,3 +41,25 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to hear about notifications beyond the bell: the email digest.
+
+    No row means the defaults: the digest on, every kind included. The bell always shows everything.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_digest = models.BooleanField(default=True, help_text="Send unread notifications in an email digest.")
+    digest_muted_kinds = models.JSONField(
+        default=list, blank=True, help_text="Kinds (keys of notifications.kinds.KINDS) left out of the digest."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user_id}"
+
+    def emails(self, kind: str) -> bool:
+        return self.email_digest and kind not in self.digest_muted_kinds

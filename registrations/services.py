@@ -39,6 +39,7 @@ from iam.audit import audit_record, audit_record_many
 from iam.models import BusinessRole, Membership, User
 from iam.permissions import can_decide_registrations, can_manage_members, sells
 from iam.services import membership_grant
+from notifications import triggers as notification_triggers
 from registrations import emails, tokens
 from registrations.business_ids import business_id_clean
 from registrations.email_check import qualify_business_email
@@ -432,6 +433,7 @@ def _approve(
             "admin_confirmation": needs_confirmation,
         },
     )
+    notification_triggers.customer_registered(actor=actor, registration=registration, account=account)
     has_access = Membership.objects.usable().filter(pk=membership.pk).exists()
     transaction.on_commit(lambda: _send_approved(registration, account, has_access, needs_confirmation))
     return registration
@@ -597,6 +599,8 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
     note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {registration.email}",
+        done=True,
+        done_at=timezone.now(),
         body=f"Self-service registration of {registration.company_name} ({registration.business_id}). "
         f"Score +{settings.REGISTRATIONS_LEAD_SCORE_BONUS} → {lead.score}.",
         author=actor if actor is not None and actor.is_staff else lead.owner,
@@ -643,6 +647,7 @@ def _admit_lead(*, actor: User | None, registration: RegistrationRequest, decisi
             target=registration,
             data={"decision": decision, "email": registration.email, "roles": [BusinessRole.LEAD]},
         )
+        notification_triggers.customer_registered(actor=actor, registration=registration, account=account, lead=lead)
         context = {"registration": registration, "sign_in_url": emails.absolute_url(reverse("account_login"))}
         transaction.on_commit(lambda: emails.send("lead_admitted", to=[registration.email], context=context))
     return registration

@@ -150,6 +150,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconfirmations-send-due": {"task": "crm.reconfirmations_send_due", "schedule": crontab(hour=9, minute=0)},
     "users-deactivate-inactive": {"task": "iam.users_deactivate_inactive", "schedule": crontab(hour=3, minute=30)},
     "api-idempotency-keys-expire": {"task": "api.idempotency_keys_expire", "schedule": 60 * 60},
+    "notifications-task-reminders": {"task": "notifications.task_reminders_send_due", "schedule": 5 * 60},
+    "notifications-digest": {"task": "notifications.digest_send_due", "schedule": crontab(minute=0)},
 }
 
 # --- Identity -----------------------------------------------------------------------------
@@ -496,3 +498,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
         "ArticleVisibilityEnum": "knowledge.models.Article.Visibility",
     }
 )
+
+# --- Notifications (#15) --------------------------------------------------------------------
+# Task reminders look back this far: a first run does not remind of years of old tasks.
+NOTIFICATIONS_TASK_REMINDER_LOOKBACK_HOURS = env_int("NOTIFICATIONS_TASK_REMINDER_LOOKBACK_HOURS", 24)
+# The hourly digest carries unread notifications up to this old (older ones stay in the bell).
+NOTIFICATIONS_DIGEST_LOOKBACK_HOURS = env_int("NOTIFICATIONS_DIGEST_LOOKBACK_HOURS", 48)

@@ -187,3 +187,41 @@ def test_choosing_a_new_account_never_duplicates_a_business_id(sales_rep):
 
     assert result.account == known
     assert not result.account_created
+
+
+def test_the_conversion_note_is_done_and_never_an_open_task(sales_rep, rep_client):
+    lead = LeadFactory(owner=sales_rep)
+
+    services.lead_convert(actor=sales_rep, lead=lead)
+
+    note = Activity.objects.get(subject__startswith="Converted from lead")
+    assert (note.kind, note.done) == (Activity.Kind.NOTE, True)
+    assert note.done_at is not None
+    home = rep_client.get("/").content.decode()
+    assert "no open tasks" in home
+    assert "Converted from lead" not in home
+
+
+def test_a_note_cannot_be_reopened_as_a_task(sales_rep):
+    note = services.activity_log(
+        actor=sales_rep, kind="note", subject="Spoke at the fair", done=False, lead=LeadFactory()
+    )
+    assert note.done
+
+    with pytest.raises(ValidationError, match="A note is never open"):
+        services.activity_set_done(actor=sales_rep, activity=note, done=False)
+    with pytest.raises(ValidationError, match="A note is never open"):
+        services.activity_update(actor=sales_rep, activity=note, changes={"done": False})
+
+
+def test_a_contact_just_typed_in_is_new_not_stale(rep_client, sales_rep):
+    """#15: a fresh, never-verified contact is not shown as "Stale · never verified" in red."""
+    contact = ContactFactory(account=AccountFactory(owner=sales_rep), owner=sales_rep, last_verified_at=None)
+
+    html = rep_client.get(contact.get_absolute_url()).content.decode()
+
+    assert 'id="freshness-new"' in html
+    assert "not verified yet" in html
+    assert "freshness-stale" not in html
+    listing = rep_client.get("/contacts/").content.decode()
+    assert "freshness-new" in listing

@@ -615,3 +615,17 @@ def test_the_owner_picker_lists_active_staff_and_keeps_a_departed_owner_on_edit(
     assert departed not in offered
     assert portal_user not in offered
     assert set(edit_form.fields["owner"].queryset) == offered | {departed}
+
+
+def test_a_quick_log_on_an_account_refreshes_its_last_activity_card(rep_client, sales_rep, records):
+    """#15: the "Last activity" card sits outside the timeline panel; it comes back out of band."""
+    account = records["contact"].account
+    data = {"kind": "call", "subject": "Agreed the renewal", "target_type": "account", "target_id": account.pk}
+
+    html = rep_client.post(reverse("crm:activity_create"), data, HTTP_HX_REQUEST="true").content.decode()
+
+    card = html.split('id="last-activity" hx-swap-oob="true"', 1)[1]
+    assert "Call: Agreed the renewal" in card
+    page = rep_client.get(account.get_absolute_url()).content.decode()
+    assert 'id="last-activity"' in page
+    assert "Call: Agreed the renewal" in page.split('id="last-activity"', 1)[1]

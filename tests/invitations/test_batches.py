@@ -372,3 +372,81 @@ def test_a_chunk_goes_out_through_the_console_backend_of_make_run(manager, acme,
     printed = capsys.readouterr().out
     assert printed.count("Subject: ") == 7
     assert set(_states(batch).values()) == {"sent"}
+
+
+def test_the_preview_counts_the_skips_the_send_then_makes(acme, contacts):
+    """#15: "Send 3 invitations" that then skipped all 3; the preview now says so before sending."""
+    rep = acme.owner
+    from invitations.services import invitation_create
+
+    invitation_create(actor=rep, contact=contacts[0], roles=roles("buyer"))
+    member = MembershipFactory(account=acme, roles=["buyer"]).contact
+    elsewhere = ContactFactory(account=ContractFactory().account, email="x@other-corp.com")
+    mail.outbox.clear()
+    chosen = Contact.objects.filter(pk__in=[contacts[0].pk, contacts[1].pk, member.pk, elsewhere.pk])
+
+    preview = batches.invitation_batch_preview(actor=rep, source="contacts", queryset=chosen)
+
+    assert (preview.count, preview.skipped, preview.to_send) == (4, 3, 1)
+    assert preview.skips == {
+        batches.SKIP_INVITED: 1,
+        batches.SKIP_PORTAL_USER: 1,
+        batches.SKIP_NOT_MANAGED: 1,
+    }
+    batch = _create(rep, chosen)
+    batches.batch_send_chunk(batch_id=batch.pk)
+    progress = batch_progress(batch=batch)
+    assert (progress.sent, progress.skipped) == (preview.to_send, preview.skipped)
+
+
+def test_the_lead_preview_counts_webmail_closed_and_foreign_leads(manager):
+    LeadFactory(email="buyer@prospect-gmbh.de", status=Lead.Status.QUALIFIED)
+    LeadFactory(email="someone@gmail.com")
+    LeadFactory(email="other@gmail.com")
+    LeadFactory(email="c@converted-ag.ch", status=Lead.Status.CONVERTED, converted_at=timezone.now())
+
+    preview = batches.invitation_batch_preview(actor=manager, source="leads", queryset=Lead.objects.all())
+
+    assert (preview.count, preview.skipped, preview.to_send) == (4, 3, 1)
+    assert preview.skips["The lead is converted."] == 1
+    assert [n for reason, n in preview.skips.items() if "webmail" in reason] == [2]
+    batch = _create(manager, Lead.objects.all(), source="leads")
+    batches.batch_send_chunk(batch_id=batch.pk)
+    assert batch_progress(batch=batch).sent == 1
+
+
+def test_the_batch_page_offers_to_send_only_what_will_be_sent(acme, contacts):
+    from django.test import Client
+    from django.urls import reverse
+
+    rep = acme.owner
+    elsewhere = ContactFactory(account=ContractFactory().account, email="x@other-corp.com")
+    client = Client()
+    client.force_login(rep)
+
+    html = client.get(
+        reverse("invitations:batch_new"),
+        {"source": "contacts", "scope": "selected", "ids": [contacts[0].pk, elsewhere.pk]},
+    ).content.decode()
+
+    assert "Send 1 invitation<" in html
+    assert "You do not manage this account." in html
+
+
+def test_a_rep_cannot_tick_contacts_they_cannot_invite(acme, contacts):
+    from django.test import Client
+    from django.urls import reverse
+
+    rep = acme.owner
+    elsewhere = ContactFactory(account=ContractFactory().account, email="x@other-corp.com")
+    client = Client()
+    client.force_login(rep)
+
+    html = client.get(reverse("crm:contact_list")).content.decode()
+
+    mine = f'name="ids" value="{contacts[0].pk}"'
+    theirs = f'name="ids" value="{elsewhere.pk}"'
+    assert mine in html
+    assert "disabled" not in html.split(mine)[1].split(">")[0]
+    if theirs in html:  # a rep may see colleagues' contacts; they may not invite them
+        assert "disabled" in html.split(theirs)[1].split(">")[0]

@@ -388,3 +388,34 @@ def test_a_rejection_reason_longer_than_the_form_allows_changes_nothing(manager,
     assert response.status_code in (200, 302)
     _unchanged(pending)
     assert mail.outbox == []
+
+
+def test_a_prospect_without_a_contract_is_told_truthfully_when_access_starts(
+    manager, pending, django_capture_on_commit_callbacks
+):
+    """#15: not "…is ready" by email and "paused … when renewed" in the portal for a company never a customer."""
+    with django_capture_on_commit_callbacks(execute=True):
+        services.registration_approve(actor=manager, registration=pending, create_account=True)
+
+    approved = mail.outbox[-1]
+    assert approved.subject == "Your registration for Nordlys Robotics Oy is approved: access starts with your contract"
+    for body in (approved.body, approved.alternatives[0][0]):
+        assert "is ready" not in body
+        assert "has no active contract with us yet" in body
+    client = _client(pending.user)
+    html = client.get(reverse("portal:home"), follow=True).content.decode()
+    assert 'id="prospect-waiting"' in html
+    assert "is not a customer of ours yet" in html
+    assert "renewed" not in html
+    assert "paused" not in html
+
+
+def test_a_former_customers_member_is_told_access_is_paused_until_renewal(manager, pending):
+    from crm.models import Contract
+
+    account = ContractFactory(account__name="Nordlys Holding", status=Contract.Status.EXPIRED).account
+    services.registration_approve(actor=manager, registration=pending, account=account)
+
+    html = _client(pending.user).get(reverse("portal:home"), follow=True).content.decode()
+    assert "access is paused" in html
+    assert "renewed" in html
