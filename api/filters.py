@@ -140,12 +140,17 @@ class ContactFilter(ApiFilterSet):
     verified = BooleanFilter(
         field_name="last_verified_at", lookup_expr="isnull", exclude=True, help_text="Ever verified."
     )
-    freshness = django_filters.ChoiceFilter(choices=Freshness.choices, help_text="How current the data is.")
+    freshness = django_filters.ChoiceFilter(
+        choices=Freshness.choices, method="filter_freshness", help_text="How current the data is."
+    )
     search = django_filters.CharFilter(method="filter_search", help_text="Name (“Anna Smith” too), email or company.")
 
     class Meta:
         model = Contact
         fields: list[str] = []
+
+    def filter_freshness(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.freshness_in(value)  # type: ignore[attr-defined]
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return crm_filters.ContactFilter.search(self, queryset, name, value)

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from crm.decay import Freshness
 from crm.models import Contact
 from iam.audit import audit_record_many
 from invitations.services import invitations_mark_bounced_many
@@ -49,7 +48,6 @@ def contacts_mark_bounced_many(*, bounces: Sequence[tuple[str, str]], now: dt.da
             last_verified_at=None,
             verified_by=None,
             verification_method="",
-            freshness=Freshness.STALE,
             updated_at=now,
         )
         if changed:

@@ -183,11 +183,6 @@ class Contact(TimestampedModel):
         related_name="+",
     )
     verification_method = models.CharField(max_length=16, choices=VerificationMethod.choices, blank=True)
-    # Derived from last_verified_at and the decay policy (crm.decay); kept in a column so lists
-    # and reports filter on it by index. Writes set it; the daily job moves it along with time.
-    freshness = models.CharField(
-        max_length=8, choices=Freshness.choices, default=Freshness.STALE, db_default=Freshness.STALE, editable=False
-    )
     last_reconfirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     email_bounced_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="The mail provider reported this address as bouncing."
@@ -213,21 +208,15 @@ class Contact(TimestampedModel):
             models.Index(fields=["-created_at", "-id"], name="crm_contact_created"),
             models.Index(fields=["email"], name="crm_contact_email"),
             models.Index(Upper("email"), name="crm_contact_email_ci"),
-            models.Index(fields=["freshness", "last_name", "id"], name="crm_contact_fresh_name"),
-            models.Index(fields=["account", "freshness"], name="crm_contact_account_fresh"),
-            models.Index(fields=["owner", "freshness"], name="crm_contact_owner_fresh"),
+            # Freshness is derived from last_verified_at at read time (crm.decay): filters by state
+            # are ranges on it.
+            models.Index(fields=["last_verified_at"], name="crm_contact_verified"),
+            models.Index(fields=["account", "last_verified_at"], name="crm_contact_account_verified"),
+            models.Index(fields=["owner", "last_verified_at"], name="crm_contact_owner_verified"),
         ]
 
     def __str__(self) -> str:
         return self.full_name
-
-    def save(self, *args, **kwargs) -> None:
-        # The stored state always matches the verification date it was saved with.
-        self.freshness = freshness_state(self.last_verified_at)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "last_verified_at" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "freshness"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("crm:contact_detail", args=[self.pk])
@@ -235,6 +224,14 @@ class Contact(TimestampedModel):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def freshness(self) -> str:
+        """fresh, ageing or stale now: derived from last_verified_at (crm.decay), never stored."""
+        return freshness_state(self.last_verified_at)
+
+    def get_freshness_display(self) -> str:
+        return Freshness(self.freshness).label
 
     @property
     def freshness_probability(self) -> float:

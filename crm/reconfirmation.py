@@ -112,7 +112,8 @@ def reconfirmations_due(
     """Stale contacts we may ask now: a deliverable email, not asked within the interval, and
     either a portal user or (when invitations exist) a contact who agreed to be contacted."""
     due = (
-        Contact.objects.filter(freshness=Freshness.STALE, email_bounced_at__isnull=True)
+        Contact.objects.freshness_in(Freshness.STALE, now=now)
+        .filter(email_bounced_at__isnull=True)
         .exclude(email="")
         .filter(_not_asked_since(now))
         .annotate(is_portal_user=_portal_user_exists())
@@ -375,7 +376,6 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             last_verified_at=now,
             verified_by=person,
             verification_method=Contact.VerificationMethod.RECONFIRMATION,
-            freshness=Freshness.FRESH,
             updated_at=now,
         )
         contact.refresh_from_db()

@@ -82,7 +82,9 @@ def test_only_stale_reachable_contacts_are_asked(django_capture_on_commit_callba
     asked = stale_portal_user()
     verified(30)  # fresh
     fresh_portal = stale_portal_user()
-    Contact.objects.filter(pk=fresh_portal.contact_id).update(freshness=Freshness.AGEING)
+    Contact.objects.filter(pk=fresh_portal.contact_id).update(
+        last_verified_at=timezone.now() - dt.timedelta(days=250)
+    )  # ageing
     bounced = stale_portal_user()
     Contact.objects.filter(pk=bounced.contact_id).update(email_bounced_at=timezone.now())
     suspended = stale_portal_user()
