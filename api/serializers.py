@@ -20,7 +20,7 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
-from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from crm.models import Account, Activity, Contact, Contract, LeftReason, Lead, Opportunity
 from history.models import RecordChange
 from iam.models import AuditEvent, BusinessRole, Membership, User
 from invitations.models import Invitation, InvitationBatch
@@ -244,6 +244,9 @@ class ContactSerializer(StrictSerializer):
     )
     phone = PhoneNumberField(required=False, allow_blank=True, help_text="E.164, e.g. +4930123456")
     freshness = serializers.CharField(read_only=True, help_text="fresh, ageing or stale (the decay policy)")
+    left_reason = serializers.ChoiceField(
+        choices=LeftReason.choices, allow_blank=True, read_only=True, help_text="Why we know they left; blank if not."
+    )
 
     class Meta:
         model = Contact
@@ -262,6 +265,8 @@ class ContactSerializer(StrictSerializer):
             "last_verified_at",
             "verification_method",
             "freshness",
+            "left_at",
+            "left_reason",
             *_TIMESTAMPS,
         ]
         read_only_fields = [
@@ -269,6 +274,8 @@ class ContactSerializer(StrictSerializer):
             "consent_updated_at",
             "last_verified_at",
             "verification_method",
+            "left_at",
+            "left_reason",
             *_TIMESTAMPS,
         ]
 

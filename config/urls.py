@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.health import healthz, readyz
-from crm.bounce_views import mail_bounce
-from crm.reconfirmation_views import reconfirm
+from crm.bounce_views import mail_bounce, mail_inbound
+from crm.reconfirmation_views import reconfirm, reconfirm_correct
 from crm.views import home
 
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     # OpenID Connect provider: /.well-known/openid-configuration, jwks.json, /identity/o/...
     path("", include("allauth.idp.urls")),
     path("applications/", include("iam.oidc.urls")),
+    path("portal/access-review/", include("reviews.urls")),
     path("portal/", include("iam.urls")),
     path("api/", include("api.urls")),
     path("", include("api.staff_urls")),
@@ -25,5 +26,7 @@ urlpatterns = [
     path("", include("invitations.urls")),
     path("", include("analytics.urls")),
     path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
+    path("reconfirm/<str:token>/correct/", reconfirm_correct, name="reconfirm_correct"),
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
+    path("hooks/mail/inbound", mail_inbound, name="mail_inbound"),
 ]

@@ -155,6 +155,17 @@ class AccountDomain(models.Model):
         super().save(*args, **kwargs)
 
 
+class LeftReason(models.TextChoices):
+    ORG_ADMIN = "org_admin", "Removed by their organisation's admin"
+    ACCESS_REVIEW = "access_review", "Marked as left in an access review"
+    IDENTITY_DEACTIVATED = "identity_deactivated", "Their login was deactivated"
+    HARD_BOUNCE = "hard_bounce", "Their email address bounced"
+    OUT_OF_OFFICE = "out_of_office", "An automatic reply said they left"
+    REGISTERED_ELSEWHERE = "registered_elsewhere", "Registered at another company"
+    SELF_REPORTED = "self_reported", "Said so themselves"
+    STAFF = "staff", "Marked as left by staff"
+
+
 class Contact(TimestampedModel):
     """A person at an account, as the CRM knows them, with how fresh that knowledge is."""
 
@@ -162,6 +173,7 @@ class Contact(TimestampedModel):
         REP = "rep", "Confirmed by a sales rep"
         SELF_SERVICE = "self_service", "Confirmed by the person (self-service)"
         RECONFIRMATION = "reconfirmation", "Confirmed by the person (reconfirmation)"
+        ACCESS_REVIEW = "access_review", "Confirmed by their organisation's admin (access review)"
         IMPORT = "import", "Imported"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
@@ -187,6 +199,10 @@ class Contact(TimestampedModel):
     email_bounced_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="The mail provider reported this address as bouncing."
     )
+    # Departures as facts (crm.departures): the contact is kept for history, but no campaign,
+    # invitation or reconfirmation goes to them any more.
+    left_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Left the company.")
+    left_reason = models.CharField(max_length=24, choices=LeftReason.choices, blank=True, editable=False)
 
     objects = CRMQuerySet.as_manager()
 
@@ -522,6 +538,8 @@ class ContactReconfirmation(models.Model):
     class Outcome(models.TextChoices):
         PENDING = "", "Waiting for an answer"
         CONFIRMED = "confirmed", "Confirmed as correct"
+        CORRECTED = "corrected", "Corrected by the person"
+        LEFT = "left", "Said they left the company"
         SUPERSEDED = "superseded", "Replaced by a newer request"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="reconfirmations")

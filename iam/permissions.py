@@ -137,3 +137,15 @@ class RoleChecks:
     @property
     def manage_every_account(self) -> bool:
         return is_crm_user(self._user) and manages_every_account(self._user)
+
+
+# --- Access reviews (issue 19) -------------------------------------------------------------------
+
+
+def can_review_access(user: MaybeUser, account: Account) -> bool:
+    """An account's access review is answered by its own active org admins (not by staff)."""
+    return org_admin_membership(user, account) is not None
+
+
+def can_see_review_completion(user: MaybeUser) -> bool:
+    return is_crm_user(user)

@@ -24,6 +24,9 @@ EVENT_TYPES: dict[str, str] = {
     "registration.submitted": "A self-service registration request was submitted.",
     "registration.approved": "A registration request was approved.",
     "registration.rejected": "A registration request was rejected.",
+    # Issue 19: data that stays right.
+    "contact.left": "A contact left their company (kept for history, no longer contacted).",
+    "access_review.completed": "An org admin completed their organisation's access review.",
 }
 
 # Sent only by "Send test event" to one endpoint; nobody subscribes to it.
