@@ -494,6 +494,7 @@ class SuiteContext:
 SUITES: list[str] = [
     "bench.api",
     "bench.decay",
+    "bench.decay_model",
     "bench.invitations",
     "bench.webhooks",
 ]
