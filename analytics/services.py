@@ -33,9 +33,16 @@ class DataHealthRefresh:
 
 def data_health_refresh(*, now: dt.datetime | None = None) -> DataHealthRefresh:
     """The nightly job: move every contact's freshness along with time, then snapshot the counts."""
+    from django.core.cache import cache
+
+    from analytics.selectors import FORECAST_CACHE_KEY, data_health_forecast_compute
+
     now = now or timezone.now()
     changed = contacts_refresh_freshness(now=now)
-    return DataHealthRefresh(changed_state=changed, snapshot=data_health_snapshot_take(now=now))
+    snapshot = data_health_snapshot_take(now=now)
+    if snapshot is not None:
+        cache.set(FORECAST_CACHE_KEY, data_health_forecast_compute(now=now), 2 * 24 * 3600)
+    return DataHealthRefresh(changed_state=changed, snapshot=snapshot)
 
 
 def _state_sql(now: dt.datetime) -> tuple[str, list]:

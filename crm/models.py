@@ -229,6 +229,7 @@ class Contact(TimestampedModel):
             models.Index(fields=["last_verified_at"], name="crm_contact_verified"),
             models.Index(fields=["account", "last_verified_at"], name="crm_contact_account_verified"),
             models.Index(fields=["owner", "last_verified_at"], name="crm_contact_owner_verified"),
+            models.Index(fields=["-left_at"], condition=Q(left_at__isnull=False), name="crm_contact_left"),
         ]
 
     def __str__(self) -> str:

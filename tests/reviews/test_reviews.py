@@ -169,3 +169,37 @@ def test_the_review_page_costs_the_same_queries_for_few_or_many_people(
         response = client.get("/portal/access-review/")
     assert response.status_code == 200
     assert response.content.count(b'class="review-row') == 31
+
+
+def test_staff_see_review_completion_on_the_account_and_the_data_health_page(
+    admin, django_capture_on_commit_callbacks, rep_client
+):
+    from analytics.services import data_health_refresh
+
+    _open(django_capture_on_commit_callbacks)
+    page = rep_client.get(f"/accounts/{admin.account_id}/").content.decode()
+    assert "Access review open" in page
+    review = AccessReview.objects.get()
+    leaver = ContactFactory(account=admin.account, first_name="Lena", last_name="Left")
+    review_submit(actor=admin.user, review=review, answers={leaver.pk: ReviewAnswer("left")})
+    page = rep_client.get(f"/accounts/{admin.account_id}/").content.decode()
+    assert "Reviewed" in page
+    assert "1 left" in page
+    data_health_refresh()
+    html = rep_client.get("/data-health/").content.decode()
+    assert "Access reviews completed" in html
+    assert "100 %" in html
+    assert "Lena Left" in html  # left this month
+    assert "Marked as left in an access review" in html
+    assert "in 12 months" in html  # the forecast, from the nightly snapshot
+
+
+def test_overdue_reviews_are_listed_for_staff(admin, django_capture_on_commit_callbacks, rep_client):
+    from analytics.services import data_health_refresh
+
+    _open(django_capture_on_commit_callbacks, now=timezone.now() - dt.timedelta(days=20))
+    data_health_refresh()
+    html = rep_client.get("/data-health/").content.decode()
+    assert "Overdue access reviews" in html
+    assert admin.account.name in html
+    assert "No review is overdue" not in html
