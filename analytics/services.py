@@ -45,7 +45,7 @@ def data_health_refresh(*, now: dt.datetime | None = None) -> DataHealthRefresh:
     return DataHealthRefresh(changed_state=changed, snapshot=snapshot)
 
 
-def _state_sql(now: dt.datetime) -> tuple[str, list]:
+def _state_sql(now: dt.datetime) -> tuple[str, list[dt.datetime]]:
     """crm.decay's state rule as a SQL CASE over last_verified_at, with its parameters."""
     fresh_cutoff, stale_cutoff = DecayPolicy.from_settings().cutoffs(now)
     fresh = "last_verified_at IS NOT NULL" if fresh_cutoff is None else "last_verified_at >= %s"

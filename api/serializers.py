@@ -20,7 +20,7 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
-from crm.models import Account, Activity, Contact, Contract, LeftReason, Lead, Opportunity
+from crm.models import Account, Activity, Contact, Contract, Lead, LeftReason, Opportunity
 from history.models import RecordChange
 from iam.models import AuditEvent, BusinessRole, Membership, User
 from invitations.models import Invitation, InvitationBatch

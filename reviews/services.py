@@ -17,13 +17,14 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -51,7 +52,7 @@ def interval_days(tier: str) -> int:
     return settings.REVIEWS_INTERVAL_DAYS_BY_TIER.get(tier, settings.REVIEWS_INTERVAL_DAYS)
 
 
-def _org_admins(account_id: int):
+def _org_admins(account_id: int) -> QuerySet[Membership]:
     return Membership.objects.filter(
         account_id=account_id, status=Membership.Status.ACTIVE, is_org_admin=True, user__is_active=True
     ).select_related("user")
@@ -96,7 +97,7 @@ def reviews_open_due(*, now: dt.datetime | None = None) -> int:
                 AccessReview.objects.filter(account_id__in=due_ids, opened_at=now).values_list("pk", flat=True)
             )
             opened += len(created)
-            transaction.on_commit(lambda ids=created: _email_admins(ids, "opened"))
+            transaction.on_commit(partial(_email_admins, created, "opened"))
     return opened
 
 
@@ -158,7 +159,7 @@ def reviews_remind_overdue(*, now: dt.datetime | None = None) -> int:
             )
             audit_record(actor=None, action="reviews.access_review.overdue", account=account, target=review)
         if claimed:
-            transaction.on_commit(lambda ids=[r.pk for r in claimed]: _email_admins(ids, "overdue"))
+            transaction.on_commit(partial(_email_admins, [r.pk for r in claimed], "overdue"))
     return len(claimed)
 
 
