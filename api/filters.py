@@ -276,3 +276,16 @@ class WebhookEndpointFilter(django_filters.FilterSet):
     class Meta:
         model = Endpoint
         fields: list[str] = []
+
+
+class AccessReviewFilter(ApiFilterSet):
+    account = IdFilter(field_name="account_id")
+    completed = BooleanFilter(
+        field_name="completed_at", lookup_expr="isnull", exclude=True, help_text="Completed (or still open)."
+    )
+
+    class Meta:
+        from reviews.models import AccessReview
+
+        model = AccessReview
+        fields: list[str] = []

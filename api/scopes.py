@@ -19,9 +19,10 @@ RESOURCES: dict[str, str] = {
     "registrations": "Registration requests",
     "webhooks": "Webhook endpoints",
     "audit-events": "Audit trail",
+    "access-reviews": "Access reviews",
 }
 # Resources that are only ever read through the API.
-READ_ONLY = {"audit-events"}
+READ_ONLY = {"audit-events", "access-reviews"}
 
 READ, WRITE = "read", "write"
 

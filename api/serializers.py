@@ -803,3 +803,30 @@ class RecordChangeSerializer(serializers.ModelSerializer):
             "changes",
         ]
         read_only_fields = fields
+
+
+# --- Access reviews (issue 19) --------------------------------------------------------------------
+
+
+class AccessReviewSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="open, overdue or completed")
+
+    class Meta:
+        from reviews.models import AccessReview
+
+        model = AccessReview
+        fields = [
+            "id",
+            "account",
+            "status",
+            "opened_at",
+            "due_at",
+            "reminded_at",
+            "completed_at",
+            "completed_by",
+            "people",
+            "confirmed",
+            "changed",
+            "left",
+        ]
+        read_only_fields = fields

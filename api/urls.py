@@ -21,6 +21,7 @@ router.register("invitation-batches", views.InvitationBatchViewSet, basename="in
 router.register("registrations", views.RegistrationViewSet, basename="registration")
 router.register("webhooks", views.WebhookViewSet, basename="webhook")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
+router.register("access-reviews", views.AccessReviewViewSet, basename="access-review")
 
 app_name = "api"
 
