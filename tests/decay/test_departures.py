@@ -124,3 +124,17 @@ def test_people_who_left_are_not_asked_to_reconfirm_nor_invited():
     with pytest.raises(Exception, match="has left"):
         invitation_create(actor=left.owner, contact=left)
     assert not mail.outbox
+
+
+def test_integrators_get_a_contact_left_event(django_capture_on_commit_callbacks):
+    from tests.webhooks.factories import EndpointFactory
+    from webhooks.models import Event
+
+    EndpointFactory(event_types=["contact.left"])
+    contact = verified(10)
+    with django_capture_on_commit_callbacks(execute=False):
+        contact_mark_left(actor=None, contact=contact, reason=LeftReason.STAFF)
+        contact_mark_left(actor=None, contact=contact, reason=LeftReason.STAFF)  # a repeat emits nothing
+    [event] = Event.objects.filter(type="contact.left")
+    assert event.account_id == contact.account_id
+    assert f'"id": {contact.pk}' in event.body or f'"id":{contact.pk}' in event.body
