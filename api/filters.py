@@ -278,8 +278,9 @@ class WebhookEndpointFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class AccessReviewFilter(ApiFilterSet):
+class AccessReviewFilter(django_filters.FilterSet):
     account = IdFilter(field_name="account_id")
+    opened_after = IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
     completed = BooleanFilter(
         field_name="completed_at", lookup_expr="isnull", exclude=True, help_text="Completed (or still open)."
     )

@@ -202,7 +202,9 @@ class Contact(TimestampedModel):
     # Departures as facts (crm.departures): the contact is kept for history, but no campaign,
     # invitation or reconfirmation goes to them any more.
     left_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Left the company.")
-    left_reason = models.CharField(max_length=24, choices=LeftReason.choices, blank=True, editable=False)
+    left_reason = models.CharField(
+        max_length=24, choices=LeftReason.choices, blank=True, default="", db_default="", editable=False
+    )
 
     objects = CRMQuerySet.as_manager()
 
