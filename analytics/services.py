@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from analytics.models import DataHealthAccountCount, DataHealthOwnerCount, DataHealthSnapshot, ReconfirmationRun
 from core.locks import advisory_xact_lock
-from crm.decay import Freshness, contacts_refresh_freshness
+from crm.decay import DecayPolicy, Freshness, contacts_refresh_freshness
 from crm.models import Contact
 from crm.reconfirmation import ReconfirmationOutcome, reconfirmations_send_due
 from iam.models import Membership
@@ -33,12 +33,30 @@ class DataHealthRefresh:
 
 def data_health_refresh(*, now: dt.datetime | None = None) -> DataHealthRefresh:
     """The nightly job: move every contact's freshness along with time, then snapshot the counts."""
+    from django.core.cache import cache
+
+    from analytics.selectors import FORECAST_CACHE_KEY, data_health_forecast_compute
+
     now = now or timezone.now()
     changed = contacts_refresh_freshness(now=now)
-    return DataHealthRefresh(changed_state=changed, snapshot=data_health_snapshot_take(now=now))
+    snapshot = data_health_snapshot_take(now=now)
+    if snapshot is not None:
+        cache.set(FORECAST_CACHE_KEY, data_health_forecast_compute(now=now), 2 * 24 * 3600)
+    return DataHealthRefresh(changed_state=changed, snapshot=snapshot)
 
 
-def _upsert_counts(*, table: str, key: str, snapshot_id: int) -> None:
+def _state_sql(now: dt.datetime) -> tuple[str, list[dt.datetime]]:
+    """crm.decay's state rule as a SQL CASE over last_verified_at, with its parameters."""
+    fresh_cutoff, stale_cutoff = DecayPolicy.from_settings().cutoffs(now)
+    fresh = "last_verified_at IS NOT NULL" if fresh_cutoff is None else "last_verified_at >= %s"
+    stale = (
+        "last_verified_at IS NULL" if stale_cutoff is None else "(last_verified_at IS NULL OR last_verified_at < %s)"
+    )
+    params = [p for p in (fresh_cutoff, stale_cutoff) if p is not None]
+    return f"CASE WHEN {fresh} THEN 'fresh' WHEN {stale} THEN 'stale' ELSE 'ageing' END", params
+
+
+def _upsert_counts(*, table: str, key: str, snapshot_id: int, now: dt.datetime) -> None:
     """Per-``key`` state counts of every contact into ``table`` for the snapshot, in one statement.
 
     INSERT … SELECT … GROUP BY, and ON CONFLICT rewrites only rows whose counts differ, so a
@@ -46,13 +64,14 @@ def _upsert_counts(*, table: str, key: str, snapshot_id: int) -> None:
     (an owner left with no contacts) are deleted.
     """
     contacts = Contact._meta.db_table
+    state, state_params = _state_sql(now)
     sql = f"""
         INSERT INTO {table} (snapshot_id, {key}, fresh, ageing, stale)
         SELECT %s, {key},
                SUM(CASE WHEN freshness = %s THEN 1 ELSE 0 END),
                SUM(CASE WHEN freshness = %s THEN 1 ELSE 0 END),
                SUM(CASE WHEN freshness = %s THEN 1 ELSE 0 END)
-        FROM {contacts} WHERE 1 = 1 GROUP BY {key}
+        FROM (SELECT {key}, {state} AS freshness FROM {contacts}) AS c GROUP BY {key}
         ON CONFLICT (snapshot_id, {key}) DO UPDATE
            SET fresh = excluded.fresh, ageing = excluded.ageing, stale = excluded.stale
          WHERE {table}.fresh <> excluded.fresh OR {table}.ageing <> excluded.ageing
@@ -63,7 +82,7 @@ def _upsert_counts(*, table: str, key: str, snapshot_id: int) -> None:
            AND NOT EXISTS (SELECT 1 FROM {contacts} c WHERE c.{key} = {table}.{key})
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [snapshot_id, Freshness.FRESH, Freshness.AGEING, Freshness.STALE])
+        cursor.execute(sql, [snapshot_id, Freshness.FRESH, Freshness.AGEING, Freshness.STALE, *state_params])
         cursor.execute(gone, [snapshot_id])
 
 
@@ -79,10 +98,11 @@ def data_health_snapshot_take(*, now: dt.datetime | None = None) -> DataHealthSn
     with transaction.atomic():
         if not advisory_xact_lock("data_health_snapshot"):
             return None
+        policy = DecayPolicy.from_settings()
         totals = Contact.objects.aggregate(
-            fresh=Count("pk", filter=Q(freshness=Freshness.FRESH)),
-            ageing=Count("pk", filter=Q(freshness=Freshness.AGEING)),
-            stale=Count("pk", filter=Q(freshness=Freshness.STALE)),
+            fresh=Count("pk", filter=policy.state_q(Freshness.FRESH, now)),
+            ageing=Count("pk", filter=policy.state_q(Freshness.AGEING, now)),
+            stale=Count("pk", filter=policy.state_q(Freshness.STALE, now)),
         )
         totals["portal_users"] = (
             Membership.objects.filter(status=Membership.Status.ACTIVE, contact__isnull=False)
@@ -96,8 +116,8 @@ def data_health_snapshot_take(*, now: dt.datetime | None = None) -> DataHealthSn
                 setattr(snapshot, name, value)
             snapshot.taken_at = now
             snapshot.save()
-        _upsert_counts(table=DataHealthOwnerCount._meta.db_table, key="owner_id", snapshot_id=snapshot.pk)
-        _upsert_counts(table=DataHealthAccountCount._meta.db_table, key="account_id", snapshot_id=snapshot.pk)
+        _upsert_counts(table=DataHealthOwnerCount._meta.db_table, key="owner_id", snapshot_id=snapshot.pk, now=now)
+        _upsert_counts(table=DataHealthAccountCount._meta.db_table, key="account_id", snapshot_id=snapshot.pk, now=now)
         keep_from = day - dt.timedelta(days=settings.DECAY_SNAPSHOT_DETAIL_DAYS)
         DataHealthOwnerCount.objects.filter(snapshot__day__lt=keep_from).delete()
         DataHealthAccountCount.objects.filter(snapshot__day__lt=keep_from).delete()
@@ -164,7 +184,7 @@ def reconfirmation_run_execute(*, run_id: int) -> ReconfirmationRun | None:
         )
         raise
     scope = Q(account_id=run.account_id) if run.account_id else Q(owner_id=run.owner_id)
-    stale = Contact.objects.filter(scope, freshness=Freshness.STALE).count()
+    stale = Contact.objects.filter(scope).freshness_in(Freshness.STALE, now=now).count()
     ReconfirmationRun.objects.filter(pk=run_id).update(
         status=ReconfirmationRun.Status.DONE,
         sent=outcome.sent,

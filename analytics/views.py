@@ -48,6 +48,7 @@ def data_health(request: AuthenticatedHttpRequest) -> HttpResponse:
         ],
         "owners": [(row, services.can_request_reconfirmation(user, owner=row.owner)) for row in health.owners],
         "interval_days": settings.DECAY_RECONFIRMATION_INTERVAL_DAYS,
+        "loops": selectors.data_health_loops(user=user, total=health.snapshot.total if health.snapshot else 0),
     }
     return render(request, "analytics/data_health.html", context)
 

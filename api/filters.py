@@ -140,12 +140,17 @@ class ContactFilter(ApiFilterSet):
     verified = BooleanFilter(
         field_name="last_verified_at", lookup_expr="isnull", exclude=True, help_text="Ever verified."
     )
-    freshness = django_filters.ChoiceFilter(choices=Freshness.choices, help_text="How current the data is.")
+    freshness = django_filters.ChoiceFilter(
+        choices=Freshness.choices, method="filter_freshness", help_text="How current the data is."
+    )
     search = django_filters.CharFilter(method="filter_search", help_text="Name (“Anna Smith” too), email or company.")
 
     class Meta:
         model = Contact
         fields: list[str] = []
+
+    def filter_freshness(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.freshness_in(value)  # type: ignore[attr-defined]
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return crm_filters.ContactFilter.search(self, queryset, name, value)
@@ -270,4 +275,18 @@ class WebhookEndpointFilter(django_filters.FilterSet):
 
     class Meta:
         model = Endpoint
+        fields: list[str] = []
+
+
+class AccessReviewFilter(django_filters.FilterSet):
+    account = IdFilter(field_name="account_id")
+    opened_after = IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    completed = BooleanFilter(
+        field_name="completed_at", lookup_expr="isnull", exclude=True, help_text="Completed (or still open)."
+    )
+
+    class Meta:
+        from reviews.models import AccessReview
+
+        model = AccessReview
         fields: list[str] = []

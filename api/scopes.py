@@ -21,9 +21,10 @@ RESOURCES: dict[str, str] = {
     "audit-events": "Audit trail",
     "cases": "Cases",
     "articles": "Knowledge-base articles",
+    "access-reviews": "Access reviews",
 }
 # Resources that are only ever read through the API.
-READ_ONLY = {"audit-events", "articles"}
+READ_ONLY = {"audit-events", "articles", "access-reviews"}
 
 READ, WRITE = "read", "write"
 

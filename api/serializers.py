@@ -20,7 +20,7 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
-from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from crm.models import Account, Activity, Contact, Contract, Lead, LeftReason, Opportunity
 from history.models import RecordChange
 from iam.models import AuditEvent, BusinessRole, Membership, User
 from invitations.models import Invitation, InvitationBatch
@@ -244,6 +244,9 @@ class ContactSerializer(StrictSerializer):
     )
     phone = PhoneNumberField(required=False, allow_blank=True, help_text="E.164, e.g. +4930123456")
     freshness = serializers.CharField(read_only=True, help_text="fresh, ageing or stale (the decay policy)")
+    left_reason = serializers.ChoiceField(
+        choices=LeftReason.choices, allow_blank=True, read_only=True, help_text="Why we know they left; blank if not."
+    )
 
     class Meta:
         model = Contact
@@ -262,6 +265,8 @@ class ContactSerializer(StrictSerializer):
             "last_verified_at",
             "verification_method",
             "freshness",
+            "left_at",
+            "left_reason",
             *_TIMESTAMPS,
         ]
         read_only_fields = [
@@ -269,6 +274,8 @@ class ContactSerializer(StrictSerializer):
             "consent_updated_at",
             "last_verified_at",
             "verification_method",
+            "left_at",
+            "left_reason",
             *_TIMESTAMPS,
         ]
 
@@ -794,5 +801,32 @@ class RecordChangeSerializer(serializers.ModelSerializer):
             "channel",
             "job",
             "changes",
+        ]
+        read_only_fields = fields
+
+
+# --- Access reviews (issue 19) --------------------------------------------------------------------
+
+
+class AccessReviewSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="open, overdue or completed")
+
+    class Meta:
+        from reviews.models import AccessReview
+
+        model = AccessReview
+        fields = [
+            "id",
+            "account",
+            "status",
+            "opened_at",
+            "due_at",
+            "reminded_at",
+            "completed_at",
+            "completed_by",
+            "people",
+            "confirmed",
+            "changed",
+            "left",
         ]
         read_only_fields = fields

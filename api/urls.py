@@ -24,6 +24,7 @@ router.register("webhooks", views.WebhookViewSet, basename="webhook")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 router.register("cases", CaseViewSet, basename="case")
 router.register("articles", ArticleViewSet, basename="article")
+router.register("access-reviews", views.AccessReviewViewSet, basename="access-review")
 
 app_name = "api"
 

@@ -739,3 +739,23 @@ class _DeliveryOrdering:
     """The delivery log's one ordering, for the paginator: newest first."""
 
     orderings = _orderings(Sort("-created", "Newest first", "created_at", descending=True))
+
+
+# --- Access reviews (issue 19) --------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List access reviews (org admins' periodic reviews of their people)"),
+    retrieve=extend_schema(summary="Get an access review"),
+)
+class AccessReviewViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
+    resource = "access-reviews"
+    serializer_class = serializers.AccessReviewSerializer
+    filterset_class = filters.AccessReviewFilter
+    orderings = _orderings(Sort("-opened", "Newest first", "opened_at", descending=True))
+
+    @staticmethod
+    def selector(*, user: User):
+        from reviews.selectors import access_reviews_visible_to
+
+        return access_reviews_visible_to(user=user)

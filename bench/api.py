@@ -71,6 +71,8 @@ def plain_contact_list(request: HttpRequest) -> JsonResponse:
             "last_verified_at": _iso(c.last_verified_at),
             "verification_method": c.verification_method,
             "freshness": c.freshness,
+            "left_at": _iso(c.left_at),
+            "left_reason": c.left_reason,
             "created_at": _iso(c.created_at),
             "updated_at": _iso(c.updated_at),
         }

@@ -496,6 +496,7 @@ SUITES: list[str] = [
     "bench.api",
     "bench.decay",
     "bench.imports",
+    "bench.decay_model",
     "bench.invitations",
     "bench.webhooks",
     "bench.reports",

@@ -5,8 +5,8 @@ from django.urls import include, path
 
 from cases.inbound_views import mail_inbound
 from config.health import healthz, readyz
-from crm.bounce_views import mail_bounce
-from crm.reconfirmation_views import reconfirm
+from crm.bounce_views import mail_auto_reply, mail_bounce
+from crm.reconfirmation_views import reconfirm, reconfirm_correct
 from crm.views import home
 
 
@@ -24,6 +24,7 @@ urlpatterns = [
     # OpenID Connect provider: /.well-known/openid-configuration, jwks.json, /identity/o/...
     path("", include("allauth.idp.urls")),
     path("applications/", include("iam.oidc.urls")),
+    path("portal/access-review/", include("reviews.urls")),
     path("portal/", include("iam.urls")),
     path("api/", include("api.urls")),
     path("", include("api.staff_urls")),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("duplicates/", include("dedup.urls")),
     path("exports/", include("exports.urls")),
     path("reconfirm/<str:token>/", reconfirm, name="reconfirm"),
+    path("reconfirm/<str:token>/correct/", reconfirm_correct, name="reconfirm_correct"),
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
     path("search/", include("search.urls")),
     path("views/", include("savedviews.urls")),
@@ -48,4 +50,6 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says; answer rather than log a 404 on every page.
     path("favicon.ico", favicon, name="favicon"),
     path("notifications/", include("notifications.urls")),
+    # Automatic replies as JSON ({"from", "subject", "body"}): "no longer with the company" marks a contact left.
+    path("hooks/mail/auto-reply", mail_auto_reply, name="mail_auto_reply"),
 ]

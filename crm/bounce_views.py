@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.bounces import contacts_mark_bounced_many
+from crm.departures import inbound_message_receive
 
 MAX_BOUNCES_PER_CALL = 1000
 
@@ -61,3 +62,25 @@ def mail_bounce(request: HttpRequest) -> JsonResponse:
         return _problem(400, "Invalid bounce", 'Every bounce needs an "email" address.')
     changed = contacts_mark_bounced_many(bounces=[(item["email"], str(item.get("reason", ""))) for item in items])
     return JsonResponse({"received": len(items), "contacts_marked": changed})
+
+
+@csrf_exempt
+@require_POST
+def mail_auto_reply(request: HttpRequest) -> JsonResponse:
+    """An inbound message the mail provider forwards (replies to our emails, automatic replies
+    included): ``{"from": "...", "subject": "...", "body": "..."}``, same credentials as bounces.
+    An automatic reply saying the sender is no longer with the company marks them left."""
+    if not _authenticated(request):
+        response = _problem(401, "Unauthenticated", "Send the shared secret as a bearer token or an HMAC signature.")
+        response["WWW-Authenticate"] = 'Bearer realm="mail-auto-reply"'
+        return response
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return _problem(400, "Malformed JSON", "The body must be a JSON object.")
+    if not isinstance(payload, dict) or "@" not in str(payload.get("from", "")):
+        return _problem(400, "Invalid message", 'The message needs a "from" address.')
+    marked = inbound_message_receive(
+        from_email=str(payload["from"]), subject=str(payload.get("subject", "")), body=str(payload.get("body", ""))
+    )
+    return JsonResponse({"contacts_marked_left": marked})

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from crm.decay import Freshness
-from crm.models import Contact
+from crm.departures import contacts_mark_left
+from crm.models import Contact, LeftReason
 from iam.audit import audit_record_many
 from invitations.services import invitations_mark_bounced_many
 
@@ -49,7 +49,6 @@ def contacts_mark_bounced_many(*, bounces: Sequence[tuple[str, str]], now: dt.da
             last_verified_at=None,
             verified_by=None,
             verification_method="",
-            freshness=Freshness.STALE,
             updated_at=now,
         )
         if changed:
@@ -58,5 +57,7 @@ def contacts_mark_bounced_many(*, bounces: Sequence[tuple[str, str]], now: dt.da
                 email, reason = reasons[c.email.upper()]
                 items.append((c.account, c, {"email": email, "reason": reason}))
             audit_record_many(actor=None, action="crm.contact.email_bounced", items=items)
+            # A hard bounce of a work address: the person has most likely left (a fact, kept).
+            contacts_mark_left(actor=None, contact_ids=[c.pk for c in affected], reason=LeftReason.HARD_BOUNCE, now=now)
         invitations_mark_bounced_many(bounces=list(reasons.values()))
     return changed

@@ -6,6 +6,12 @@ thresholds. Because the probability only falls with time, each threshold is one 
 (a cutoff): a contact is fresh when verified on or after the fresh cutoff, stale when verified
 before the stale cutoff (or never), ageing in between. So the periodic recompute is one
 set-based UPDATE comparing ``last_verified_at`` with two timestamps, on any database.
+
+Issue 19: the state is no longer stored. It is derived at read time from ``last_verified_at``
+(``Contact.freshness``, ``CRMQuerySet.freshness_in`` and ``state_expression`` in SQL), so the
+passage of time, a COPY load or a new ``DECAY_MONTHLY_RATE`` rewrites no row. A stored column
+cost 128.7 s (358 s under load) to bring 1,000,000 contacts up to date in the worst case: every
+state change is a non-HOT row version inserted into all of ``crm_contact``'s indexes.
 """
 
 from __future__ import annotations
@@ -16,11 +22,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
-from django.db.models import Case, Value, When
+from django.db import models
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
-
-from core.locks import advisory_xact_lock
 
 # The Gregorian average month: 365.2425 days / 12.
 MONTH = dt.timedelta(days=30.436875)
@@ -103,7 +107,23 @@ class DecayPolicy:
             whens.append(When(last_verified_at__gte=fresh_cutoff, then=Value(Freshness.FRESH)))
         if stale_cutoff is not None:
             whens.append(When(last_verified_at__lt=stale_cutoff, then=Value(Freshness.STALE)))
-        return Case(*whens, default=Value(Freshness.AGEING))
+        return Case(*whens, default=Value(Freshness.AGEING), output_field=models.CharField())
+
+    def state_q(self, state: str, now: dt.datetime) -> Q:
+        """The contacts in ``state`` at ``now``, as a filter on ``last_verified_at`` (index-friendly)."""
+        fresh_cutoff, stale_cutoff = self.cutoffs(now)
+        verified = Q(last_verified_at__isnull=False)
+        if state == Freshness.FRESH:
+            return verified if fresh_cutoff is None else Q(last_verified_at__gte=fresh_cutoff)
+        if state == Freshness.STALE:
+            never = Q(last_verified_at__isnull=True)
+            return never if stale_cutoff is None else never | Q(last_verified_at__lt=stale_cutoff)
+        if state == Freshness.AGEING:
+            if fresh_cutoff is None:
+                return Q(pk__in=[])
+            ageing = Q(last_verified_at__lt=fresh_cutoff)
+            return ageing if stale_cutoff is None else ageing & Q(last_verified_at__gte=stale_cutoff)
+        raise ValueError(f"Unknown freshness state {state!r}.")
 
 
 def freshness_state(last_verified_at: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
@@ -111,19 +131,8 @@ def freshness_state(last_verified_at: dt.datetime | None, *, now: dt.datetime | 
 
 
 def contacts_refresh_freshness(*, now: dt.datetime | None = None) -> int | None:
-    """Bring every contact's stored freshness in line with ``now``: one conditional UPDATE.
+    """Kept for the nightly job's callers: freshness is derived at read time, so nothing is written.
 
-    Only rows whose state changes are written, so a second run (or one racing it) writes
-    nothing. Returns how many contacts changed state, or None when another run holds the lock.
+    Returns 0 (no contact's stored state changed, because none is stored).
     """
-    # Import cycle: crm.models computes freshness with this module.
-    from crm.models import Contact
-
-    now = now or timezone.now()
-    policy = DecayPolicy.from_settings()
-    with transaction.atomic():
-        if not advisory_xact_lock("contacts_refresh_freshness"):
-            return None
-        state = policy.state_expression(now)
-        # Deliberately no record history: freshness is derived from last_verified_at and time.
-        return Contact.objects.exclude(freshness=state).update(freshness=state)
+    return 0

@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 
 from core.listing import as_search
+from crm.decay import Freshness
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import Membership, User
 
@@ -80,12 +81,15 @@ class ContactFilter(SearchFilterSet):
     )
 
     freshness = django_filters.ChoiceFilter(
-        label="Freshness state", choices=Contact._meta.get_field("freshness").choices, field_name="freshness"
+        label="Freshness state", choices=Freshness.choices, method="filter_freshness"
     )
 
     class Meta:
         model = Contact
         fields = ["q", "owner", "account", "verification", "freshness", "customer", "portal"]
+
+    def filter_freshness(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.freshness_in(value)  # type: ignore[attr-defined]
 
     def filter_customer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         active = Exists(Contract.objects.filter(account=OuterRef("account_id"), status=Contract.Status.ACTIVE))

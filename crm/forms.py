@@ -314,3 +314,22 @@ class LeadConvertForm(StyledFormMixin, forms.Form):
         if has_details and not (cleaned.get("opportunity_name") or "").strip():
             self.add_error("opportunity_name", "Name the opportunity, or leave amount and date empty.")
         return cleaned
+
+
+class ContactCorrectionForm(StyledFormMixin, forms.Form):
+    """A contact corrects their own details through a reconfirmation link (no account)."""
+
+    FIELDS = ("first_name", "last_name", "job_title", "phone")
+
+    def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.FIELDS:
+            field = Contact._meta.get_field(name).formfield()
+            field.initial = getattr(contact, name)
+            self.fields[name] = field
+        self.fields["phone"].help_text = "International format, e.g. +49 30 1234567."
+        self.fields["left_company"] = forms.BooleanField(required=False, label=f"I no longer work at {contact.account}")
+        self._style_widgets()
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.FIELDS}

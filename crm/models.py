@@ -163,6 +163,17 @@ class AccountDomain(models.Model):
         super().save(*args, **kwargs)
 
 
+class LeftReason(models.TextChoices):
+    ORG_ADMIN = "org_admin", "Removed by their organisation's admin"
+    ACCESS_REVIEW = "access_review", "Marked as left in an access review"
+    IDENTITY_DEACTIVATED = "identity_deactivated", "Their login was deactivated"
+    HARD_BOUNCE = "hard_bounce", "Their email address bounced"
+    OUT_OF_OFFICE = "out_of_office", "An automatic reply said they left"
+    REGISTERED_ELSEWHERE = "registered_elsewhere", "Registered at another company"
+    SELF_REPORTED = "self_reported", "Said so themselves"
+    STAFF = "staff", "Marked as left by staff"
+
+
 class Contact(TimestampedModel):
     """A person at an account, as the CRM knows them, with how fresh that knowledge is."""
 
@@ -170,6 +181,7 @@ class Contact(TimestampedModel):
         REP = "rep", "Confirmed by a sales rep"
         SELF_SERVICE = "self_service", "Confirmed by the person (self-service)"
         RECONFIRMATION = "reconfirmation", "Confirmed by the person (reconfirmation)"
+        ACCESS_REVIEW = "access_review", "Confirmed by their organisation's admin (access review)"
         IMPORT = "import", "Imported"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
@@ -191,14 +203,15 @@ class Contact(TimestampedModel):
         related_name="+",
     )
     verification_method = models.CharField(max_length=16, choices=VerificationMethod.choices, blank=True)
-    # Derived from last_verified_at and the decay policy (crm.decay); kept in a column so lists
-    # and reports filter on it by index. Writes set it; the daily job moves it along with time.
-    freshness = models.CharField(
-        max_length=8, choices=Freshness.choices, default=Freshness.STALE, db_default=Freshness.STALE, editable=False
-    )
     last_reconfirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     email_bounced_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="The mail provider reported this address as bouncing."
+    )
+    # Departures as facts (crm.departures): the contact is kept for history, but no campaign,
+    # invitation or reconfirmation goes to them any more.
+    left_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Left the company.")
+    left_reason = models.CharField(
+        max_length=24, choices=LeftReason.choices, blank=True, default="", db_default="", editable=False
     )
 
     objects = CRMQuerySet.as_manager()
@@ -221,21 +234,16 @@ class Contact(TimestampedModel):
             models.Index(fields=["-created_at", "-id"], name="crm_contact_created"),
             models.Index(fields=["email"], name="crm_contact_email"),
             models.Index(Upper("email"), name="crm_contact_email_ci"),
-            models.Index(fields=["freshness", "last_name", "id"], name="crm_contact_fresh_name"),
-            models.Index(fields=["account", "freshness"], name="crm_contact_account_fresh"),
-            models.Index(fields=["owner", "freshness"], name="crm_contact_owner_fresh"),
+            # Freshness is derived from last_verified_at at read time (crm.decay): filters by state
+            # are ranges on it.
+            models.Index(fields=["last_verified_at"], name="crm_contact_verified"),
+            models.Index(fields=["account", "last_verified_at"], name="crm_contact_account_verified"),
+            models.Index(fields=["owner", "last_verified_at"], name="crm_contact_owner_verified"),
+            models.Index(fields=["-left_at"], condition=Q(left_at__isnull=False), name="crm_contact_left"),
         ]
 
     def __str__(self) -> str:
         return self.full_name
-
-    def save(self, *args, **kwargs) -> None:
-        # The stored state always matches the verification date it was saved with.
-        self.freshness = freshness_state(self.last_verified_at)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "last_verified_at" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "freshness"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("crm:contact_detail", args=[self.pk])
@@ -254,6 +262,14 @@ class Contact(TimestampedModel):
             and self.created_at is not None
             and (timezone.now() - self.created_at < self.NEW_FOR)
         )
+
+    @property
+    def freshness(self) -> str:
+        """fresh, ageing or stale now: derived from last_verified_at (crm.decay), never stored."""
+        return freshness_state(self.last_verified_at)
+
+    def get_freshness_display(self) -> str:
+        return Freshness(self.freshness).label
 
     @property
     def freshness_probability(self) -> float:
@@ -554,6 +570,8 @@ class ContactReconfirmation(models.Model):
     class Outcome(models.TextChoices):
         PENDING = "", "Waiting for an answer"
         CONFIRMED = "confirmed", "Confirmed as correct"
+        CORRECTED = "corrected", "Corrected by the person"
+        LEFT = "left", "Said they left the company"
         SUPERSEDED = "superseded", "Replaced by a newer request"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="reconfirmations")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Self, TypeVar
 
 from django.db import models
+from django.utils import timezone
 
 from iam.permissions import is_crm_user
 
@@ -28,3 +30,9 @@ class CRMQuerySet(models.QuerySet[_M]):
 
     def owned_by(self, user: User) -> Self:
         return self.filter(owner=user)
+
+    def freshness_in(self, state: str, *, now: dt.datetime | None = None) -> Self:
+        """Contacts whose derived freshness is ``state`` now: a range on ``last_verified_at``."""
+        from crm.decay import DecayPolicy
+
+        return self.filter(DecayPolicy.from_settings().state_q(state, now or timezone.now()))

@@ -113,7 +113,8 @@ def reconfirmations_due(
     """Stale contacts we may ask now: a deliverable email, not asked within the interval, and
     either a portal user or (when invitations exist) a contact who agreed to be contacted."""
     due = (
-        Contact.objects.filter(freshness=Freshness.STALE, email_bounced_at__isnull=True)
+        Contact.objects.freshness_in(Freshness.STALE, now=now)
+        .filter(email_bounced_at__isnull=True, left_at__isnull=True)
         .exclude(email="")
         .filter(_not_asked_since(now))
         .annotate(is_portal_user=_portal_user_exists())
@@ -159,6 +160,9 @@ def reconfirmations_send_due(
     outcome = ReconfirmationOutcome()
     last_id = 0
     room: int | None  # per chunk, then what is left for the invitations (None: no limit)
+    # "link": consented contacts without portal access get the same one-click email (no account
+    # needed); "invitation": they are invited to register instead, through one batch.
+    links_for_all = settings.DECAY_RECONFIRMATION_NON_PORTAL == "link"
     while True:
         room = CHUNK_SIZE if not limit else min(CHUNK_SIZE, limit - outcome.sent)
         if room <= 0:
@@ -166,10 +170,12 @@ def reconfirmations_send_due(
         with transaction.atomic():
             _lock_chunk()
             rows = list(
-                reconfirmations_due(now=now, account_id=account_id, owner_id=owner_id, invitations=False)
+                reconfirmations_due(
+                    now=now, account_id=account_id, owner_id=owner_id, invitations=invitations and links_for_all
+                )
                 .filter(pk__gt=last_id)
                 .order_by("pk")
-                .values("pk", "email", "first_name", "last_name")[:room]
+                .values("pk", "email", "first_name", "last_name", "is_portal_user")[:room]
             )
             if not rows:
                 break
@@ -185,7 +191,7 @@ def reconfirmations_send_due(
         if on_progress:
             on_progress(outcome)
     room = limit - outcome.sent if limit else None
-    if invitations and _invitations_available() and (room is None or room > 0):
+    if invitations and not links_for_all and _invitations_available() and (room is None or room > 0):
         reconfirmation_invitations_batch(
             now=now, account_id=account_id, owner_id=owner_id, limit=room, actor=actor, outcome=outcome
         )
@@ -221,10 +227,15 @@ def _issue_links(rows: Sequence[Mapping[str, Any]], *, now: dt.datetime) -> list
 
 
 def _message(row: Mapping[str, Any], secret: str, expires_at: dt.datetime) -> EmailMultiAlternatives:
+    token = reconfirmation_link_token(secret)
+    site = settings.SITE_URL.rstrip("/")
+    portal_user = row.get("is_portal_user", True)
     context = {
         "first_name": row["first_name"],
-        "confirm_url": settings.SITE_URL.rstrip("/") + reverse("reconfirm", args=[reconfirmation_link_token(secret)]),
-        "update_url": settings.SITE_URL.rstrip("/") + reverse("portal:profile"),
+        "confirm_url": site + reverse("reconfirm", args=[token]),
+        # Portal users keep their profile in the portal; everyone else corrects through the link.
+        "update_url": site + (reverse("portal:profile") if portal_user else reverse("reconfirm_correct", args=[token])),
+        "portal_user": portal_user,
         "expires_at": expires_at,
     }
     message = EmailMultiAlternatives(
@@ -376,7 +387,6 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             last_verified_at=now,
             verified_by=person,
             verification_method=Contact.VerificationMethod.RECONFIRMATION,
-            freshness=Freshness.FRESH,
             updated_at=now,
         )
         contact.refresh_from_db()
@@ -389,4 +399,60 @@ def reconfirmation_confirm(*, token: str, now: dt.datetime | None = None) -> Con
             data={"email": request.sent_to, "requested_at": request.created_at.isoformat()},
         )
         notification_triggers.reconfirmation_answered(request=request, contact=contact)
+    return contact
+
+
+CORRECTABLE_FIELDS = ("first_name", "last_name", "job_title", "phone")
+
+
+def reconfirmation_correct(
+    *, token: str, changes: Mapping[str, Any], left: bool = False, now: dt.datetime | None = None
+) -> Contact:
+    """The person corrects their details through the link (no account), or says they left.
+
+    Single use like "still correct": only one answer per link wins. Corrections go into the
+    CRM with history and an audit event, and verify the contact now; "I left" marks the
+    contact left (kept, never deleted) and tells the owner.
+    """
+    from crm.departures import contacts_mark_left
+    from crm.models import LeftReason
+
+    now = now or timezone.now()
+    unknown = set(changes) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not correctable through a link: {sorted(unknown)}")
+    with transaction.atomic():
+        request = reconfirmation_check(token=token, now=now)
+        outcome = ContactReconfirmation.Outcome.LEFT if left else ContactReconfirmation.Outcome.CORRECTED
+        won = ContactReconfirmation.objects.filter(pk=request.pk, used_at__isnull=True).update(
+            used_at=now, outcome=outcome
+        )
+        if not won:
+            raise ReconfirmationLinkInvalid("used")
+        contact = Contact.objects.select_for_update(of=("self",)).select_related("account").get(pk=request.contact_id)
+        if left:
+            contacts_mark_left(
+                actor=None,
+                contact_ids=[contact.pk],
+                reason=LeftReason.SELF_REPORTED,
+                detail=f"answered a reconfirmation sent to {request.sent_to}",
+                now=now,
+            )
+            contact.refresh_from_db()
+            return contact
+        before = history_snapshot(contact)
+        changed = sorted(name for name, value in changes.items() if getattr(contact, name) != value)
+        for name in changed:
+            setattr(contact, name, changes[name])
+        contact.last_verified_at, contact.verified_by = now, None
+        contact.verification_method = Contact.VerificationMethod.RECONFIRMATION
+        contact.save(update_fields=[*changed, "last_verified_at", "verified_by", "verification_method", "updated_at"])
+        history_record(actor=None, record=contact, before=before)
+        audit_record(
+            actor=None,
+            action="crm.contact.corrected",
+            account=contact.account,
+            target=contact,
+            data={"email": request.sent_to, "fields": changed},
+        )
     return contact

@@ -12,7 +12,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from crm.reconfirmation import ReconfirmationLinkInvalid, reconfirmation_check, reconfirmation_confirm
+from crm.forms import ContactCorrectionForm
+from crm.reconfirmation import (
+    ReconfirmationLinkInvalid,
+    reconfirmation_check,
+    reconfirmation_confirm,
+    reconfirmation_correct,
+)
 
 _INVALID = {
     "invalid": (
@@ -46,5 +52,31 @@ def reconfirm(request: HttpRequest, token: str) -> HttpResponse:
         pending = reconfirmation_check(token=token)
     except ReconfirmationLinkInvalid as exc:
         return _invalid(request, exc.reason)
-    context = {"contact": pending.contact, "pending": pending, "profile_url": reverse("portal:profile")}
+    context = {
+        "contact": pending.contact,
+        "pending": pending,
+        "profile_url": reverse("portal:profile"),
+        "correct_url": reverse("reconfirm_correct", args=[token]),
+    }
     return render(request, "reconfirm/ask.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reconfirm_correct(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Correct my details": a short form behind the same single-use link, no sign-in."""
+    try:
+        pending = reconfirmation_check(token=token)
+    except ReconfirmationLinkInvalid as exc:
+        return _invalid(request, exc.reason)
+    contact = pending.contact
+    form = ContactCorrectionForm(request.POST or None, contact=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = reconfirmation_correct(
+                token=token, changes=form.changes(), left=form.cleaned_data["left_company"]
+            )
+        except ReconfirmationLinkInvalid as exc:
+            return _invalid(request, exc.reason)
+        return render(request, "reconfirm/corrected.html", {"contact": contact})
+    return render(request, "reconfirm/correct.html", {"contact": contact, "pending": pending, "form": form})

@@ -351,7 +351,6 @@ def contact_verify(*, actor: User, contact: Contact, method: str = Contact.Verif
         contact = Contact.objects.select_for_update(of=("self",)).select_related("account").get(pk=contact.pk)
         before = history_snapshot(contact)
         contact.last_verified_at, contact.verified_by, contact.verification_method = now, actor, method
-        # Contact.save keeps the stored freshness in step with last_verified_at.
         contact.save(update_fields=["last_verified_at", "verified_by", "verification_method", "updated_at"])
         history_record(actor=actor, record=contact, before=before)
         if method == Contact.VerificationMethod.REP:

@@ -19,6 +19,9 @@ from crm.filters import (
     SearchFilterSet,
 )
 
+# Freshness is derived from last_verified_at when read (crm.decay), not stored: exports annotate it.
+FRESHNESS = "freshness_state"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -56,7 +59,7 @@ EXPORTS: dict[str, ExportSpec] = {
             Column("job_title", "Job title", "job_title"),
             _owner(),
             Column("last_verified_at", "Last verified", "last_verified_at"),
-            Column("freshness", "Freshness", "freshness"),
+            Column("freshness", "Freshness", FRESHNESS),
             Column("id", "Clientele id", "id"),
         ),
         True,

@@ -18,10 +18,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
+from crm.decay import DecayPolicy
 from exports.cells import neutralise
-from exports.columns import Column, ExportSpec
+from exports.columns import FRESHNESS, Column, ExportSpec
 from iam.audit import audit_record
 from iam.permissions import can_export
 
@@ -50,6 +52,8 @@ def _plain(value: Any) -> Any:
 
 def export_rows(queryset: QuerySet[Any], columns: tuple[Column, ...]) -> Iterator[tuple[Any, ...]]:
     """Rows of plain values, read by a server-side cursor ``CHUNK`` at a time (constant memory)."""
+    if any(c.path == FRESHNESS for c in columns):
+        queryset = queryset.annotate(**{FRESHNESS: DecayPolicy.from_settings().state_expression(timezone.now())})
     for row in queryset.values_list(*(c.path for c in columns)).iterator(chunk_size=CHUNK):
         yield tuple(_plain(v) for v in row)
 

@@ -204,3 +204,15 @@ def sees_organisation_cases(membership: Membership) -> bool:
 def can_raise_cases(membership: Membership) -> bool:
     """Any usable membership of a customer may raise cases; a lead-only one (no contract) may not."""
     return not membership.is_lead_only
+
+
+# --- Access reviews (issue 19) -------------------------------------------------------------------
+
+
+def can_review_access(user: MaybeUser, account: Account) -> bool:
+    """An account's access review is answered by its own active org admins (not by staff)."""
+    return org_admin_membership(user, account) is not None
+
+
+def can_see_review_completion(user: MaybeUser) -> bool:
+    return is_crm_user(user)

@@ -17,12 +17,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
-from crm.models import Account, Contact, Contract
+from crm.departures import contacts_mark_left
+from crm.models import Account, Contact, Contract, LeftReason
 from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.models import ApplicationRole, BusinessRole, Membership, User
 from iam.oidc.services import tokens_revoke_for_memberships, tokens_revoke_for_user
-from iam.permissions import can_manage_members, grantable_roles, is_operations, is_staff_admin_of
+from iam.permissions import can_manage_members, grantable_roles, is_crm_user, is_operations, is_staff_admin_of
 from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
@@ -273,6 +274,9 @@ def membership_remove(*, actor: User, membership: Membership) -> Membership:
         )
         tokens_revoke_for_memberships([membership])
         _after_commit_end_sessions([membership.user_id])
+        if membership.contact_id and not is_crm_user(actor):
+            # Their own organisation's admin took them out: a departure, as a CRM fact.
+            contacts_mark_left(actor=actor, contact_ids=[membership.contact_id], reason=LeftReason.ORG_ADMIN)
     return membership
 
 
@@ -472,6 +476,13 @@ def user_update(*, actor: User, user: User, changes: dict) -> User:
                 )
         if "is_active" in changed and not user.is_active:
             tokens_revoke_for_user(user)
+            contacts_mark_left(
+                actor=actor,
+                contact_ids=Membership.objects.filter(user=user, contact__isnull=False).values_list(
+                    "contact_id", flat=True
+                ),
+                reason=LeftReason.IDENTITY_DEACTIVATED,
+            )
             transaction.on_commit(lambda: _user_sessions_end([user.pk]))
     return user
 

@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from core.context import Channel, acting_through
 from core.errors import BusinessRuleViolation
-from crm.decay import freshness_state
 from crm.models import Account, Contact, Lead
 from crm.services import account_create_for_company
 from dedup.matching import MATCHERS, Match
@@ -373,7 +372,6 @@ def _new_record(job: ImportJob, row: Row) -> Any:
             record.verification_method = Contact.VerificationMethod.IMPORT
         if record.consent_to_contact:
             record.consent_updated_at = timezone.now()
-        record.freshness = freshness_state(record.last_verified_at)
     if isinstance(record, Account):
         record.business_id = record.business_id or None
     if row.custom and hasattr(record, "custom_fields"):
@@ -436,9 +434,8 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
             if before:
                 if isinstance(record, Contact) and "last_verified_at" in before:
                     record.verification_method = Contact.VerificationMethod.IMPORT
-                    record.freshness = freshness_state(record.last_verified_at)
                     before["verification_method"] = ""
-                    changed_fields |= {"verification_method", "freshness"}
+                    changed_fields |= {"verification_method"}
                 record.updated_at = timezone.now()
                 changed_records.append(record)
                 outcome.updated.append((record, row, {"before": before, "snapshot": snapshot}))
@@ -595,8 +592,7 @@ def _restore(actor: User, model: Any, batch: list[ImportedRecord]) -> None:
             record.last_verified_at = record.last_verified_at or None
             if not record.last_verified_at:
                 record.verification_method = ""
-            record.freshness = freshness_state(record.last_verified_at)
-            fields |= {"freshness", "verification_method"}
+            fields |= {"verification_method"}
         record.updated_at = timezone.now()
         changed.append(record)
         items.append((record, snapshot))

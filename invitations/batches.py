@@ -74,6 +74,8 @@ def _recipient_rows(source: str, queryset: QuerySet, batch_id: int) -> QuerySet:
     """The recipients' column values, in the order of BatchRecipient's INSERT columns."""
     name = Trim(Concat(F("first_name"), Value(" "), F("last_name"), output_field=CharField()))
     rows = queryset.exclude(email="").order_by("pk")
+    if source == InvitationBatch.Source.CONTACTS:
+        rows = rows.filter(left_at__isnull=True)  # people who left the company are not invited
     common = {
         "_batch": Value(batch_id, output_field=IntegerField()),
         "_email": Lower("email"),

@@ -198,6 +198,8 @@ def invitation_create(
             raise ValidationError({"roles": "A lead is invited with the Lead role only."})
     else:
         if contact is not None:
+            if contact.left_at is not None:
+                raise BusinessRuleViolation(f"{contact.full_name} has left {contact.account}: nobody to invite.")
             account = account or contact.account
             if contact.account_id != account.pk:
                 raise ValidationError({"contact": "That contact belongs to another account."})

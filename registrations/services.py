@@ -31,6 +31,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from core.errors import BusinessRuleViolation
+from crm.departures import registration_elsewhere
 from crm.matching import BUSINESS_ID, AccountMatch, account_match
 from crm.models import Account, Activity, Contact, Lead
 from crm.services import account_create_for_company
@@ -216,6 +217,14 @@ def registration_email_verified(*, registration: RegistrationRequest, user: User
             data={"email": registration.email, "business_id": registration.business_id},
         )
         match = registration_match(registration)
+        # Departures as facts: the same person at another company means they left the old one.
+        registration_elsewhere(
+            email=registration.email,
+            first_name=registration.first_name,
+            last_name=registration.last_name,
+            account_id=match.account.pk if match is not None else None,
+            now=now,
+        )
         if match is not None and _admits_automatically(registration, match):
             decision = Decision.AUTO_BUSINESS_ID if match.on == BUSINESS_ID else Decision.AUTO_DOMAIN
             return _approve(

@@ -34,6 +34,9 @@ EVENT_TYPES: dict[str, str] = {
     "case.updated": "A case's status, assignment or details changed, or it was merged.",
     "case.replied": "A public reply was added to a case's conversation.",
     "case.resolved": "A case was resolved.",
+    # Issue 19: data that stays right.
+    "contact.left": "A contact left their company (kept for history, no longer contacted).",
+    "access_review.completed": "An org admin completed their organisation's access review.",
 }
 
 # Sent only by "Send test event" to one endpoint; nobody subscribes to it.

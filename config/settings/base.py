@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "exports",
     "cases",
     "knowledge",
+    "reviews",
     "notifications",
 ]
 
@@ -504,3 +505,20 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
 NOTIFICATIONS_TASK_REMINDER_LOOKBACK_HOURS = env_int("NOTIFICATIONS_TASK_REMINDER_LOOKBACK_HOURS", 24)
 # The hourly digest carries unread notifications up to this old (older ones stay in the bell).
 NOTIFICATIONS_DIGEST_LOOKBACK_HOURS = env_int("NOTIFICATIONS_DIGEST_LOOKBACK_HOURS", 48)
+
+# --- Data that stays right (issue 19) ---
+# How contacts without portal access who agreed to be contacted are asked to reconfirm: "link"
+# (an email with one-click "still correct" / "correct my details" links, no account needed) or
+# "invitation" (an invitation to register, through one invitation batch per run).
+DECAY_RECONFIRMATION_NON_PORTAL = env_str("DECAY_RECONFIRMATION_NON_PORTAL", "link")
+# Access reviews: every this many days per account tier (tier key -> days); other tiers the default.
+REVIEWS_INTERVAL_DAYS = env_int("REVIEWS_INTERVAL_DAYS", 91)
+REVIEWS_INTERVAL_DAYS_BY_TIER = {
+    tier: int(days)
+    for tier, _, days in (item.partition(":") for item in env_list("REVIEWS_INTERVAL_DAYS_BY_TIER", []))
+    if days
+}
+# A review not completed this many days after it opened is overdue: the org admins are reminded
+# once and the account owner is told.
+REVIEWS_DUE_DAYS = env_int("REVIEWS_DUE_DAYS", 14)
+CELERY_BEAT_SCHEDULE["reviews-open-and-remind"] = {"task": "reviews.open_and_remind", "schedule": 60 * 60}

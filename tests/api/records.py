@@ -79,6 +79,10 @@ def make(resource: str) -> tuple[Any, Any]:
 
         n = next(_registrations)
         return verified(email=f"registrant{n}@nordlys-robotics.fi", company_name=f"Nordlys {n} Oy"), None
+    elif resource == "access-reviews":
+        from reviews.models import AccessReview
+
+        record = AccessReview.objects.create(account=AccountFactory(), due_at="2030-01-01T00:00:00Z")
     elif resource == "webhooks":
         from tests.webhooks.factories import EndpointFactory
 
@@ -111,4 +115,5 @@ RESOURCES = [
     "audit-events",
     "cases",
     "articles",
+    "access-reviews",
 ]

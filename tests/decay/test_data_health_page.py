@@ -100,7 +100,7 @@ def test_query_count_does_not_grow_with_the_crm(manager, other_rep):
     _crm(StaffFactory(), accounts=3, per_account=3)
     large = page_queries()
     assert small == large
-    assert large <= 14, large
+    assert large <= 20, large  # 14, and six for the loops (reviews, departures, decay caught)
 
 
 def test_a_manager_may_send_for_any_account_a_rep_only_for_their_own(manager, sales_rep, other_rep):

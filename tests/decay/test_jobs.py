@@ -46,22 +46,22 @@ def test_every_job_is_scheduled_in_the_one_beat_schedule():
     assert tasks <= set(app.tasks)
 
 
-def test_refresh_moves_states_with_time_and_a_second_run_writes_nothing():
+def test_freshness_is_derived_at_read_time_and_the_refresh_writes_nothing():
     fresh, ageing, stale = verified(10), verified(250), verified(500)
     never = ContactFactory()
-    Contact.objects.update(freshness=Freshness.FRESH)  # as if time had passed since the last run
-    assert contacts_refresh_freshness() == 3
-    states = dict(Contact.objects.values_list("pk", "freshness"))
+    states = {c.pk: Contact.objects.get(pk=c.pk).freshness for c in (fresh, ageing, stale, never)}
     assert states == {
         fresh.pk: Freshness.FRESH,
         ageing.pk: Freshness.AGEING,
         stale.pk: Freshness.STALE,
         never.pk: Freshness.STALE,
     }
-    with CaptureQueriesContext(connection) as second:
+    for state in Freshness:
+        expected = {pk for pk, s in states.items() if s == state}
+        assert set(Contact.objects.freshness_in(state).values_list("pk", flat=True)) == expected
+    with CaptureQueriesContext(connection) as run:
         assert contacts_refresh_freshness() == 0
-    updates = [q["sql"] for q in second.captured_queries if q["sql"].startswith("UPDATE")]
-    assert len(updates) == 1  # set-based: one statement for every contact, whatever their number
+    assert not [q for q in run.captured_queries if q["sql"].startswith("UPDATE")]
 
 
 def test_snapshot_counts_per_state_owner_and_account_once_a_day():
@@ -138,15 +138,12 @@ def other_session():
 @pytest.mark.parametrize(
     ("lock", "job"),
     [
-        ("contacts_refresh_freshness", contacts_refresh_freshness),
         ("data_health_snapshot", data_health_snapshot_take),
     ],
 )
 def test_a_job_already_running_elsewhere_makes_the_second_run_do_nothing(other_session, lock, job):
     verified(500)
-    Contact.objects.update(freshness=Freshness.FRESH)
     with other_session.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"clientele:{lock}"])
     assert job() is None
-    assert Contact.objects.get().freshness == Freshness.FRESH
     assert not DataHealthSnapshot.objects.exists()

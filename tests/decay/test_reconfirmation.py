@@ -32,6 +32,12 @@ def _site(settings):
     settings.DECAY_RECONFIRMATION_LINK_DAYS = 14
 
 
+@pytest.fixture
+def invitation_mode(settings):
+    """Contacts without portal access are invited to register instead of sent one-click links."""
+    settings.DECAY_RECONFIRMATION_NON_PORTAL = "invitation"
+
+
 def _send(django_capture_on_commit_callbacks, **kwargs):
     with django_capture_on_commit_callbacks(execute=True):
         return reconfirmations_send_due(**kwargs)
@@ -82,7 +88,9 @@ def test_only_stale_reachable_contacts_are_asked(django_capture_on_commit_callba
     asked = stale_portal_user()
     verified(30)  # fresh
     fresh_portal = stale_portal_user()
-    Contact.objects.filter(pk=fresh_portal.contact_id).update(freshness=Freshness.AGEING)
+    Contact.objects.filter(pk=fresh_portal.contact_id).update(
+        last_verified_at=timezone.now() - dt.timedelta(days=250)
+    )  # ageing
     bounced = stale_portal_user()
     Contact.objects.filter(pk=bounced.contact_id).update(email_bounced_at=timezone.now())
     suspended = stale_portal_user()
@@ -99,7 +107,7 @@ def operations():
 
 
 def test_contacts_with_consent_but_no_portal_access_are_invited_through_one_batch(
-    django_capture_on_commit_callbacks, operations
+    invitation_mode, django_capture_on_commit_callbacks, operations
 ):
     if not _invitations_available():
         pytest.skip("invitations have not landed")
@@ -135,7 +143,9 @@ def test_contacts_with_consent_but_no_portal_access_are_invited_through_one_batc
     assert mail.outbox == []
 
 
-def test_invitations_respect_the_interval_and_the_limit(django_capture_on_commit_callbacks, operations):
+def test_invitations_respect_the_interval_and_the_limit(
+    invitation_mode, django_capture_on_commit_callbacks, operations
+):
     if not _invitations_available():
         pytest.skip("invitations have not landed")
     from invitations.models import InvitationBatch
@@ -152,7 +162,9 @@ def test_invitations_respect_the_interval_and_the_limit(django_capture_on_commit
     assert InvitationBatch.objects.count() == 3
 
 
-def test_consent_withdrawn_means_no_invitation_and_no_claim(django_capture_on_commit_callbacks, operations):
+def test_consent_withdrawn_means_no_invitation_and_no_claim(
+    invitation_mode, django_capture_on_commit_callbacks, operations
+):
     if not _invitations_available():
         pytest.skip("invitations have not landed")
     from invitations.models import InvitationBatch
@@ -164,7 +176,9 @@ def test_consent_withdrawn_means_no_invitation_and_no_claim(django_capture_on_co
     assert Contact.objects.get(pk=contact.pk).last_reconfirmation_sent_at is None
 
 
-def test_without_an_operations_user_nobody_is_invited_and_nobody_is_claimed(django_capture_on_commit_callbacks):
+def test_without_an_operations_user_nobody_is_invited_and_nobody_is_claimed(
+    invitation_mode, django_capture_on_commit_callbacks
+):
     if not _invitations_available():
         pytest.skip("invitations have not landed")
     contact = ContactFactory(consent_to_contact=True)
@@ -173,7 +187,7 @@ def test_without_an_operations_user_nobody_is_invited_and_nobody_is_claimed(djan
 
 
 def test_the_batch_is_sent_in_the_name_of_the_configured_inviter(
-    django_capture_on_commit_callbacks, operations, settings
+    invitation_mode, django_capture_on_commit_callbacks, operations, settings
 ):
     if not _invitations_available():
         pytest.skip("invitations have not landed")

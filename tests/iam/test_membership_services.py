@@ -140,7 +140,13 @@ def test_suspend_reactivate_remove_each_leave_an_audit_event(admin, member):
     services.membership_reactivate(actor=admin.user, membership=member)
     services.membership_remove(actor=admin.user, membership=member)
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
-    assert actions[-3:] == ["iam.membership.suspended", "iam.membership.reactivated", "iam.membership.removed"]
+    # Removed by their own org admin: a departure, so the CRM contact is marked left too (#19).
+    assert actions[-4:] == [
+        "iam.membership.suspended",
+        "iam.membership.reactivated",
+        "iam.membership.removed",
+        "crm.contact.left",
+    ]
     assert actions.count("iam.membership.suspended") == 1
 
 

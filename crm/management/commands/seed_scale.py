@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import math
 import random
 import time
 from array import array
@@ -26,7 +25,6 @@ from dataclasses import asdict, dataclass
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from crm.decay import DecayPolicy
 from iam.defaults import ensure_default_business_roles
 from iam.models import BusinessRole, User
 
@@ -467,19 +465,6 @@ DAYS = _day_strings()
 SPAN_SECONDS = SPAN_DAYS * 86400
 
 
-def _freshness_cutoffs() -> tuple[float, float]:
-    """The decay policy's cutoffs now, in seconds of the history: COPY writes the state it knows.
-
-    Otherwise every loaded contact keeps the column's default until the nightly recompute, whose
-    worst case (every state wrong) is the slowest thing it can do.
-    """
-    start = dt.datetime.combine((ANCHOR - dt.timedelta(days=SPAN_DAYS)).date(), dt.time(), tzinfo=dt.UTC)
-    fresh_cut, stale_cut = DecayPolicy.from_settings().cutoffs(dt.datetime.now(dt.UTC))
-    fresh_from = (fresh_cut - start).total_seconds() if fresh_cut else -math.inf
-    stale_before = (stale_cut - start).total_seconds() if stale_cut else -math.inf
-    return fresh_from, stale_before
-
-
 def _ts(seconds: int) -> str:
     """Seconds after the start of the history -> a timestamptz literal (fast, no datetime objects)."""
     day, rest = divmod(seconds, 86400)
@@ -594,7 +579,6 @@ class Generator:
         firsts, lasts = FIRST_NAMES, self.last_names
         n_real = len(LAST_NAMES)
         methods = ("rep", "self_service", "import")
-        fresh_from, stale_before = _freshness_cutoffs()
         for i in range(1, n + 1):
             account = accounts[i - 1]
             self.contact_account.append(account)
@@ -615,15 +599,12 @@ class Generator:
                 verified = _ts(verified_s)
                 method = rng.choice(methods)
                 verified_by = str(owner) if method == "rep" else r"\N"
-                freshness = (
-                    "fresh" if verified_s >= fresh_from else ("stale" if verified_s < stale_before else "ageing")
-                )
             else:
-                verified, method, verified_by, freshness = r"\N", "", r"\N", "stale"
+                verified, method, verified_by = r"\N", "", r"\N"
             yield (
                 f"{i}\t{_ts(created)}\t{_ts(updated)}\t{first}\t{last}\t{email}\t[]\t{phone}\t"
                 f"{rng.choice(JOB_TITLES)}\t{'t' if consent else 'f'}\t{consent_at}\t{verified}\t{method}\t"
-                f"{account}\t{owner}\t{verified_by}\t{freshness}"
+                f"{account}\t{owner}\t{verified_by}"
             )
 
     def leads(self) -> Iterator[str]:
@@ -737,7 +718,7 @@ COLUMNS = {
     "crm_accountdomain": "id, domain, account_id",
     "crm_contact": "id, created_at, updated_at, first_name, last_name, email, other_emails, phone, job_title, "
     "consent_to_contact, consent_updated_at, last_verified_at, verification_method, account_id, owner_id, "
-    "verified_by_id, freshness",
+    "verified_by_id",
     "crm_lead": "id, created_at, updated_at, first_name, last_name, email, phone, job_title, company_name, "
     "company_business_id, company_country, company_website, source, status, score, converted_at, "
     "converted_account_id, converted_contact_id, owner_id, converted_opportunity_id",
