@@ -109,9 +109,7 @@ def _copy_baseline(clean: list[tuple]) -> float:
 
     buffer = io.StringIO()
     for account_id, first, last, email, phone, title, owner_id in clean:
-        buffer.write(
-            f"{account_id}\t{first}\t{last}\t{email}\t{phone}\t{title}\t{owner_id}\tnow\tnow\t[]\tf\t\n"
-        )
+        buffer.write(f"{account_id}\t{first}\t{last}\t{email}\t{phone}\t{title}\t{owner_id}\tnow\tnow\t[]\tf\t\n")
     buffer.seek(0)
     started = time.perf_counter()
     try:

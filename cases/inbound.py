@@ -28,6 +28,7 @@ from cases.emails import case_id_from_address
 from cases.models import Case, CaseMessage
 from core.context import Channel, acting_through
 from core.errors import BusinessRuleViolation
+from crm.departures import inbound_message_receive
 from crm.models import Contact
 from iam.models import Membership, User
 
@@ -125,6 +126,17 @@ def _sender_on(case: Case, sender: str) -> tuple[bool, User | None]:
     return Contact.objects.filter(account_id=case.account_id, email__iexact=sender).exists(), user
 
 
+def _automatic(message: EmailMessage) -> bool:
+    """RFC 3834's Auto-Submitted, and the headers auto-responders use in practice."""
+    auto_submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return (
+        auto_submitted not in ("", "no")
+        or precedence == "auto_reply"
+        or any(message.get(h) for h in ("X-Autoreply", "X-Autorespond"))
+    )
+
+
 def case_inbound_email(raw: bytes) -> InboundResult:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
@@ -136,6 +148,10 @@ def case_inbound_email(raw: bytes) -> InboundResult:
         return InboundResult("duplicate", detail="This message was taken in before.")
     subject = re.sub(r"^\s*((re|fw|fwd|aw|sv)\s*:\s*)+", "", str(message.get("Subject", "")), flags=re.IGNORECASE)
     body = _body(message)
+    if _automatic(message):
+        # An out-of-office reply is never a case; one saying its sender left makes that a CRM fact.
+        marked = inbound_message_receive(from_email=sender, subject=subject, body=body)
+        return InboundResult("auto_reply", detail=f"An automatic reply; {marked} contact(s) marked as left.")
     uploads, refused = _uploads(message)
     if refused:
         body = f"{body}\n\n(Attachments not accepted: {', '.join(refused)}.)".strip()

@@ -190,3 +190,23 @@ def test_management_command_reads_message_files(customer, tmp_path, capsys):
     call_command("cases_inbound_email", str(path))
     assert f"threaded case #{case.pk}" in capsys.readouterr().out
     assert case.messages.order_by("-id").first().body == "From the IMAP fetch."
+
+
+def test_an_out_of_office_reply_opens_no_case_and_a_departure_becomes_a_fact(customer):
+    """Auto-replies reach the support address too: never a case; 'no longer with' marks the contact left."""
+    contact = ContactFactory(email="former@acme.example", account=customer.account)
+    ContractFactory(account=customer.account, status="active")
+    reply = EmailMessage()
+    reply["From"] = "Former <former@acme.example>"
+    reply["To"] = "support@clientele.example"
+    reply["Subject"] = "Automatic reply: your case"
+    reply["Auto-Submitted"] = "auto-replied"
+    reply["Message-ID"] = make_msgid(domain="acme.example")
+    reply.set_content("I am no longer with Acme. Please contact sales@acme.example instead.")
+
+    result = case_inbound_email(reply.as_bytes())
+
+    assert result.outcome == "auto_reply"
+    assert not Case.objects.filter(requester_email="former@acme.example").exists()
+    contact.refresh_from_db()
+    assert contact.left_at is not None
