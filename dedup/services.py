@@ -228,6 +228,8 @@ def merge_records(*, actor: User, survivor: Model, merged: Model, values: dict[s
             kind=Activity.Kind.NOTE,
             subject=f"Merged {noun} “{merged_label}” into this one"[:200],
             body="Its activities, history and related records moved here.",
+            done=True,  # a note, never an open task
+            done_at=timezone.now(),
             author=actor,
             owner=survivor.owner,  # type: ignore[attr-defined]
             **{noun: survivor},
