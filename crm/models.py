@@ -93,6 +93,10 @@ class Account(TimestampedModel):
         help_text="Every portal user of this account must use a second factor.",
     )
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+
     objects = AccountQuerySet.as_manager()
 
     class Meta:
@@ -193,6 +197,10 @@ class Contact(TimestampedModel):
         null=True, blank=True, editable=False, help_text="The mail provider reported this address as bouncing."
     )
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+
     objects = CRMQuerySet.as_manager()
 
     class Meta:
@@ -286,6 +294,10 @@ class Lead(TimestampedModel):
         "Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="converted_leads"
     )
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+
     objects = CRMQuerySet.as_manager()
 
     class Meta:
@@ -352,6 +364,10 @@ class Opportunity(TimestampedModel):
     )
     owner = _owner_field("owned_opportunities")
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+
     objects = CRMQuerySet.as_manager()
 
     class Meta:
@@ -410,6 +426,10 @@ class Contract(TimestampedModel):
     value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code")
     owner = _owner_field("owned_contracts")
+
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
 
     objects = ContractQuerySet.as_manager()
 

@@ -143,3 +143,23 @@ class MembershipFactory(factory.django.DjangoModelFactory):
         self.is_org_admin = BusinessRole.ORG_ADMIN in keys
         self.is_lead_only = keys == [BusinessRole.LEAD]
         self.save()
+
+
+# --- Custom fields (issue 13) -------------------------------------------------------------------
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory):
+    """A custom field definition; ``CustomFieldFactory(type="choice", choices=choices("gold", "silver"))``."""
+
+    class Meta:
+        model = "customfields.CustomField"
+
+    model = "crm.contact"
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.LazyAttribute(lambda o: o.key.replace("_", " ").capitalize())
+    type = "text"
+    position = factory.Sequence(lambda n: n + 1)
+
+
+def choices(*values: str, retired: tuple[str, ...] = ()) -> list[dict]:
+    return [{"value": v, "label": v.capitalize(), "retired": v in retired} for v in values]

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "analytics",
     "webhooks",
     "api",
+    "customfields",
     "notifications",
 ]
 
@@ -436,3 +437,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Custom fields (issue 13) ---
+# Sales managers may define custom fields too (operations always may).
+CUSTOMFIELDS_MANAGERS_MAY_DEFINE = env_bool("CUSTOMFIELDS_MANAGERS_MAY_DEFINE", False)
+# Definitions are read once per request.
+MIDDLEWARE = [*MIDDLEWARE, "customfields.middleware.FieldDefinitionCacheMiddleware"]
