@@ -167,6 +167,8 @@ class CustomFieldForm(StyledFormMixin, forms.ModelForm):
                     f"{'~' if c.get('retired') else ''}{c['value']} = {c['label']}" for c in self.instance.choices
                 ),
             )
+        self.fields["position"].required = False
+        self.fields["position"].help_text = "Order in the form; empty: after the others."
         self.fields["key"].validators = [KEY_VALIDATOR]
         self.fields["key"].required = False
         self.fields["key"].help_text = "Left empty: made from the label. Never changes once saved."
@@ -193,6 +195,9 @@ class CustomFieldForm(StyledFormMixin, forms.ModelForm):
         if errors:
             raise forms.ValidationError(errors)
         return choices
+
+    def clean_position(self) -> int:
+        return self.cleaned_data.get("position") or 0
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

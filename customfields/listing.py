@@ -112,6 +112,11 @@ def add_custom_filters(filterset: django_filters.FilterSet, model_label: str) ->
         else:
             filterset.filters[base] = django_filters.CharFilter(label=f.label, method=_method(f, "exact"))
             names.append(base)
+    # The filter set may have built its (not yet validated) form already: give it the new fields.
+    form = getattr(filterset, "_form", None)
+    if form is not None:
+        for name in names:
+            form.fields[name] = filterset.filters[name].field
     return names
 
 

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 
 from customfields.selectors import end_request_cache, preload_definitions, start_request_cache
 
-
 # Probes and files never show a record: they need no definitions (and /healthz no cache).
 UNRELATED_PATHS = ("/healthz", "/readyz", "/static/")
 

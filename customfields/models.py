@@ -82,6 +82,7 @@ class CustomField(models.Model):
             models.CheckConstraint(
                 condition=~Q(portal_visibility="editable") | Q(model="crm.contact"),
                 name="customfields_portal_contacts_only",
+                violation_error_message="Only contact fields can be edited in the portal.",
             ),
         ]
         indexes = [models.Index(fields=["model", "archived_at", "position"], name="customfields_model_pos")]

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from iam.permissions import MaybeUser
 
-_request_cache: contextvars.ContextVar[dict[tuple[str, bool | None], list[CustomField]] | None] = contextvars.ContextVar(
-    "customfields_request_cache", default=None
+_request_cache: contextvars.ContextVar[dict[tuple[str, bool | None], list[CustomField]] | None] = (
+    contextvars.ContextVar("customfields_request_cache", default=None)
 )
 
 # The definitions are also kept in the shared cache (Redis in production): a list page or API
