@@ -40,7 +40,7 @@ class Sort:
     expression: Any = None
     cursor: Any = None
 
-    def db_value(self, model: type[Model], value: Any, db: Any) -> Any:
+    def db_value(self, model: Any, value: Any, db: Any) -> Any:
         if self.expression is not None:
             return self.cursor(value) if self.cursor is not None else value
         field = model._meta.get_field(self.field)

@@ -76,7 +76,13 @@ def _initial(field: CustomField, value: Any) -> Any:
     return value
 
 
-class CustomFieldsFormMixin:
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm  # the mixin is only ever mixed into forms
+else:
+    _FormBase = object
+
+
+class CustomFieldsFormMixin(_FormBase):
     """Adds a form field per custom field of the record type; ``clean`` validates them with ``clean_values``.
 
     The form's own ``clean`` must call ``clean_custom_fields()``; the cleaned values land on
@@ -84,9 +90,6 @@ class CustomFieldsFormMixin:
     """
 
     custom_field_defs: list[CustomField]
-    fields: dict[str, forms.Field]
-    initial: dict[str, Any]
-    cleaned_data: dict[str, Any]
 
     def add_custom_fields(self, model_label: str, existing: dict | None, *, only: Iterable[CustomField] | None = None):
         self.custom_model_label = model_label
@@ -117,7 +120,7 @@ class CustomFieldsFormMixin:
             return clean_values(self.custom_model_label, data, partial=partial, existing=self.custom_existing)
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
-                self.add_error(PREFIX + key if PREFIX + key in self.fields else None, messages)  # type: ignore[attr-defined]
+                self.add_error(PREFIX + key if PREFIX + key in self.fields else None, messages)
             return None
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.errors import BusinessRuleViolation
@@ -122,7 +123,7 @@ class Conversion:
     lost: int
 
 
-def _valued(field: CustomField):
+def _valued(field: CustomField) -> QuerySet[Any]:
     return record_model(field.model)._base_manager.filter(custom_fields__has_key=field.key)
 
 
@@ -134,27 +135,28 @@ def lossy_count(field: CustomField, new_type: str, choices: list[dict[str, Any]]
     if new_type in (T.CHOICE, T.MULTI_CHOICE):
         values = [c["value"] for c in (choices if choices is not None else field.choices)]
         if field.type == T.MULTI_CHOICE:  # a list does not become one value
-            return valued.count()
-        return valued.exclude(**{f"custom_fields__{field.key}__in": values}).count()
+            return int(valued.count())
+        return int(valued.exclude(**{f"custom_fields__{field.key}__in": values}).count())
     if field.type == T.MULTI_CHOICE:
         return valued.count()  # a list does not become one text, number or date
     pattern = _CONVERTS.get(new_type)
     if pattern is None:
-        return valued.count()
-    return valued.exclude(**{f"custom_fields__{field.key}__regex": pattern}).count()
+        return int(valued.count())
+    return int(valued.exclude(**{f"custom_fields__{field.key}__regex": pattern}).count())
 
 
 def _convert(field: CustomField, new_type: str) -> int:
     """Rewrite the stored values of ``field`` into ``new_type``'s representation; set-based on PostgreSQL."""
     valued = _valued(field)
     table = connection.ops.quote_name(record_model(field.model)._meta.db_table)
-    expression = {
+    conversions: dict[str, str] = {
         T.NUMBER: "to_jsonb((custom_fields ->> %(key)s)::numeric)",
         T.MONEY: "to_jsonb(round((custom_fields ->> %(key)s)::numeric, 2)::text)",
         T.BOOLEAN: "to_jsonb((custom_fields ->> %(key)s)::boolean)",
         T.USER: "to_jsonb((custom_fields ->> %(key)s)::bigint)",
         T.MULTI_CHOICE: "jsonb_build_array(custom_fields -> %(key)s)",
-    }.get(new_type, "to_jsonb(custom_fields ->> %(key)s)")
+    }
+    expression = conversions.get(new_type, "to_jsonb(custom_fields ->> %(key)s)")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -162,7 +164,7 @@ def _convert(field: CustomField, new_type: str) -> int:
                 "WHERE custom_fields ? %(key)s",
                 {"key": field.key},
             )
-            return cursor.rowcount
+            return int(cursor.rowcount)
     # SQLite (development): the same conversion, row by row.
     probe = CustomField(model=field.model, key=field.key, type=new_type, choices=field.choices)
     model = record_model(field.model)
@@ -290,7 +292,7 @@ def custom_field_purge(*, actor: User, field: CustomField, confirm_key: str) -> 
                     f"UPDATE {table} SET custom_fields = custom_fields - %s WHERE custom_fields ? %s",  # noqa: S608
                     [field.key, field.key],
                 )
-                purged = cursor.rowcount
+                purged = int(cursor.rowcount)
         else:
             rows = list(valued.only("pk", "custom_fields"))
             for record in rows:
@@ -314,4 +316,4 @@ def custom_field_purge(*, actor: User, field: CustomField, confirm_key: str) -> 
 
 def valued_count(field: CustomField) -> int:
     """How many records hold a value of ``field``."""
-    return _valued(field).count()
+    return int(_valued(field).count())

@@ -34,9 +34,11 @@ def test_ops_add_a_field_in_the_product_and_it_appears_on_the_record_form(ops_cl
     assert [c["value"] for c in field.choices] == ["en", "de"]
     assert AuditEvent.objects.filter(action="customfields.custom_field.created").exists()
     listing = ops_client.get("/custom-fields/?model=crm.contact").content.decode()
-    assert "Preferred language" in listing and "preferred_language" in listing
+    assert "Preferred language" in listing
+    assert "preferred_language" in listing
     form = rep_client.get("/contacts/new/").content.decode()
-    assert 'name="cf_preferred_language"' in form and "German" in form
+    assert 'name="cf_preferred_language"' in form
+    assert "German" in form
 
 
 def test_a_bad_definition_is_refused_with_a_form_error(ops_client):
@@ -104,7 +106,8 @@ def test_a_type_change_converts_what_converts(ops):
     field = CustomFieldFactory(key="seats", type="text")
     contact = ContactFactory(custom_fields={"seats": "12"})
     conversion = custom_field_update(actor=ops, field=field, changes={}, new_type="number")
-    assert conversion is not None and conversion.converted == 1
+    assert conversion is not None
+    assert conversion.converted == 1
     contact.refresh_from_db()
     assert contact.custom_fields == {"seats": 12}
     custom_field_update(actor=ops, field=field, changes={}, new_type="text")
@@ -128,7 +131,8 @@ def test_choices_are_edited_in_place_and_a_value_in_use_is_retired_not_removed(o
         },
     )
     form = rep_client.get("/contacts/new/").content.decode()
-    assert "Gold tier" in form and ">Silver<" not in form
+    assert "Gold tier" in form
+    assert ">Silver<" not in form
     page = rep_client.get(f"/contacts/{contact.pk}/").content.decode()
     assert "Silver" in page  # kept on the record
     contact.refresh_from_db()

@@ -78,9 +78,11 @@ def test_a_filtered_sorted_list_costs_the_same_queries_for_3_or_30_rows(
 def test_columns_can_be_shown_and_hidden(rep_client, fields):
     ContactFactory(custom_fields={"tier": "gold", "seats": 12})
     default = rep_client.get("/contacts/").content.decode()
-    assert "<th>Tier</th>" in default and "<th>Seats</th>" not in default
+    assert "<th>Tier</th>" in default
+    assert "<th>Seats</th>" not in default
     chosen = rep_client.get("/contacts/", {"cols": "1", "col": ["seats"]}).content.decode()
-    assert "<th>Seats</th>" in chosen and "<th>Tier</th>" not in chosen
+    assert "<th>Seats</th>" in chosen
+    assert "<th>Tier</th>" not in chosen
 
 
 def test_an_invalid_custom_filter_value_shows_no_rows_not_an_error(rep_client, fields):
