@@ -95,7 +95,9 @@ class Account(TimestampedModel):
 
     # Values of the custom fields ops define for this record type (customfields), validated by
     # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
-    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
 
     objects = AccountQuerySet.as_manager()
 
@@ -199,7 +201,9 @@ class Contact(TimestampedModel):
 
     # Values of the custom fields ops define for this record type (customfields), validated by
     # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
-    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
 
     objects = CRMQuerySet.as_manager()
 
@@ -296,7 +300,9 @@ class Lead(TimestampedModel):
 
     # Values of the custom fields ops define for this record type (customfields), validated by
     # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
-    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
 
     objects = CRMQuerySet.as_manager()
 
@@ -366,7 +372,9 @@ class Opportunity(TimestampedModel):
 
     # Values of the custom fields ops define for this record type (customfields), validated by
     # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
-    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
 
     objects = CRMQuerySet.as_manager()
 
@@ -429,7 +437,9 @@ class Contract(TimestampedModel):
 
     # Values of the custom fields ops define for this record type (customfields), validated by
     # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
-    custom_fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
 
     objects = ContractQuerySet.as_manager()
 

@@ -124,6 +124,11 @@ class CustomFieldsFormMixin(_FormBase):
             return None
 
 
+class _DefaultField(forms.JSONField):
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
+
+
 class CustomFieldForm(StyledFormMixin, forms.ModelForm):
     """Operations define (and change) a custom field. Its choices come as one line each: ``value = Label``."""
 
@@ -155,6 +160,7 @@ class CustomFieldForm(StyledFormMixin, forms.ModelForm):
             "portal_visibility",
         ]
         widgets = {"default": forms.TextInput()}
+        field_classes = {"default": _DefaultField}
         help_texts = {"default": 'As JSON: "EN", 10, true, "2026-01-31", ["a", "b"].'}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -170,6 +176,8 @@ class CustomFieldForm(StyledFormMixin, forms.ModelForm):
                     f"{'~' if c.get('retired') else ''}{c['value']} = {c['label']}" for c in self.instance.choices
                 ),
             )
+        if not self.instance.pk:
+            self.initial.setdefault("position", None)  # empty: after the others
         self.fields["position"].required = False
         self.fields["position"].help_text = "Order in the form; empty: after the others."
         self.fields["key"].validators = [KEY_VALIDATOR]

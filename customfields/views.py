@@ -41,6 +41,7 @@ def field_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     counts = dict(
         custom_field_list(user=request.user)
         .filter(archived_at__isnull=True)
+        .order_by()
         .values_list("model")
         .annotate(n=Count("id"))
         .values_list("model", "n")

@@ -13,26 +13,26 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='account',
             name='custom_fields',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
+            field=models.JSONField(blank=True, editable=False, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AddField(
             model_name='contact',
             name='custom_fields',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
+            field=models.JSONField(blank=True, editable=False, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AddField(
             model_name='contract',
             name='custom_fields',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
+            field=models.JSONField(blank=True, editable=False, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AddField(
             model_name='lead',
             name='custom_fields',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
+            field=models.JSONField(blank=True, editable=False, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AddField(
             model_name='opportunity',
             name='custom_fields',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
+            field=models.JSONField(blank=True, editable=False, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
     ]

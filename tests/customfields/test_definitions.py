@@ -33,7 +33,9 @@ def test_ops_add_a_field_in_the_product_and_it_appears_on_the_record_form(ops_cl
     assert (field.key, field.type, field.filterable) == ("preferred_language", "choice", True)
     assert [c["value"] for c in field.choices] == ["en", "de"]
     assert AuditEvent.objects.filter(action="customfields.custom_field.created").exists()
+    CustomFieldFactory(key="second")
     listing = ops_client.get("/custom-fields/?model=crm.contact").content.decode()
+    assert 'Contacts <span class="badge rounded-pill text-bg-light">2</span>' in listing
     assert "Preferred language" in listing
     assert "preferred_language" in listing
     form = rep_client.get("/contacts/new/").content.decode()
