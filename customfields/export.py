@@ -29,7 +29,7 @@ def _reader(field: CustomField) -> Callable[[Any], str]:
             return "" if raw is None else str(raw)
         if field.type == CustomField.Type.MULTI_CHOICE and isinstance(raw, list):
             labels = field.choice_labels()
-            return "; ".join(labels.get(v, v) for v in raw)
+            return "; ".join(labels.get(str(v), str(v)) for v in raw)
         return field.display(raw)
 
     return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache as shared_cache
+from django.core.cache import caches
 
 from customfields.models import CustomField
 
@@ -37,6 +37,18 @@ def start_request_cache() -> contextvars.Token:
 
 def end_request_cache(token: contextvars.Token) -> None:
     _request_cache.reset(token)
+
+
+class _SharedCache:
+    """The ``customfields`` cache alias when configured (it is, in config/settings), else the default one."""
+
+    def __getattr__(self, name: str):
+        from django.conf import settings
+
+        return getattr(caches["customfields" if "customfields" in settings.CACHES else "default"], name)
+
+
+shared_cache = _SharedCache()
 
 
 def _cache_key(model_label: str) -> str:

@@ -80,8 +80,6 @@ def _forget_custom_field_definitions():
     Each test starts with none defined (as its database has none), already cached: a page's
     query count does not depend on whether an earlier request happened to read them.
     """
-    from django.core.cache import cache
+    from customfields.selectors import CACHE_SECONDS, MODEL_LABELS, _cache_key, shared_cache
 
-    from customfields.selectors import CACHE_SECONDS, MODEL_LABELS, _cache_key
-
-    cache.set_many({_cache_key(label): [] for label in MODEL_LABELS}, CACHE_SECONDS)
+    shared_cache.set_many({_cache_key(label): [] for label in MODEL_LABELS}, CACHE_SECONDS)
