@@ -21,6 +21,7 @@ from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
 from crm.models import Account, Activity, Contact, Contract, Lead, LeftReason, Opportunity
+from customfields.api import CustomFieldsField
 from history.models import RecordChange
 from iam.models import AuditEvent, BusinessRole, Membership, User
 from invitations.models import Invitation, InvitationBatch
@@ -195,6 +196,7 @@ _TIMESTAMPS = ("created_at", "updated_at")
 
 
 class AccountSerializer(StrictSerializer):
+    custom_fields = CustomFieldsField("crm.account")
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the caller.")
     is_customer = serializers.SerializerMethodField(help_text="Has an active contract.")
     domains = serializers.ListField(
@@ -218,6 +220,7 @@ class AccountSerializer(StrictSerializer):
             "require_mfa",
             "is_customer",
             "domains",
+            "custom_fields",
             *_TIMESTAMPS,
         ]
         read_only_fields = ["id", *_TIMESTAMPS]
@@ -236,6 +239,7 @@ class AccountSerializer(StrictSerializer):
 
 
 class ContactSerializer(StrictSerializer):
+    custom_fields = CustomFieldsField("crm.contact")
     account = ScopedPrimaryKeyRelatedField(Account)
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the account's owner.")
     # Blank until the contact is first verified: declared so the schema's enum says so too.
@@ -267,6 +271,7 @@ class ContactSerializer(StrictSerializer):
             "freshness",
             "left_at",
             "left_reason",
+            "custom_fields",
             *_TIMESTAMPS,
         ]
         read_only_fields = [
@@ -281,6 +286,7 @@ class ContactSerializer(StrictSerializer):
 
 
 class LeadSerializer(StrictSerializer):
+    custom_fields = CustomFieldsField("crm.lead")
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the caller.")
     phone = PhoneNumberField(required=False, allow_blank=True)
 
@@ -305,6 +311,7 @@ class LeadSerializer(StrictSerializer):
             "converted_account",
             "converted_contact",
             "converted_opportunity",
+            "custom_fields",
             *_TIMESTAMPS,
         ]
         read_only_fields = [
@@ -336,6 +343,7 @@ class LeadConversionSerializer(serializers.Serializer):
 
 
 class OpportunitySerializer(StrictSerializer):
+    custom_fields = CustomFieldsField("crm.opportunity")
     account = ScopedPrimaryKeyRelatedField(Account)
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the caller.")
 
@@ -351,12 +359,14 @@ class OpportunitySerializer(StrictSerializer):
             "expected_close_date",
             "probability",
             "owner",
+            "custom_fields",
             *_TIMESTAMPS,
         ]
         read_only_fields = ["id", *_TIMESTAMPS]
 
 
 class ContractSerializer(StrictSerializer):
+    custom_fields = CustomFieldsField("crm.contract")
     account = ScopedPrimaryKeyRelatedField(Account)
     owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the caller.")
 
@@ -372,6 +382,7 @@ class ContractSerializer(StrictSerializer):
             "value",
             "currency",
             "owner",
+            "custom_fields",
             *_TIMESTAMPS,
         ]
         read_only_fields = ["id", *_TIMESTAMPS]

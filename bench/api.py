@@ -49,12 +49,14 @@ def plain_contact_list(request: HttpRequest) -> JsonResponse:
     from api.views import ContactViewSet
     from core.listing import keyset_page
     from crm.models import Contact
+    from customfields.selectors import fields_for
 
     cursor = request.GET.get("cursor") or None
     # The query of crm.selectors.contact_list for a staff user (visible_to: every contact).
     qs = Contact.objects.select_related("account", "owner")
     sort = next(iter(ContactViewSet.orderings.values()))
     page = keyset_page(qs, sort=sort, cursor=cursor, page_size=PAGE_SIZE, count=False)
+    custom = fields_for("crm.contact")
     results = [
         {
             "id": c.pk,
@@ -73,6 +75,7 @@ def plain_contact_list(request: HttpRequest) -> JsonResponse:
             "freshness": c.freshness,
             "left_at": _iso(c.left_at),
             "left_reason": c.left_reason,
+            "custom_fields": {f.key: (c.custom_fields or {}).get(f.key) for f in custom},
             "created_at": _iso(c.created_at),
             "updated_at": _iso(c.updated_at),
         }

@@ -494,6 +494,7 @@ class SuiteContext:
 # Result's `unit` says what its figures are in. Add one line per suite here.
 SUITES: list[str] = [
     "bench.api",
+    "bench.customfields",
     "bench.decay",
     "bench.imports",
     "bench.decay_model",

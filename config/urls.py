@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("api.staff_urls")),
     path("", include("iam.staff_urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("custom-fields/", include("customfields.urls")),
     path("", include("registrations.urls")),
     path("", include("crm.urls")),
     path("", include("invitations.urls")),

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 # Set on ``QuerySet.query`` (which, unlike the QuerySet, carries its attributes through every
 # clone, so filters applied after the search keep it) by ``as_search``.
@@ -32,8 +32,19 @@ _QS = TypeVar("_QS", bound="QuerySet[Any]")
 class Sort:
     key: str  # the value of ?sort=
     label: str
-    field: str  # a non-null column of the model's own table
+    field: str  # a non-null column of the model's own table (or the name of ``expression``)
     descending: bool = False
+    # A non-null expression to sort by instead of a column (a custom field's value, with the same
+    # expression as its index), annotated as ``field``; ``cursor`` turns a cursor's value back
+    # into the expression's type.
+    expression: Any = None
+    cursor: Any = None
+
+    def db_value(self, model: Any, value: Any, db: Any) -> Any:
+        if self.expression is not None:
+            return self.cursor(value) if self.cursor is not None else value
+        field = model._meta.get_field(self.field)
+        return field.get_db_prep_value(field.to_python(value), db)
 
 
 @dataclass
@@ -75,13 +86,20 @@ def _decode(cursor: str) -> dict[str, Any] | None:
 
 def _seek(qs: QuerySet[Any], sort: Sort, value: Any, pk: int, *, forward: bool) -> QuerySet[Any]:
     model = qs.model
+    ascending = forward != sort.descending
+    if sort.expression is not None:
+        # (key, id) > (v, pk) spelled out; the first term lets the index range-scan from v.
+        v, op = sort.db_value(model, value, connection), "gt" if ascending else "lt"
+        return qs.filter(
+            Q(**{f"{sort.field}__{op}e": v}),
+            Q(**{f"{sort.field}__{op}": v}) | Q(**{sort.field: v, f"pk__{op}": int(pk)}),
+        )
     field = model._meta.get_field(sort.field)
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(field.column)
     pk_column = connection.ops.quote_name(model._meta.pk.column)
     db_value = field.get_db_prep_value(field.to_python(value), connection)
     # Row-value comparison uses the (column, id) index on PostgreSQL and works on SQLite.
-    ascending = forward != sort.descending
     op = ">" if ascending else "<"
     # Only quoted identifiers are interpolated; the values travel as parameters.
     return qs.extra(  # noqa: S610
@@ -133,9 +151,8 @@ def _search_page_ids(
     direction = "ASC" if ascending else "DESC"
     seek, seek_params = "", []
     if payload:
-        field = qs.model._meta.get_field(sort.field)
         seek = f"WHERE (m.k, m.id) {'>' if ascending else '<'} (%s, %s)"
-        seek_params = [field.get_db_prep_value(field.to_python(payload.get("v")), db), int(payload["id"])]
+        seek_params = [sort.db_value(qs.model, payload.get("v"), db), int(payload["id"])]
     # One row even for an empty page (LEFT JOIN), so the count always comes back. Only the
     # ORM's own compiled SQL and fixed keywords are interpolated; values travel as parameters.
     sql = (
@@ -170,6 +187,8 @@ def keyset_page(
     count: bool = True,
 ) -> Page:
     page_size = page_size or settings.CRM_PAGE_SIZE
+    if sort.expression is not None:
+        qs = qs.annotate(**{sort.field: sort.expression})
     payload = _decode(cursor) if cursor else None
     forward = True
     base = qs

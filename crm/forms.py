@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from core.forms import DATE_INPUT, StyledFormMixin
 from crm.matching import AccountMatch
 from crm.models import Account, Activity, Contact, Contract, Lead, Opportunity
+from customfields.forms import CustomFieldsFormMixin
 from iam.models import User
 
 if TYPE_CHECKING:
@@ -63,8 +64,11 @@ class AccountChoiceField(forms.ModelChoiceField):
         super().__init__(queryset=Account.objects.visible_to(user), **kwargs)
 
 
-class RecordForm(StyledFormMixin, forms.ModelForm):
-    """A CRM record form: owner defaults to the current user, chosen among active staff."""
+class RecordForm(CustomFieldsFormMixin, StyledFormMixin, forms.ModelForm):
+    """A CRM record form: owner defaults to the current user, chosen among active staff.
+
+    The record type's custom fields follow the built-in ones, validated by ``clean_values``.
+    """
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -81,7 +85,18 @@ class RecordForm(StyledFormMixin, forms.ModelForm):
         for field in self.fields.values():
             if isinstance(field, forms.DateField):
                 field.widget = forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
+        self.add_custom_fields(
+            self._meta.model._meta.label_lower,  # type: ignore[union-attr]  # every RecordForm names its model
+            self.instance.custom_fields if self.instance.pk else None,
+        )
         self._style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        values = self.clean_custom_fields()
+        if values is not None:
+            self.instance.custom_fields = values
+        return cleaned
 
     def clean_currency(self) -> str:
         currency = (self.cleaned_data.get("currency") or "").strip().upper()

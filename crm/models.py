@@ -101,6 +101,12 @@ class Account(TimestampedModel):
         "account. Off: only work addresses, the same rule as self-service registration.",
     )
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
+
     objects = AccountQuerySet.as_manager()
 
     class Meta:
@@ -214,6 +220,12 @@ class Contact(TimestampedModel):
         max_length=24, choices=LeftReason.choices, blank=True, default="", db_default="", editable=False
     )
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
+
     objects = CRMQuerySet.as_manager()
 
     class Meta:
@@ -321,6 +333,12 @@ class Lead(TimestampedModel):
         "Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="converted_leads"
     )
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
+
     objects = CRMQuerySet.as_manager()
 
     class Meta:
@@ -387,6 +405,12 @@ class Opportunity(TimestampedModel):
     )
     owner = _owner_field("owned_opportunities")
 
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
+
     objects = CRMQuerySet.as_manager()
 
     class Meta:
@@ -445,6 +469,12 @@ class Contract(TimestampedModel):
     value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code")
     owner = _owner_field("owned_contracts")
+
+    # Values of the custom fields ops define for this record type (customfields), validated by
+    # customfields.values.clean_values; expression indexes for filterable ones (customfields.indexes).
+    custom_fields = models.JSONField(
+        default=dict, blank=True, editable=False, db_default=models.Value({}, models.JSONField())
+    )
 
     objects = ContractQuerySet.as_manager()
 

@@ -43,6 +43,8 @@ from crm.forms import (
     OpportunityForm,
     RecordForm,
 )
+from customfields.listing import add_custom_filters, custom_columns, custom_sorts
+from customfields.selectors import MODEL_LABELS as CUSTOM_FIELD_MODELS
 from dedup.redirects import follow_merges
 from dedup.selectors import likely_duplicates
 from history.selectors import record_history_page
@@ -85,7 +87,14 @@ def _render_list(request: AuthenticatedHttpRequest, spec: ListSpec, queryset) ->
         query = f"{saved.default.query}&" if saved.default.query else ""
         return redirect(f"{request.path}?{query}view={saved.default.pk}")
     filterset = spec.filterset(request.GET or None, queryset=queryset)
-    sorts = {sort.key: sort for sort in spec.sorts}
+    model_label = queryset.model._meta.label_lower
+    all_sorts, custom_filters, columns = spec.sorts, [], None
+    if model_label in CUSTOM_FIELD_MODELS:
+        # The record type's custom fields: filters and sorts by index, and the columns chosen.
+        custom_filters = add_custom_filters(filterset, model_label)
+        all_sorts = (*spec.sorts, *custom_sorts(model_label))
+        columns = custom_columns(model_label, request.GET)
+    sorts = {sort.key: sort for sort in all_sorts}
     sort = sorts.get(request.GET.get("sort", ""), spec.sorts[0])
     rows_qs = queryset.none() if filterset.is_bound and not filterset.is_valid() else filterset.qs
     filtered = bool(filterset.is_bound and filterset.form.is_valid() and filterset.is_filtered)
@@ -96,8 +105,11 @@ def _render_list(request: AuthenticatedHttpRequest, spec: ListSpec, queryset) ->
         "title": spec.title,
         "filter": filterset,
         "page": page,
-        "sorts": spec.sorts,
+        "sorts": all_sorts,
         "sort": sort,
+        "custom_filters": [filterset.form[name] for name in custom_filters],
+        "custom_columns": columns.shown if columns else [],
+        "column_choices": columns.available if columns else [],
         "base_query": params.urlencode(),
         "filtered": filtered,
         "new_url": reverse(spec.new_url_name) if spec.new_url_name else None,

@@ -48,6 +48,7 @@ RELATIONS: dict[str, dict[tuple[str, str], str]] = {
         ("webhooks.event", "account"): MOVE,
         ("api.apikey", "accounts"): M2M,
         ("cases.case", "account"): MOVE,
+        ("reviews.accessreview", "account"): MOVE,
     },
     "crm.contact": {
         ("iam.membership", "contact"): MOVE,  # both portal identities keep working, as the survivor

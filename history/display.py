@@ -46,6 +46,16 @@ def _display(model_field: models.Field[Any, Any] | None, value: Any) -> str:
     return str(value)
 
 
+def _custom_fields(model: type[models.Model], names: list[str]) -> dict[str, Any]:
+    """Definitions of the custom fields among ``names`` ("custom_fields.<key>"), archived ones too."""
+    if not any(name.startswith("custom_fields.") for name in names):
+        return {}
+    from customfields.selectors import fields_for
+
+    defs = fields_for(model._meta.label_lower, include_archived=True)
+    return {f"custom_fields.{f.key}": f for f in defs}
+
+
 def field_changes(change: RecordChange, model: type[models.Model]) -> list[FieldChange]:
     """The change's fields in the order the record's form shows them, with readable values.
 
@@ -55,10 +65,21 @@ def field_changes(change: RecordChange, model: type[models.Model]) -> list[Field
     order = {name: i for i, name in enumerate(fields)}
     names = sorted(change.changes, key=lambda name: (order.get(name, len(order)), name))
     rows = []
+    custom = _custom_fields(model, names)
     for name in names:
         model_field = fields.get(name)
         label = str(model_field.verbose_name) if model_field is not None else name.replace("_", " ")
         value = change.changes[name] or {}
+        if name in custom:
+            definition = custom[name]
+            rows.append(
+                FieldChange(
+                    label=definition.label,
+                    old=definition.display(value.get("old")) or EMPTY,
+                    new=definition.display(value.get("new")) or EMPTY,
+                )
+            )
+            continue
         rows.append(
             FieldChange(
                 label=label[:1].upper() + label[1:],

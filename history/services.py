@@ -28,6 +28,8 @@ from history.models import RecordChange
 if TYPE_CHECKING:
     from iam.models import User
 
+# The record's custom field values (customfields): tracked key by key.
+CUSTOM_FIELDS = "custom_fields"
 # Never a change anyone made: the row's id and its timestamps.
 UNTRACKED_FIELDS = frozenset({"id", "created_at", "updated_at"})
 # State the system derives or keeps as bookkeeping, moved along by set-based jobs that write no
@@ -80,7 +82,11 @@ def history_snapshot(record: models.Model, **was: Any) -> Snapshot:
     related: dict[str, models.Model] = {}
     for f in tracked_fields(type(record)):
         value = was[f.name] if f.name in was else getattr(record, f.attname)
-        if isinstance(f, models.ForeignKey):
+        if f.name == CUSTOM_FIELDS and isinstance(value, dict):
+            # One entry per custom field ("custom_fields.tier"), so the history names what changed.
+            for key, item in value.items():
+                values[f"{CUSTOM_FIELDS}.{key}"] = item
+        elif isinstance(f, models.ForeignKey):
             values[f.name] = value
             cached = f.get_cached_value(record, default=None) if value is not None else None
             if cached is not None:
@@ -101,11 +107,15 @@ def _diff(before: Snapshot | None, after: Snapshot | None) -> dict[str, dict[str
         }
     if after is None:  # deleted: the last values
         return {name: {"old": v, "new": None} for name, v in before.values.items() if not _is_empty(v)}
-    return {
+    changes = {
         name: {"old": before.values.get(name), "new": value}
         for name, value in after.values.items()
         if before.values.get(name) != value
     }
+    for name, value in before.values.items():  # a custom field value cleared: its key is gone
+        if name not in after.values and not _is_empty(value):
+            changes[name] = {"old": value, "new": None}
+    return changes
 
 
 def _target(f: models.ForeignKey[Any, Any]) -> type[models.Model]:

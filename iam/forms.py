@@ -8,6 +8,8 @@ from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from core.forms import StyledFormMixin
+from customfields.forms import PREFIX, CustomFieldsFormMixin
+from customfields.selectors import portal_fields
 from iam.models import BusinessRole
 
 # The actions an org admin can filter their audit trail by: those that concern their organisation.
@@ -23,7 +25,7 @@ PORTAL_AUDIT_ACTIONS = [
 ]
 
 
-class ProfileForm(StyledFormMixin, forms.Form):
+class ProfileForm(CustomFieldsFormMixin, StyledFormMixin, forms.Form):
     first_name = forms.CharField(max_length=100, required=False, label="First name")
     last_name = forms.CharField(max_length=100, label="Last name")
     job_title = forms.CharField(max_length=150, required=False, label="Job title")
@@ -34,8 +36,12 @@ class ProfileForm(StyledFormMixin, forms.Form):
     )
     consent_to_contact = forms.BooleanField(required=False, label="We may contact you about our products and services")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, contact_values: dict | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The contact's custom fields operations let the customer edit (customfields).
+        self.add_custom_fields(
+            "crm.contact", contact_values or {}, only=portal_fields("crm.contact", editable_only=True)
+        )
         self._style_widgets()
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
@@ -45,6 +51,16 @@ class ProfileForm(StyledFormMixin, forms.Form):
     def clean_phone(self) -> Any:
         # The contact stores "" for no phone; the form field gives "" or a PhoneNumber.
         return self.cleaned_data.get("phone") or ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.custom_field_defs and self.clean_custom_fields(partial=True) is not None:
+            sent = {}
+            for field in self.custom_field_defs:
+                value = cleaned.pop(PREFIX + field.key)
+                sent[field.key] = value.pk if hasattr(value, "pk") else value
+            cleaned["custom_fields"] = sent
+        return cleaned
 
 
 class MemberRolesForm(forms.Form):

@@ -216,3 +216,23 @@ def can_review_access(user: MaybeUser, account: Account) -> bool:
 
 def can_see_review_completion(user: MaybeUser) -> bool:
     return is_crm_user(user)
+
+
+# --- Custom fields (issue 13) -------------------------------------------------------------------
+
+
+def can_define_custom_fields(user: MaybeUser) -> bool:
+    """Operations define custom fields; sales managers too when operations allow it
+    (``CUSTOMFIELDS_MANAGERS_MAY_DEFINE``)."""
+    from django.conf import settings
+
+    if is_operations(user):
+        return True
+    return bool(
+        sells(user)
+        and user.staff_role == "sales_manager"
+        and getattr(settings, "CUSTOMFIELDS_MANAGERS_MAY_DEFINE", False)
+    )
+
+
+RoleChecks.define_custom_fields = property(lambda self: can_define_custom_fields(self._user))  # type: ignore[attr-defined]

@@ -599,6 +599,8 @@ def profile_update(*, actor: User, membership: Membership, data: dict[str, Any])
 
     if actor.pk != membership.user_id or actor.is_staff:
         raise PermissionDenied("You may only edit your own profile.")
+    data = dict(data)
+    custom = data.pop("custom_fields", None)  # {key: value} of portal-editable custom fields
     unknown = set(data) - set(PROFILE_CONTACT_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
@@ -616,6 +618,12 @@ def profile_update(*, actor: User, membership: Membership, data: dict[str, Any])
             contact.consent_updated_at = timezone.now()
         for name, value in data.items():
             setattr(contact, name, value)
+        if custom:
+            from customfields.values import clean_portal_values
+
+            values = clean_portal_values(custom, existing=contact.custom_fields)
+            changed += sorted(f"custom_fields.{k}" for k in custom if values.get(k) != contact.custom_fields.get(k))
+            contact.custom_fields = values
         contact.full_clean()
         contact.save()
         history_record(actor=actor, record=contact, before=before)

@@ -31,6 +31,7 @@ from core.errors import BusinessRuleViolation
 from core.http import AuthenticatedHttpRequest, PortalHttpRequest
 from core.listing import Sort, keyset_page
 from core.plain_words import audit_details, audit_sentence
+from customfields.selectors import portal_fields
 from iam import services
 from iam.forms import PORTAL_AUDIT_ACTIONS, AuditFilterForm, MemberRolesForm, ProfileForm
 from iam.middleware import SESSION_ACCOUNT_KEY
@@ -168,7 +169,7 @@ def profile(request: PortalHttpRequest) -> HttpResponse:
     membership = request.membership
     contact = membership.contact
     if request.method == "POST":
-        form = ProfileForm(request.POST)
+        form = ProfileForm(request.POST, contact_values=getattr(contact, "custom_fields", None))
         if form.is_valid():
             try:
                 services.profile_update(actor=request.user, membership=membership, data=form.cleaned_data)
@@ -188,9 +189,17 @@ def profile(request: PortalHttpRequest) -> HttpResponse:
                 "job_title": getattr(contact, "job_title", ""),
                 "phone": getattr(contact, "phone", ""),
                 "consent_to_contact": getattr(contact, "consent_to_contact", False),
-            }
+            },
+            contact_values=getattr(contact, "custom_fields", None),
         )
-    context = {"form": form, "contact": contact, "membership": membership, "nav_section": "profile"}
+    context = {
+        "form": form,
+        "contact": contact,
+        "membership": membership,
+        "nav_section": "profile",
+        # Custom fields the customer may see but not change (ops chose "visible").
+        "visible_fields": [f for f in portal_fields("crm.contact") if f.portal_visibility == "visible"],
+    }
     return render(request, "portal/profile.html", context)
 
 

@@ -100,7 +100,7 @@ def custom_field_targets(resource: str) -> tuple[Target, ...]:
     """The record type's custom fields as targets; none until the customfields app is installed."""
     if not apps.is_installed("customfields"):
         return ()
-    from customfields.selectors import fields_for  # type: ignore[import-not-found]
+    from customfields.selectors import fields_for
 
     return tuple(
         Target(

@@ -220,7 +220,7 @@ def normalise_row(resource: str, row: Row, mapping: dict[str, str], options: Opt
 
 
 def _clean_custom(resource: str, data: dict[str, str], row: Row) -> dict[str, Any]:
-    from customfields.values import clean_values  # type: ignore[import-not-found]
+    from customfields.values import clean_values
 
     try:
         return dict(clean_values(MODEL_LABELS[resource], data, partial=True, existing=None))

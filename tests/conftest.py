@@ -71,3 +71,15 @@ def smtp_mail(smtp_sink, settings):
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     return smtp_sink
+
+
+@pytest.fixture(autouse=True)
+def _forget_custom_field_definitions():
+    """Custom field definitions are cached across requests; a test's rolled-back ones must not linger.
+
+    Each test starts with none defined (as its database has none), already cached: a page's
+    query count does not depend on whether an earlier request happened to read them.
+    """
+    from customfields.selectors import CACHE_SECONDS, MODEL_LABELS, _cache_key, shared_cache
+
+    shared_cache.set_many({_cache_key(label): [] for label in MODEL_LABELS}, CACHE_SECONDS)

@@ -190,3 +190,23 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     status = "published"
     visibility = "public"
     author = factory.SubFactory(StaffFactory)
+
+
+# --- Custom fields (issue 13) -------------------------------------------------------------------
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory):
+    """A custom field definition; ``CustomFieldFactory(type="choice", choices=choices("gold", "silver"))``."""
+
+    class Meta:
+        model = "customfields.CustomField"
+
+    model = "crm.contact"
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.LazyAttribute(lambda o: o.key.replace("_", " ").capitalize())
+    type = "text"
+    position = factory.Sequence(lambda n: n + 1)
+
+
+def choices(*values: str, retired: tuple[str, ...] = ()) -> list[dict]:
+    return [{"value": v, "label": v.capitalize(), "retired": v in retired} for v in values]

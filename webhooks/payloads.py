@@ -27,6 +27,7 @@ def account_data(account) -> dict[str, Any]:
         "tier": account.tier,
         "owner_id": account.owner_id,
         "updated_at": _iso(account.updated_at),
+        "custom_fields": dict(account.custom_fields or {}),
     }
 
 
@@ -42,6 +43,7 @@ def contact_data(contact) -> dict[str, Any]:
         "owner_id": contact.owner_id,
         "last_verified_at": _iso(contact.last_verified_at),
         "updated_at": _iso(contact.updated_at),
+        "custom_fields": dict(contact.custom_fields or {}),
     }
 
 
@@ -60,6 +62,7 @@ def lead_data(lead) -> dict[str, Any]:
         "converted_contact_id": lead.converted_contact_id,
         "converted_opportunity_id": lead.converted_opportunity_id,
         "updated_at": _iso(lead.updated_at),
+        "custom_fields": dict(lead.custom_fields or {}),
     }
 
 
@@ -72,6 +75,7 @@ def contract_data(contract) -> dict[str, Any]:
         "start_date": _iso(contract.start_date),
         "end_date": _iso(contract.end_date),
         "updated_at": _iso(contract.updated_at),
+        "custom_fields": dict(contract.custom_fields or {}),
     }
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cases",
     "knowledge",
     "reviews",
+    "customfields",
     "notifications",
 ]
 
@@ -522,3 +523,12 @@ REVIEWS_INTERVAL_DAYS_BY_TIER = {
 # once and the account owner is told.
 REVIEWS_DUE_DAYS = env_int("REVIEWS_DUE_DAYS", 14)
 CELERY_BEAT_SCHEDULE["reviews-open-and-remind"] = {"task": "reviews.open_and_remind", "schedule": 60 * 60}
+
+# --- Custom fields (issue 13) ---
+# Sales managers may define custom fields too (operations always may).
+CUSTOMFIELDS_MANAGERS_MAY_DEFINE = env_bool("CUSTOMFIELDS_MANAGERS_MAY_DEFINE", False)
+# Definitions are read once per request.
+MIDDLEWARE = [*MIDDLEWARE, "customfields.middleware.FieldDefinitionCacheMiddleware"]
+# Their definitions are cached under an alias of their own (the same backend and server), so
+# clearing the default cache (the API throttle's counts) does not make every page re-read them.
+CACHES = {**CACHES, "customfields": {**CACHES["default"], "KEY_PREFIX": "clientele-customfields"}}

@@ -9,6 +9,8 @@ SECRET_KEY = "test-secret-key-that-is-only-used-by-the-test-suite-0123456789"  #
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Custom field definitions: their own store, which the tests clearing the default cache keep.
+CACHES["customfields"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "customfields"}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 STORAGES = {

@@ -317,3 +317,20 @@ def test_outsider_sees_no_imports(external_client, run_import, acme):
     job = run_import(HEADER + "Ann,Able,ann@acme.example,,Acme Oy,\n")
     assert external_client.get(reverse("imports:job", args=[job.pk])).status_code == 404
     assert external_client.get(reverse("imports:failed_rows", args=[job.pk])).status_code == 404
+
+
+def test_columns_map_onto_custom_fields_with_their_validation(run_import, acme):
+    """A custom field is an import target like a built-in one, validated by the same rules."""
+    from tests.factories import CustomFieldFactory, choices
+
+    CustomFieldFactory(
+        model="crm.contact", key="segment", label="Segment", type="choice", choices=choices("smb", "enterprise")
+    )
+    job = run_import(
+        "first_name,last_name,email,account,Segment\n"
+        "Maija,Virtanen,maija@acme.example,Acme Oy,enterprise\n"
+        "Pekka,Pouta,pekka@acme.example,Acme Oy,galactic\n"
+    )
+    assert (job.created_count, job.failed_count) == (1, 1)
+    assert Contact.objects.get(email="maija@acme.example").custom_fields == {"segment": "enterprise"}
+    assert not Contact.objects.filter(email="pekka@acme.example").exists()
