@@ -24,7 +24,11 @@ class PossibleDuplicate(exceptions.APIException):
 
 def duplicate_guard(request: Request, record: Model) -> None:
     """Refuse to save what looks like an existing record, unless ``?force=true`` says to save anyway."""
-    if request.query_params.get("force", "").lower() in ("1", "true", "yes"):
+    force = request.query_params.get("force")
+    if force is not None and force.lower() not in ("true", "false", "1", "0"):
+        # A typo must not save a duplicate, nor refuse silently: say what the parameter takes.
+        raise exceptions.ValidationError({"force": ["Send true or false."]})
+    if force is not None and force.lower() in ("1", "true"):
         return
     duplicates = likely_duplicates(record, user=request.user)  # type: ignore[arg-type]
     if not duplicates:

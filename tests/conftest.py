@@ -83,3 +83,13 @@ def _forget_custom_field_definitions():
     from customfields.selectors import CACHE_SECONDS, MODEL_LABELS, _cache_key, shared_cache
 
     shared_cache.set_many({_cache_key(label): [] for label in MODEL_LABELS}, CACHE_SECONDS)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with an empty default cache: sign-in rate limits and API throttles count
+    there, per client address, and a worker's earlier browser journeys must not use up a later
+    test's allowance (every live-server test signs in from 127.0.0.1)."""
+    from django.core.cache import cache
+
+    cache.clear()
