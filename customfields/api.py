@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -92,9 +93,14 @@ class CustomFieldsFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         field: CustomFieldsField = self.target
+        try:
+            defined = fields_for(field.model_label)
+        except DatabaseError:
+            # No database yet (``check --deploy`` at build time): the schema names no custom fields.
+            defined = []
         return {
             "type": "object",
             "description": field.help_text,
-            "properties": {f.key: value_schema(f) for f in fields_for(field.model_label)},
+            "properties": {f.key: value_schema(f) for f in defined},
             "additionalProperties": False,
         }
