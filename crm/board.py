@@ -8,13 +8,15 @@ cards found through the (stage, expected close, id) index); "load more" pages a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from core.forms import StyledFormMixin
 from core.listing import Page, Sort, keyset_page
@@ -133,7 +135,13 @@ def board(*, user: UserType, form: BoardFilterForm | None = None, per_column: in
     parts = [cards_qs.filter(stage=column.stage)[: per_column + 1] for column in columns if column.count]
     if parts:
         first, *rest = parts
-        union = first.union(*rest, all=True) if rest else first
+        if not rest or connection.features.supports_slicing_ordering_in_compound:
+            union: Iterable[Opportunity] = first.union(*rest, all=True) if rest else first
+        else:
+            # SQLite cannot LIMIT inside a UNION: number each stage's cards instead (one query too).
+            union = cards_qs.annotate(
+                stage_rank=Window(RowNumber(), partition_by=[F("stage")], order_by=[F("expected_close_date"), F("pk")])
+            ).filter(stage_rank__lte=per_column + 1)
         by_stage: dict[str, list[Opportunity]] = {}
         for card in union:
             by_stage.setdefault(card.stage, []).append(card)

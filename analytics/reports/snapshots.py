@@ -49,7 +49,9 @@ def report_snapshot_take(*, now: dt.datetime | None = None) -> int | None:
         if not advisory_xact_lock("report_snapshot"):
             return None
         with connection.cursor() as cursor:
-            cursor.execute(sql, [day, now, *open_stages, Contract.Status.ACTIVE])
+            # Adapted as the ORM stores them, so the clean-up below compares like with like (SQLite keeps text).
+            params = [connection.ops.adapt_datefield_value(day), connection.ops.adapt_datetimefield_value(now)]
+            cursor.execute(sql, [*params, *open_stages, Contract.Status.ACTIVE])
             written = cursor.rowcount
         # Owners who had a row earlier today but no open deal or active contract now.
         ReportSnapshot.objects.filter(day=day).exclude(taken_at=now).delete()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -60,9 +61,12 @@ def test_known_answers(leads, sales_rep):
     steps = {row[0].value: row for row in report.table("steps").rows}
     assert steps["Invited"][2].value == 60.0
     assert steps["Registered"][3].value == pytest.approx(66.7)
-    assert steps["Invited"][4].value == 2.0  # median of 1, 2 and 3 days to the first invitation
-    assert steps["Registered"][4].value == 1.5  # median of 2 and 1 days from sent to accepted
-    assert steps["Customer"][4].value == 6.0
+    if connection.vendor == "postgresql":  # medians are percentile_cont; SQLite shows "—"
+        assert steps["Invited"][4].value == 2.0  # median of 1, 2 and 3 days to the first invitation
+        assert steps["Registered"][4].value == 1.5  # median of 2 and 1 days from sent to accepted
+        assert steps["Customer"][4].value == 6.0
+    else:
+        assert steps["Invited"][4].value is None
     sources = {row[0].value: [cell.value for cell in row[1:]] for row in report.table("by_source").rows}
     assert sources == {"Website": [3, 2, 2, 1, 1, 33.3], "Trade fair": [2, 1, 0, 0, 0, 0.0]}
     segment = {row[0].value: [cell.value for cell in row[1:]] for row in report.table("segment").rows}

@@ -101,7 +101,12 @@ def test_a_lossy_type_change_is_refused_with_a_count_and_changes_nothing(ops, op
     )
     assert response.status_code == 200
     assert "would lose 2 values" in response.content.decode()
-    assert sorted(Contact.objects.values_list("custom_fields__seats", flat=True)) == ["12", "a dozen", "many"]
+    # (SQLite's JSON extraction reads "12" back as a number: compare as text.)
+    assert sorted(str(v) for v in Contact.objects.values_list("custom_fields__seats", flat=True)) == [
+        "12",
+        "a dozen",
+        "many",
+    ]
 
 
 def test_a_type_change_converts_what_converts(ops):
