@@ -155,3 +155,19 @@ EXPORTS: dict[str, ExportSpec] = {
         True,
     ),
 }
+
+
+CUSTOM_FIELD_RECORDS = {"account", "contact", "lead", "opportunity", "contract"}
+
+
+def columns_with_custom_fields(spec: ExportSpec) -> tuple[Column, ...]:
+    """The list's own columns, then one per active custom field of its record type (its label as
+    the header, the stored value: a choice's value, as in the API and the import)."""
+    if spec.noun not in CUSTOM_FIELD_RECORDS:
+        return spec.columns
+    from customfields.selectors import fields_for
+
+    custom = tuple(
+        Column(f"custom_fields.{f.key}", f.label, f"custom_fields__{f.key}") for f in fields_for(f"crm.{spec.noun}")
+    )
+    return spec.columns + custom

@@ -41,6 +41,8 @@ class _Echo:
 def _plain(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, list):  # a multiple-choice custom field
+        return neutralise("; ".join(str(v) for v in value))
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, dt.date):

@@ -14,7 +14,7 @@ from core.errors import BusinessRuleViolation
 from core.http import AuthenticatedHttpRequest
 from crm import views as crm_views
 from exports import services
-from exports.columns import EXPORTS
+from exports.columns import EXPORTS, columns_with_custom_fields
 
 
 @staff_required
@@ -27,7 +27,8 @@ def export(request: AuthenticatedHttpRequest, resource: str) -> HttpResponseBase
     file_format = params.pop("format", ["csv"])[-1]
     ids_text = params.pop("ids", [""])[-1]
     wanted = [c for c in params.pop("columns", [""])[-1].split(",") if c]
-    columns = tuple(c for c in spec.columns if not wanted or c.key in wanted) or spec.columns
+    available = columns_with_custom_fields(spec)
+    columns = tuple(c for c in available if not wanted or c.key in wanted) or available
     queryset = spec.selector(user=request.user)
     filterset = spec.filterset(params or None, queryset=queryset)
     rows = queryset.none() if filterset.is_bound and not filterset.is_valid() else filterset.qs
