@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "reviews",
     "customfields",
     "notifications",
+    "territories",
 ]
 
 MIDDLEWARE = [
