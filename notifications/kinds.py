@@ -21,6 +21,8 @@ KINDS: dict[str, str] = {
     "review.overdue": "An access review at your account is overdue",
     # Import & dedup (#14)
     "import.finished": "Your import finished",
+    # Territories and routing (#18)
+    "lead.assigned": "A new lead was routed to you",
 }
 
 

@@ -199,3 +199,38 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TerritoryRun(models.Model):
+    """One re-apply of the territory definitions to every account: its progress, for the page to poll."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    accounts_checked = models.PositiveIntegerField(default=0)
+    accounts_changed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # At most one run queued or running: a second press of the button joins the first.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status__in=["queued", "running"]),
+                name="territories_one_open_run",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Territory re-apply {self.requested_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
