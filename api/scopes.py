@@ -22,6 +22,8 @@ RESOURCES: dict[str, str] = {
     "cases": "Cases",
     "articles": "Knowledge-base articles",
     "access-reviews": "Access reviews",
+    "territories": "Territories",
+    "teams": "Teams and their members",
 }
 # Resources that are only ever read through the API.
 READ_ONLY = {"audit-events", "articles", "access-reviews"}

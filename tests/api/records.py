@@ -95,6 +95,10 @@ def make(resource: str) -> tuple[Any, Any]:
         from tests.factories import ArticleFactory
 
         return ArticleFactory(), None
+    elif resource in ("territories", "teams"):
+        from tests.territories.factories import TeamMembershipFactory, TerritoryFactory
+
+        return (TerritoryFactory() if resource == "territories" else TeamMembershipFactory().team), None
     else:
         raise AssertionError(resource)
     return record, record.account
@@ -116,4 +120,6 @@ RESOURCES = [
     "cases",
     "articles",
     "access-reviews",
+    "territories",
+    "teams",
 ]
