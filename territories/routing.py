@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -187,7 +187,11 @@ def territory_q(territory: Territory, *, prefix: str = "") -> Q:
         condition &= Q(**{f"{prefix}industry__in": list(territory.industries)})
     if territory.custom_field:
         key = f"{prefix}custom_fields__{territory.custom_field}"
-        condition &= Q(**{key: territory.custom_value}) | Q(**{f"{key}__contains": [territory.custom_value]})
+        value = Q(**{key: territory.custom_value})
+        if connection.vendor == "postgresql":
+            # A multiple-choice field holds a list: the value is one of its items (SQLite: single values only).
+            value |= Q(**{f"{key}__contains": [territory.custom_value]})
+        condition &= value
     return condition
 
 
