@@ -293,6 +293,37 @@ def _after_pointer(candidates: list[MemberState], pointer: int | None) -> list[M
     return after + before
 
 
+def bounded_load(user_id: int, kind: str, cap: int) -> int:
+    """A member's open records counted up to ``cap`` only: enough to know whether they are full."""
+    if kind == CASES:
+        qs = Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
+    else:
+        qs = Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES)
+    return qs.order_by().values("pk")[:cap].count()
+
+
+def _round_robin(locked: Team, *, kind: str, now: dt.datetime | None) -> Pick:
+    """The next available member after the pointer; loads are counted only for members with a
+    capacity, one at a time in turn and only up to it, so a pick usually costs one bounded count."""
+    memberships = list(locked.memberships.select_related("user").order_by("id"))
+    day = _today(now)
+    pointer = locked.last_assigned_id
+    ordered = [m for m in memberships if pointer is None or m.pk > pointer] + [
+        m for m in memberships if pointer is not None and m.pk <= pointer
+    ]
+    skipped: list[str] = []
+    for membership in ordered:
+        cap = capacity_of(membership, kind)
+        load = bounded_load(membership.user_id, kind, cap) if cap is not None else 0
+        state = MemberState(membership, load, cap, is_out_of_office(membership.user, on=day))
+        if not state.available:
+            skipped.append(state.why_not())
+            continue
+        Team.objects.filter(pk=locked.pk).update(last_assigned=membership)
+        return Pick(membership.user, f"round-robin in {locked}", team=locked, skipped=skipped)
+    return Pick(None, f"nobody in {locked} is available", team=locked, skipped=skipped)
+
+
 def pick_in_team(team: Team, *, kind: str, least_loaded: bool, now: dt.datetime | None = None) -> Pick:
     """Round-robin (or least-loaded, ties in round-robin order) among the team's available members.
 
@@ -300,6 +331,11 @@ def pick_in_team(team: Team, *, kind: str, least_loaded: bool, now: dt.datetime 
     """
     with transaction.atomic():
         locked = Team.objects.select_for_update().get(pk=team.pk)
+        if not least_loaded:
+            result = _round_robin(locked, kind=kind, now=now)
+            if result.user is not None:
+                team.last_assigned_id = Team.objects.values_list("last_assigned_id", flat=True).get(pk=locked.pk)
+            return result
         states = member_states(locked, kind, on=_today(now))
         candidates = [s for s in states if s.available]
         skipped = [s.why_not() for s in states if not s.available]
