@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -12,6 +12,13 @@ from django.http import HttpRequest
 from core.admin import ReadOnlyAdmin, ServiceModelAdmin
 from territories import services
 from territories.models import AssignmentRule, Team, TeamMembership, Territory, TerritoryRun
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast("User", request.user)  # the admin site lets only signed-in staff in
 
 
 @admin.register(Team)
@@ -24,12 +31,12 @@ class TeamAdmin(ServiceModelAdmin):
         return ["key"] if obj is not None else []
 
     def service_save(
-        self, request: HttpRequest, obj: Team, form: forms.ModelForm, formsets: Sequence[Any], change: bool
+        self, request: HttpRequest, obj: Any, form: forms.ModelForm, formsets: Sequence[Any], change: bool
     ) -> Team:
-        return services.team_save(actor=request.user, team=obj)
+        return services.team_save(actor=_actor(request), team=obj)
 
-    def service_delete(self, request: HttpRequest, obj: Team) -> None:
-        services.team_delete(actor=request.user, team=obj)
+    def service_delete(self, request: HttpRequest, obj: Any) -> None:
+        services.team_delete(actor=_actor(request), team=obj)
 
 
 @admin.register(TeamMembership)
@@ -43,12 +50,12 @@ class TeamMembershipAdmin(ServiceModelAdmin):
         return ["team", "user"] if obj is not None else []
 
     def service_save(
-        self, request: HttpRequest, obj: TeamMembership, form: forms.ModelForm, formsets: Sequence[Any], change: bool
+        self, request: HttpRequest, obj: Any, form: forms.ModelForm, formsets: Sequence[Any], change: bool
     ) -> TeamMembership:
-        return services.team_member_save(actor=request.user, membership=obj)
+        return services.team_member_save(actor=_actor(request), membership=obj)
 
-    def service_delete(self, request: HttpRequest, obj: TeamMembership) -> None:
-        services.team_member_remove(actor=request.user, membership=obj)
+    def service_delete(self, request: HttpRequest, obj: Any) -> None:
+        services.team_member_remove(actor=_actor(request), membership=obj)
 
 
 @admin.register(Territory)
@@ -59,12 +66,12 @@ class TerritoryAdmin(ServiceModelAdmin):
     autocomplete_fields = ["team", "owner"]
 
     def service_save(
-        self, request: HttpRequest, obj: Territory, form: forms.ModelForm, formsets: Sequence[Any], change: bool
+        self, request: HttpRequest, obj: Any, form: forms.ModelForm, formsets: Sequence[Any], change: bool
     ) -> Territory:
-        return services.territory_save(actor=request.user, territory=obj)
+        return services.territory_save(actor=_actor(request), territory=obj)
 
-    def service_delete(self, request: HttpRequest, obj: Territory) -> None:
-        services.territory_delete(actor=request.user, territory=obj)
+    def service_delete(self, request: HttpRequest, obj: Any) -> None:
+        services.territory_delete(actor=_actor(request), territory=obj)
 
 
 @admin.register(AssignmentRule)
@@ -76,12 +83,12 @@ class AssignmentRuleAdmin(ServiceModelAdmin):
     autocomplete_fields = ["team", "user", "fallback_user"]
 
     def service_save(
-        self, request: HttpRequest, obj: AssignmentRule, form: forms.ModelForm, formsets: Sequence[Any], change: bool
+        self, request: HttpRequest, obj: Any, form: forms.ModelForm, formsets: Sequence[Any], change: bool
     ) -> AssignmentRule:
-        return services.rule_save(actor=request.user, rule=obj, territories=form.cleaned_data.get("territories"))
+        return services.rule_save(actor=_actor(request), rule=obj, territories=form.cleaned_data.get("territories"))
 
-    def service_delete(self, request: HttpRequest, obj: AssignmentRule) -> None:
-        services.rule_delete(actor=request.user, rule=obj)
+    def service_delete(self, request: HttpRequest, obj: Any) -> None:
+        services.rule_delete(actor=_actor(request), rule=obj)
 
 
 @admin.register(TerritoryRun)

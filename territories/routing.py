@@ -78,6 +78,7 @@ def open_loads(user_ids: Iterable[int], kind: str) -> dict[int, int]:
     ids = list(user_ids)
     if not ids:
         return {}
+    rows: Iterable[tuple[Any, ...]]
     if kind == CASES:
         rows = (
             Case.objects.filter(assignee_id__in=ids, status__in=OPEN_CASE_STATUSES)
@@ -232,7 +233,7 @@ def territory_for(record: Any) -> Territory | None:
         account = record.account if record.account_id else None
         return territory_of_account(account) if account is not None else None
     if isinstance(record, Lead):
-        if record.converted_account_id:
+        if record.converted_account is not None:
             return territory_of_account(record.converted_account)
         return match_territory(
             country=str(record.company_country or ""), industry="", custom_fields=record.custom_fields
@@ -296,10 +297,13 @@ def _after_pointer(candidates: list[MemberState], pointer: int | None) -> list[M
 def bounded_load(user_id: int, kind: str, cap: int) -> int:
     """A member's open records counted up to ``cap`` only: enough to know whether they are full."""
     if kind == CASES:
-        qs = Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
-    else:
-        qs = Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES)
-    return qs.order_by().values("pk")[:cap].count()
+        return (
+            Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
+            .order_by()
+            .values("pk")[:cap]
+            .count()
+        )
+    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES).order_by().values("pk")[:cap].count()
 
 
 def _round_robin(locked: Team, *, kind: str, now: dt.datetime | None) -> Pick:
@@ -414,7 +418,7 @@ def pick(
             return Pick(
                 None, f"territory {territory} has no available owner and no team", territory=territory, skipped=skipped
             )
-        result = pick_in_team(territory.team, kind=kind, least_loaded=False, now=now)
+        result = pick_in_team(territory.team, kind=kind, least_loaded=False, now=now)  # type: ignore[arg-type]  # team_id checked above
         result.territory = territory
         result.skipped = skipped + result.skipped
         if result.user is not None:

@@ -11,12 +11,14 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Case as When_Case
 from django.db.models import Count, F, Max, Min, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries as all_countries
 
@@ -72,7 +74,7 @@ TEAM_FIELDS = ("key", "name", "description", "manager")
 def team_save(*, actor: User | None, team: Team) -> Team:
     """Create or change a team (key, name, description, manager)."""
     _require_manager(actor)
-    if team.manager_id is not None and not (team.manager.is_staff and team.manager.is_active):
+    if team.manager is not None and not (team.manager.is_staff and team.manager.is_active):
         raise ValidationError({"manager": "A team's manager is an active staff user."})
     with transaction.atomic():
         stored = Team.objects.select_for_update().filter(pk=team.pk).first() if team.pk else None
@@ -203,7 +205,7 @@ def _clean_territory(territory: Territory) -> None:
     territory.custom_value = (territory.custom_value or "").strip()
     if territory.custom_field and not territory.custom_value:
         errors["custom_value"] = "Say which value of the custom field puts an account in this territory."
-    if territory.owner_id is not None and not (territory.owner.is_staff and territory.owner.is_active):
+    if territory.owner is not None and not (territory.owner.is_staff and territory.owner.is_active):
         errors["owner"] = "A territory's owner is an active staff user."
     if errors:
         raise ValidationError(errors)
@@ -840,7 +842,9 @@ class _UserPool:
         pass
 
 
-def _batch_pick(rule: AssignmentRule, territory: Any, pools: dict[Any, Any], *, now: dt.datetime | None):
+def _batch_pick(
+    rule: AssignmentRule, territory: Any, pools: dict[Any, Any], *, now: dt.datetime | None
+) -> tuple[Any, str]:
     def pool_for(key: Any, make: Any) -> Any:
         if key not in pools:
             pools[key] = make()
@@ -903,19 +907,18 @@ def leads_routed_record(*, leads: Sequence[Lead], routing: BulkRouting, actor: U
     if items:
         audit_record_many(actor=actor, action="territories.assignment.made", items=items)
     for owned in per_owner.values():
-        owner = owned[0].owner
-        count = len(owned)
-        first = owned[0]
-        transaction.on_commit(
-            lambda owner=owner, count=count, first=first: notify_many(
-                recipients=[owner],
-                kind="lead.assigned",
-                title=f"{count} new lead{'s' if count != 1 else ''} routed to you"
-                if count > 1
-                else f"New lead for you: {first}",
-                url=first.get_absolute_url() if count == 1 else "/leads/?owner=me",
-                target=first if count == 1 else None,
-                dedupe_key=f"lead-routed-batch:{first.pk}:{owner.pk}",
-            )
-        )
+        transaction.on_commit(partial(_notify_batch, owned))
     return len(items)
+
+
+def _notify_batch(owned: list[Lead]) -> None:
+    """One notification per new owner of a batch: the lead, or how many leads."""
+    first, count = owned[0], len(owned)
+    notify_many(
+        recipients=[first.owner],
+        kind="lead.assigned",
+        title=f"{count} new leads routed to you" if count > 1 else f"New lead for you: {first}",
+        url=first.get_absolute_url() if count == 1 else f"{reverse('crm:lead_list')}?owner={first.owner_id}&status=new",
+        target=first if count == 1 else None,
+        dedupe_key=f"lead-routed-batch:{first.pk}:{first.owner_id}",
+    )
