@@ -59,7 +59,7 @@ class OutOfOfficeForm(_Styled, forms.Form):
         label="Away from", required=False, widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")
     )
     out_of_office_until = forms.DateField(
-        label="Back after (last day away)",
+        label="Away until (the last day away)",
         required=False,
         widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
         help_text="Both days included. No automatic assignment reaches you in between.",
