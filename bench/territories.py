@@ -86,12 +86,14 @@ def _setup() -> Any:
 
 def _timed(fn: Any, n: int) -> tuple[list[float], int]:
     """Run ``fn`` n times, each in a transaction rolled back; ms per call and the queries of the last."""
-    from django.db import connection, transaction
+    from django.db import connection, reset_queries, transaction
     from django.test.utils import CaptureQueriesContext
 
     times: list[float] = []
     queries = 0
     for i in range(n):
+        # The query log is a bounded deque: start each call from an empty one so counts stay exact.
+        reset_queries()
         with CaptureQueriesContext(connection) as captured, transaction.atomic():
             start = time.perf_counter()
             fn(i)
