@@ -287,7 +287,10 @@ class ContactSerializer(StrictSerializer):
 
 class LeadSerializer(StrictSerializer):
     custom_fields = CustomFieldsField("crm.lead")
-    owner = StaffOwnerField(required=False, help_text="Staff user id; defaults to the caller.")
+    owner = StaffOwnerField(
+        required=False,
+        help_text="Staff user id. Omitted on create: the assignment rules choose (territories), else the caller.",
+    )
     phone = PhoneNumberField(required=False, allow_blank=True)
 
     class Meta:

@@ -164,10 +164,12 @@ class LeadViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, DestroyMix
         return serializers.LeadConvertSerializer if self.action == "convert" else super().get_serializer_class()
 
     def perform_create(self, data: dict[str, Any]) -> Lead:
+        # No owner given: the assignment rules choose one (territories), else the caller owns it.
+        route = data.get("owner") is None
         owner = _owner(data, self.request.user)
         lead = _apply(Lead(owner=owner), data)
         duplicate_guard(self.request, lead)
-        return crm_services.lead_save(actor=self.request.user, lead=lead)
+        return crm_services.lead_save(actor=self.request.user, lead=lead, route=route)
 
     def perform_update(self, lead: Lead, data: dict[str, Any]) -> Lead:
         duplicate_guard(self.request, _apply(lead, data))

@@ -28,6 +28,7 @@ from history.services import history_record, history_snapshot
 from iam.audit import audit_record
 from iam.permissions import can_merge_cases, can_work_cases, is_crm_user
 from notifications.services import notify
+from territories.services import case_route
 from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
@@ -189,6 +190,8 @@ def case_create(
             target=case,
             data={"channel": channel, "severity": severity},
         )
+        if assignee is None:
+            case_route(case=case, actor=actor)  # the assignment rules pick assignee and team (territories)
         _emit("case.created", case)
         if assignee is not None:
             _notify_assigned(case, assignee, actor)

@@ -32,6 +32,7 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("custom-fields/", include("customfields.urls")),
     path("automation/", include("workflows.urls")),
+    path("teams/", include("territories.urls")),
     path("", include("registrations.urls")),
     path("", include("crm.urls")),
     path("", include("invitations.urls")),

@@ -85,7 +85,11 @@ class Account(TimestampedModel):
     website = models.URLField(blank=True)
     industry = models.CharField(max_length=32, choices=Industry.choices, blank=True)
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    # The name of the account's territory (territories): derived from the territory definitions
+    # (first match wins) unless set by hand, which ``territory_manual`` records; re-applying the
+    # definitions (territories.services.territories_reapply) leaves hand-set ones alone.
     territory = models.CharField(max_length=100, blank=True)
+    territory_manual = models.BooleanField("territory set by hand", default=False, db_default=False, editable=False)
     owner = _owner_field("owned_accounts")
     require_mfa = models.BooleanField(
         "require MFA",

@@ -22,6 +22,7 @@ from history.services import history_record, history_record_many, history_snapsh
 from iam.audit import audit_record
 from iam.permissions import is_crm_user, is_operations
 from invitations.email_domains import email_domain, is_public_mail_domain
+from territories.services import account_territory_prepare, lead_route
 from webhooks.services import webhook_emit_records
 
 if TYPE_CHECKING:
@@ -70,13 +71,11 @@ def account_create_for_company(
     try:
         # A savepoint: losing the race on the unique business id leaves the caller's transaction usable.
         with transaction.atomic():
-            account = Account.objects.create(
-                name=name.strip(),
-                business_id=business_id or None,
-                country=country or "",
-                website=website,
-                owner=owner,
+            account = Account(
+                name=name.strip(), business_id=business_id or None, country=country or "", website=website, owner=owner
             )
+            account_territory_prepare(account, stored_territory=None)
+            account.save(force_insert=True)
             history_record(actor=actor, record=account)
     except IntegrityError:
         return Account.objects.get(business_id=business_id), False
@@ -400,6 +399,7 @@ def account_save(*, actor: User, account: Account, domains: list[str] | None = N
             if wanted != existing:
                 old = None if created else sorted(existing)
                 domain_change = {"email_domains": {"old": old, "new": sorted(wanted)}}
+        account_territory_prepare(account, stored_territory=stored.territory if stored is not None else None)
         _save_record(account, actor=actor, stored=stored, also=domain_change)
         if bool(was_required) != account.require_mfa:
             # Requiring MFA is an access-policy change: it belongs in the audit trail.
@@ -449,8 +449,12 @@ def contact_save(*, actor: User, contact: Contact) -> Contact:
     return contact
 
 
-def lead_save(*, actor: User, lead: Lead) -> Lead:
-    """Create or update a lead. Conversion only happens through ``lead_convert``."""
+def lead_save(*, actor: User, lead: Lead, route: bool = False) -> Lead:
+    """Create or update a lead. Conversion only happens through ``lead_convert``.
+
+    ``route``: a new lead whose owner nobody chose goes to the owner the assignment rules pick
+    (territories); with no rule assigning it, it keeps the owner it came with.
+    """
     _require_staff(actor)
     with transaction.atomic():
         stored = _stored(lead)
@@ -460,6 +464,8 @@ def lead_save(*, actor: User, lead: Lead) -> Lead:
             raise ValidationError({"status": "Convert the lead with the Convert button."})
         created = lead.pk is None
         _save_record(lead, actor=actor, stored=stored)
+        if created and route:
+            lead_route(lead=lead, actor=actor)
         if created:
             webhook_emit_records("lead.created", [lead])
     return lead

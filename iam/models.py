@@ -58,6 +58,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     staff_role = models.CharField(max_length=20, choices=StaffRole.choices, blank=True)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Out of office (territories): no automatic assignment goes to them from the first day to the
+    # last, both included. Set by the person on their profile, or by their manager.
+    out_of_office_from = models.DateField("out of office from", null=True, blank=True)
+    out_of_office_until = models.DateField("out of office until", null=True, blank=True)
 
     objects = UserManager()
 

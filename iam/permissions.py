@@ -248,3 +248,27 @@ def can_manage_workflows(user: MaybeUser) -> bool:
 
 
 RoleChecks.manage_workflows = property(lambda self: can_manage_workflows(self._user))  # type: ignore[attr-defined]
+
+# --- Territories, teams and routing (issue 18) ------------------------------------------------
+# Who changes teams, territories and assignment rules, and sets anyone's out-of-office.
+_MANAGE_TEAMS = ("sales_manager", "operations")
+
+
+def can_manage_teams(user: MaybeUser) -> bool:
+    return is_crm_user(user) and (user.is_superuser or user.staff_role in _MANAGE_TEAMS)
+
+
+def can_see_teams(user: MaybeUser) -> bool:
+    """Every staff user sees the teams, their members and the territories (reps: who is who)."""
+    return is_crm_user(user)
+
+
+def can_set_out_of_office(actor: MaybeUser, user: User) -> bool:
+    """Staff set their own out-of-office; managers and operations anyone's (staff only)."""
+    if not is_crm_user(actor) or not user.is_staff:
+        return False
+    return actor.pk == user.pk or can_manage_teams(actor)
+
+
+RoleChecks.manage_teams = property(lambda self: can_manage_teams(self._user))  # type: ignore[attr-defined]
+RoleChecks.see_teams = property(lambda self: can_see_teams(self._user))  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ from imports.files import read_table
 from imports.mapping import MODEL_LABELS, mapping_errors, targets_for
 from imports.models import DuplicatePolicy, ImportChunk, ImportedRecord, ImportFailure, ImportJob, ImportMapping
 from imports.normalise import DATE_FORMATS, Options, Row, normalise_row
+from territories.services import leads_route_batch, leads_routed_record
 from webhooks.services import webhook_emit_records
 
 MODELS: dict[str, Any] = {"accounts": Account, "contacts": Contact, "leads": Lead}
@@ -398,8 +399,13 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
         else:
             to_update.append((best.record_id, row))
     if to_create:
+        # Leads whose row names no owner go to whom the assignment rules pick (territories), set-based.
+        unowned = [r for r, row in to_create if isinstance(r, Lead) and not row.values.get("owner_id")]
+        routing = leads_route_batch(leads=unowned) if unowned else None
         created = model.objects.bulk_create([record for record, _row in to_create], batch_size=1000)
         outcome.created.extend((record, row) for record, (_r, row) in zip(created, to_create, strict=True))
+        if routing is not None:
+            leads_routed_record(leads=unowned, routing=routing, actor=job.created_by)
     if to_update:
         existing = model._base_manager.select_for_update().in_bulk([pk for pk, _row in to_update])
         changed_fields: set[str] = set()

@@ -24,6 +24,8 @@ KINDS: dict[str, str] = {
     # Workflow rules (#18)
     "workflow.rule": "A workflow rule told you about a record",
     "workflow.failed": "A workflow rule of yours failed",
+    # Territories and routing (#18)
+    "lead.assigned": "A new lead was routed to you",
 }
 
 

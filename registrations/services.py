@@ -45,6 +45,7 @@ from registrations import emails, tokens
 from registrations.business_ids import business_id_clean
 from registrations.email_check import qualify_business_email
 from registrations.models import MESSAGE_MAX_LENGTH, RegistrationRequest
+from territories.services import lead_route
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -605,6 +606,8 @@ def _lead_for(*, actor: User | None, registration: RegistrationRequest) -> Lead:
     lead.full_clean()
     lead.save()
     history_record(actor=actor, record=lead, before=before)
+    if before is None:
+        lead_route(lead=lead, actor=actor)  # the assignment rules pick its owner (territories)
     note = Activity.objects.create(
         kind=Activity.Kind.NOTE,
         subject=f"Registered for the portal: {registration.email}",

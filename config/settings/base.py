@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "customfields",
     "notifications",
     "workflows",
+    "territories",
 ]
 
 MIDDLEWARE = [

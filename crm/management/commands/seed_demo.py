@@ -18,6 +18,7 @@ from config.env import env_str
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import Application, ApplicationRole, BusinessRole, Membership, User
 from iam.services import membership_grant
+from territories.demo import territories_demo_seed
 
 DEMO_USERS = [
     # email, first, last, is_staff, staff_role, is_superuser, what they are
@@ -218,6 +219,7 @@ class Command(BaseCommand):
             self._opportunities(accounts, staff)
             self._activities(accounts, staff)
             self._portal(users, accounts)
+            territories_demo_seed(manager=staff["manager"], sales=staff["sales"])
         self._data_health()
         self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000 with:"))
         for email, *_rest, what in DEMO_USERS:

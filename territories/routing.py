@@ -1,0 +1,384 @@
+"""Who gets a record: territory matching, round-robin, least-loaded, capacity and out-of-office.
+
+The stable interface other apps call (the workflow rules' "assign" and "escalate to a manager"
+actions, the lead and case routing in ``territories.services``):
+
+- :func:`pick_assignee` — a person for ``record`` by a strategy, or None when nobody is available;
+- :func:`manager_of` — the manager of a user's team;
+- :func:`territory_for` — the territory an account, contact, lead, opportunity or case is in.
+
+A member is *available* when they are an active staff user, not out of office today
+(``User.out_of_office_from`` to ``out_of_office_until``, both days included), take automatic
+assignments, and hold fewer open records than their capacity (open leads for a lead, open cases
+for a case; other records count open leads). A round-robin pick locks the team's row
+(``SELECT … FOR UPDATE``) until the caller's transaction ends, so two concurrent picks never see
+the same pointer; call it inside the transaction that saves the assignment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from cases.models import Case
+from crm.models import Account, Contact, Lead, Opportunity
+from territories.models import Strategy, Team, TeamMembership, Territory
+from territories.regions import countries_of
+
+if TYPE_CHECKING:
+    from iam.models import User
+
+STRATEGIES = frozenset(Strategy.values)
+# A lead is somebody's open work until it is converted or disqualified.
+OPEN_LEAD_STATUSES = (Lead.Status.NEW, Lead.Status.WORKING, Lead.Status.QUALIFIED, Lead.Status.REGISTERED)
+OPEN_CASE_STATUSES = tuple(Case.OPEN_STATUSES)
+
+LEADS, CASES = "leads", "cases"
+
+
+@dataclass
+class Pick:
+    """A routing decision and why, for the audit event and the "test routing" box."""
+
+    user: User | None
+    reason: str
+    team: Team | None = None
+    territory: Territory | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+# --- Out of office and load -----------------------------------------------------------------
+
+
+def _today(now: dt.datetime | None) -> dt.date:
+    return timezone.localdate(now) if now is not None else timezone.localdate()
+
+
+def is_out_of_office(user: User, *, on: dt.date | None = None) -> bool:
+    day = on or timezone.localdate()
+    start, end = getattr(user, "out_of_office_from", None), getattr(user, "out_of_office_until", None)
+    if start is None and end is None:
+        return False
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+def load_kind(record: Any) -> str:
+    """Which open records count against a member's capacity for this record."""
+    return CASES if isinstance(record, Case) else LEADS
+
+
+def open_loads(user_ids: Iterable[int], kind: str) -> dict[int, int]:
+    """Open leads owned (or open cases assigned) per user, in one grouped query."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    if kind == CASES:
+        rows = (
+            Case.objects.filter(assignee_id__in=ids, status__in=OPEN_CASE_STATUSES)
+            .values_list("assignee_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    else:
+        rows = (
+            Lead.objects.filter(owner_id__in=ids, status__in=OPEN_LEAD_STATUSES)
+            .values_list("owner_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    loads = dict.fromkeys(ids, 0)
+    loads.update(dict(rows))
+    return loads
+
+
+def capacity_of(membership: TeamMembership, kind: str) -> int | None:
+    return membership.max_open_cases if kind == CASES else membership.max_open_leads
+
+
+def _usable(user: User) -> bool:
+    return bool(user.is_active and user.is_staff)
+
+
+@dataclass
+class MemberState:
+    membership: TeamMembership
+    load: int
+    capacity: int | None
+    out_of_office: bool
+
+    @property
+    def user(self) -> User:
+        return self.membership.user
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.load >= self.capacity
+
+    @property
+    def available(self) -> bool:
+        return _usable(self.user) and self.membership.accepts_assignments and not self.out_of_office and not self.full
+
+    def why_not(self) -> str:
+        if not _usable(self.user):
+            return f"{self.user} is not an active staff user"
+        if not self.membership.accepts_assignments:
+            return f"{self.user} takes no automatic assignments"
+        if self.out_of_office:
+            return f"{self.user} is out of office"
+        if self.full:
+            return f"{self.user} is at capacity ({self.load}/{self.capacity})"
+        return ""
+
+
+def member_states(team: Team, kind: str, *, on: dt.date | None = None) -> list[MemberState]:
+    """Every member of ``team`` with their open load (one query for the members, one for loads)."""
+    memberships = list(team.memberships.select_related("user").order_by("id"))
+    loads = open_loads((m.user_id for m in memberships), kind)
+    day = on or timezone.localdate()
+    return [
+        MemberState(
+            membership=m,
+            load=loads.get(m.user_id, 0),
+            capacity=capacity_of(m, kind),
+            out_of_office=is_out_of_office(m.user, on=day),
+        )
+        for m in memberships
+    ]
+
+
+# --- Territories ------------------------------------------------------------------------------
+
+
+def active_territories() -> list[Territory]:
+    return list(Territory.objects.filter(is_active=True).order_by("position", "id"))
+
+
+def territory_matches(
+    territory: Territory, *, country: str, industry: str, custom_fields: dict[str, Any] | None
+) -> bool:
+    """Whether one record's attributes fall into ``territory`` (every filled criterion matches)."""
+    if territory.countries or territory.regions:
+        allowed = {str(c).upper() for c in territory.countries} | countries_of(territory.regions)
+        if (country or "").upper() not in allowed:
+            return False
+    if territory.industries and (industry or "") not in territory.industries:
+        return False
+    if territory.custom_field:
+        value = (custom_fields or {}).get(territory.custom_field)
+        values = value if isinstance(value, list) else [value]
+        if territory.custom_value not in {str(v) for v in values if v is not None}:
+            return False
+    return True
+
+
+def territory_q(territory: Territory, *, prefix: str = "") -> Q:
+    """The same test as :func:`territory_matches`, as a filter on accounts (set-based re-apply)."""
+    condition = Q()
+    if territory.countries or territory.regions:
+        allowed = sorted({str(c).upper() for c in territory.countries} | countries_of(territory.regions))
+        condition &= Q(**{f"{prefix}country__in": allowed})
+    if territory.industries:
+        condition &= Q(**{f"{prefix}industry__in": list(territory.industries)})
+    if territory.custom_field:
+        key = f"{prefix}custom_fields__{territory.custom_field}"
+        condition &= Q(**{key: territory.custom_value}) | Q(**{f"{key}__contains": [territory.custom_value]})
+    return condition
+
+
+def match_territory(
+    *,
+    country: str = "",
+    industry: str = "",
+    custom_fields: dict[str, Any] | None = None,
+    territories: Sequence[Territory] | None = None,
+) -> Territory | None:
+    """The first active territory (by position) these attributes match."""
+    for territory in active_territories() if territories is None else territories:
+        if territory_matches(territory, country=country, industry=industry, custom_fields=custom_fields):
+            return territory
+    return None
+
+
+def territory_of_account(account: Account, *, territories: Sequence[Territory] | None = None) -> Territory | None:
+    """The account's territory: the one it is assigned (by name), else the first that matches."""
+    pool = active_territories() if territories is None else list(territories)
+    if account.territory:
+        for territory in pool:
+            if territory.name == account.territory:
+                return territory
+    return match_territory(
+        country=str(account.country or ""),
+        industry=account.industry or "",
+        custom_fields=account.custom_fields,
+        territories=pool,
+    )
+
+
+def territory_for(record: Any) -> Territory | None:
+    """The territory an account, contact, lead, opportunity or case is in (None: no territory)."""
+    if isinstance(record, Account):
+        return territory_of_account(record)
+    if isinstance(record, Contact | Opportunity | Case):
+        account = record.account if record.account_id else None
+        return territory_of_account(account) if account is not None else None
+    if isinstance(record, Lead):
+        if record.converted_account_id:
+            return territory_of_account(record.converted_account)
+        return match_territory(
+            country=str(record.company_country or ""), industry="", custom_fields=record.custom_fields
+        )
+    return None
+
+
+# --- Managers ----------------------------------------------------------------------------------
+
+
+def manager_of(user: User) -> User | None:
+    """The manager of the team ``user`` belongs to (the oldest such team first).
+
+    A team's manager is not their own manager: for them it is the manager of another team they
+    are a member of, else None.
+    """
+    if user is None or user.pk is None:
+        return None
+    membership = (
+        TeamMembership.objects.filter(user=user, team__manager__isnull=False, team__manager__is_active=True)
+        .exclude(team__manager=user)
+        .select_related("team__manager")
+        .order_by("team_id")
+        .first()
+    )
+    return membership.team.manager if membership is not None else None
+
+
+# --- Picking -----------------------------------------------------------------------------------
+
+
+def _after_pointer(candidates: list[MemberState], pointer: int | None) -> list[MemberState]:
+    """Candidates in round-robin order: those after the pointer, then from the start."""
+    if pointer is None:
+        return candidates
+    after = [c for c in candidates if c.membership.pk > pointer]
+    before = [c for c in candidates if c.membership.pk <= pointer]
+    return after + before
+
+
+def pick_in_team(team: Team, *, kind: str, least_loaded: bool, now: dt.datetime | None = None) -> Pick:
+    """Round-robin (or least-loaded, ties in round-robin order) among the team's available members.
+
+    Locks the team's row until the caller's transaction ends and moves its pointer.
+    """
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        states = member_states(locked, kind, on=_today(now))
+        candidates = [s for s in states if s.available]
+        skipped = [s.why_not() for s in states if not s.available]
+        if not candidates:
+            return Pick(None, f"nobody in {locked} is available", team=locked, skipped=skipped)
+        ordered = _after_pointer(candidates, locked.last_assigned_id)
+        if least_loaded:
+            lowest = min(s.load for s in ordered)
+            chosen = next(s for s in ordered if s.load == lowest)
+            reason = f"least-loaded in {locked} ({chosen.load} open {kind})"
+        else:
+            chosen = ordered[0]
+            reason = f"round-robin in {locked}"
+        Team.objects.filter(pk=locked.pk).update(last_assigned=chosen.membership)
+        team.last_assigned_id = chosen.membership.pk
+        return Pick(chosen.user, reason, team=locked, skipped=skipped)
+
+
+def user_state(user: User, *, kind: str, team: Team | None = None, now: dt.datetime | None = None) -> MemberState:
+    """One person's availability: their tightest capacity among their teams (or in ``team``)."""
+    memberships = TeamMembership.objects.filter(user=user).select_related("user")
+    if team is not None:
+        memberships = memberships.filter(team=team)
+    found = list(memberships)
+    caps = [c for c in (capacity_of(m, kind) for m in found) if c is not None]
+    membership = found[0] if found else TeamMembership(user=user, accepts_assignments=True)
+    membership.user = user
+    load = open_loads([user.pk], kind)[user.pk] if caps else 0
+    return MemberState(
+        membership=membership,
+        load=load,
+        capacity=min(caps) if caps else None,
+        out_of_office=is_out_of_office(user, on=_today(now)),
+    )
+
+
+def _pick_user(user: User | None, *, kind: str, team: Team | None, now: dt.datetime | None) -> Pick:
+    if user is None:
+        return Pick(None, "no person given")
+    state = user_state(user, kind=kind, team=team, now=now)
+    # A named person is chosen on purpose: only "takes no automatic assignments" in a team does
+    # not stop it; being away, full or inactive does.
+    if not _usable(user) or state.out_of_office or state.full:
+        return Pick(None, state.why_not() or f"{user} is not available", skipped=[state.why_not()])
+    return Pick(user, f"named person {user}", team=team)
+
+
+def pick(
+    *,
+    record: Any,
+    strategy: str,
+    team: Team | None = None,
+    user: User | None = None,
+    territory: Territory | None = None,
+    now: dt.datetime | None = None,
+) -> Pick:
+    """:func:`pick_assignee` with the reason it gives."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown assignment strategy {strategy!r}.")
+    kind = load_kind(record)
+    if strategy == Strategy.USER:
+        return _pick_user(user, kind=kind, team=team, now=now)
+    if strategy == Strategy.TERRITORY:
+        territory = territory or territory_for(record)
+        if territory is None:
+            return Pick(None, "the record is in no territory")
+        skipped: list[str] = []
+        if territory.owner_id is not None:
+            owner_pick = _pick_user(territory.owner, kind=kind, team=territory.team, now=now)
+            if owner_pick.user is not None:
+                owner_pick.reason = f"owner of territory {territory}"
+                owner_pick.territory = territory
+                return owner_pick
+            skipped += owner_pick.skipped
+        if territory.team_id is None:
+            return Pick(
+                None, f"territory {territory} has no available owner and no team", territory=territory, skipped=skipped
+            )
+        result = pick_in_team(territory.team, kind=kind, least_loaded=False, now=now)
+        result.territory = territory
+        result.skipped = skipped + result.skipped
+        if result.user is not None:
+            result.reason = f"territory {territory}: {result.reason}"
+        return result
+    if team is None:
+        return Pick(None, "no team given")
+    return pick_in_team(team, kind=kind, least_loaded=strategy == Strategy.LEAST_LOADED, now=now)
+
+
+def pick_assignee(
+    *,
+    record: Any,
+    strategy: str,
+    team: Team | None = None,
+    user: User | None = None,
+    territory: Territory | None = None,
+    now: dt.datetime | None = None,
+) -> User | None:
+    """A person to own or work ``record``, or None when nobody is available.
+
+    ``strategy``: ``"user"`` (``user``, if available), ``"round_robin"`` or ``"least_loaded"``
+    (within ``team``), ``"territory"`` (``territory``, else the record's own: its owner, else
+    round-robin in its team). Respects capacity and out-of-office; moves the team's round-robin
+    pointer (call it in the transaction that saves the assignment).
+    """
+    return pick(record=record, strategy=strategy, team=team, user=user, territory=territory, now=now).user

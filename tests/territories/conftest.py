@@ -1,0 +1,3 @@
+from tests.imports.conftest import run_import
+
+__all__ = ["run_import"]
