@@ -25,6 +25,7 @@ class RuleForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {"time_offset_hours": "Hours after the date (negative: before)", "max_depth": "Loop guard (max depth)"}
 
+    time_offset_hours = forms.IntegerField(required=False, label="Hours after the date (negative: before)")
     change_field = forms.ChoiceField(required=False, label="When this field changes")
     change_from = forms.CharField(required=False, label="…from (optional)")
     change_to = forms.CharField(required=False, label="…to (optional)")

@@ -36,3 +36,24 @@ def committing(django_capture_on_commit_callbacks):
             return fn(*args, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def ops(db):
+    from tests.api.factories import ops_user
+
+    return ops_user(email="olga.ops@clientele.example")
+
+
+@pytest.fixture
+def ops_api(ops):
+    from tests.api.factories import Api
+
+    return Api(user=ops)
+
+
+@pytest.fixture
+def rep_api(sales_rep):
+    from tests.api.factories import Api
+
+    return Api(user=sales_rep)

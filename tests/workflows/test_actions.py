@@ -104,7 +104,10 @@ def test_escalate_without_a_manager_fails_and_is_reported(make_rule, committing,
 
 def test_email_from_a_template(make_rule, committing, manager, mailoutbox):
     template = EmailTemplate.objects.create(
-        name="Welcome", subject="Welcome, {{ first_name }}", body="Hello {{ first_name }} at {{ account.name }}.", created_by=manager
+        name="Welcome",
+        subject="Welcome, {{ first_name }}",
+        body="Hello {{ first_name }} at {{ account.name }}.",
+        created_by=manager,
     )
     make_rule(trigger="created", actions=[{"type": "email", "template": template.pk, "to": "record"}])
     contact = ContactFactory.build(first_name="Ada", email="ada@acme.example")
@@ -121,8 +124,16 @@ def test_add_to_and_remove_from_a_segment(make_rule, committing, manager):
     from savedviews.models import SavedView
 
     view = SavedView.objects.create(list_key="contacts", name="Nordics", owner=manager, shared=True)
-    make_rule(trigger="changed", change_conditions=[{"field": "job_title", "to": "CEO"}], actions=[{"type": "segment_add", "view": view.pk}])
-    make_rule(trigger="changed", change_conditions=[{"field": "job_title", "from": "CEO"}], actions=[{"type": "segment_remove", "view": view.pk}])
+    make_rule(
+        trigger="changed",
+        change_conditions=[{"field": "job_title", "to": "CEO"}],
+        actions=[{"type": "segment_add", "view": view.pk}],
+    )
+    make_rule(
+        trigger="changed",
+        change_conditions=[{"field": "job_title", "from": "CEO"}],
+        actions=[{"type": "segment_remove", "view": view.pk}],
+    )
     contact = ContactFactory(job_title="")
     contact.job_title = "CEO"
     committing(crm.contact_save, actor=contact.owner, contact=contact)
@@ -150,7 +161,11 @@ def test_send_an_invitation(make_rule, committing):
     from invitations.models import Invitation
 
     contract = ContractFactory()
-    make_rule(trigger="changed", change_conditions=[{"field": "consent_to_contact", "to": "true"}], actions=[{"type": "invite"}])
+    make_rule(
+        trigger="changed",
+        change_conditions=[{"field": "consent_to_contact", "to": "true"}],
+        actions=[{"type": "invite"}],
+    )
     contact = ContactFactory(account=contract.account, consent_to_contact=False)
     contact.consent_to_contact = True
     committing(crm.contact_save, actor=contact.owner, contact=contact)
