@@ -502,6 +502,7 @@ SUITES: list[str] = [
     "bench.webhooks",
     "bench.reports",
     "bench.cases",
+    "bench.workflows",
 ]
 
 
