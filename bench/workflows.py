@@ -95,7 +95,9 @@ def _patch(port: int, path: str, headers: dict[str, str], n: int) -> tuple[int, 
         conn.close()
 
 
-def _burst(port: int, ids: list[int], headers: dict[str, str], time_cap: float) -> list[tuple[int, float, float | None]]:
+def _burst(
+    port: int, ids: list[int], headers: dict[str, str], time_cap: float
+) -> list[tuple[int, float, float | None]]:
     from bench.run import _fire
 
     counter = iter(range(10**9))
@@ -143,8 +145,10 @@ def _update_overhead(ctx, ids: list[int]) -> Any:
                 errors += sum(1 for s in burst if s[0] != 200)
                 samples[on].extend(s[2] for s in burst if s[0] == 200 and s[2] is not None)
                 walls[on].extend(s[1] for s in burst if s[0] == 200)
-                _log(f"[bench] workflows: rules {'on' if on else 'off'} round {round_no + 1}: "
-                     f"p50 {_p(samples[on], 0.5)} ms")
+                _log(
+                    f"[bench] workflows: rules {'on' if on else 'off'} round {round_no + 1}: "
+                    f"p50 {_p(samples[on], 0.5)} ms"
+                )
     finally:
         _set_enabled(False)
         server.stop()
@@ -187,8 +191,13 @@ def _evaluations(ids: list[int]) -> Any:
     _set_enabled(True)
     rules = engine.enabled_rules({"crm.contact"}, engine.RECORD_TRIGGERS)
     events = [
-        Occurrence(key=f"bench:{n}:{pk}", record_type="crm.contact", record_id=pk, kind="changed",
-                   changes={"job_title": {"old": "", "new": "x"}})
+        Occurrence(
+            key=f"bench:{n}:{pk}",
+            record_type="crm.contact",
+            record_id=pk,
+            kind="changed",
+            changes={"job_title": {"old": "", "new": "x"}},
+        )
         for n, pk in enumerate(ids)
     ]
     elapsed_plan = elapsed_total = 0.0

@@ -18,8 +18,6 @@ from django.utils import timezone
 from workflows.conditions import OWN_FIELDS, fields_for, model_for
 
 if TYPE_CHECKING:
-    from django.db.models import Model
-
     from iam.models import User
     from workflows.models import Rule, RuleRun
 
@@ -60,15 +58,15 @@ class ActionFailed(Exception):
 # --- reading a record the way actions need it ---------------------------------------------------
 
 
-def owner_of(record: Model) -> User | None:
+def owner_of(record: Any) -> User | None:
     return getattr(record, "assignee" if record._meta.label_lower == "cases.case" else "owner", None)
 
 
-def account_of(record: Model):
+def account_of(record: Any) -> Any:
     return record if record._meta.label_lower == "crm.account" else getattr(record, "account", None)
 
 
-def placeholders(record: Model | None) -> dict[str, str]:
+def placeholders(record: Any) -> dict[str, str]:
     """The values an email template or a task subject may name: the record's fields and its account's."""
     if record is None:
         return {}
@@ -87,7 +85,7 @@ def placeholders(record: Model | None) -> dict[str, str]:
     return values
 
 
-def render(text: str, record: Model | None) -> str:
+def render(text: str, record: Any) -> str:
     values = placeholders(record)
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), text)
 
@@ -153,9 +151,8 @@ def validate(record_type: str, actions: Any) -> None:
         elif kind == "invite":
             if record_type not in ("crm.contact", "crm.lead"):
                 raise ValidationError("Invite: only contacts and leads are invited.")
-        elif kind == "webhook":
-            if not Endpoint.objects.filter(pk=_int(spec, "endpoint", "Webhook endpoint")).exists():
-                raise ValidationError("Webhook: no such endpoint.")
+        elif kind == "webhook" and not Endpoint.objects.filter(pk=_int(spec, "endpoint", "Webhook endpoint")).exists():
+            raise ValidationError("Webhook: no such endpoint.")
         if kind in ("assign", "task", "set_field", "segment_add", "segment_remove", "escalate") and record_type == "":
             raise ValidationError("This action needs a record.")
 
@@ -173,11 +170,12 @@ def describe(spec: dict[str, Any]) -> str:
         to = (
             spec.get("address")
             if spec.get("to") == "address"
-            else {"owner": "the owner"}.get(spec.get("to"), "the person")
+            else {"owner": "the owner"}.get(str(spec.get("to")), "the person")
         )
         return f"Email {to} (template #{spec.get('template')})"
     if kind == "notify":
-        return f"Notify {'user #' + str(spec.get('user')) if spec.get('to') == 'user' else 'the owner'}: {spec.get('message', '')}"
+        who = f"user #{spec.get('user')}" if spec.get("to") == "user" else "the owner"
+        return f"Notify {who}: {spec.get('message', '')}"
     if kind in ("segment_add", "segment_remove"):
         return f"{'Add to' if kind == 'segment_add' else 'Remove from'} saved view #{spec.get('view')}"
     if kind == "webhook":
@@ -190,7 +188,7 @@ def describe(spec: dict[str, Any]) -> str:
 # --- doing --------------------------------------------------------------------------------------
 
 
-def _save(actor: User, record: Model, changes: dict[str, Any]) -> None:
+def _save(actor: User, record: Any, changes: dict[str, Any]) -> None:
     """Change fields through the record's own update service."""
     from cases import services as case_services
     from crm import services as crm
@@ -216,11 +214,11 @@ def _save(actor: User, record: Model, changes: dict[str, Any]) -> None:
     saver()
 
 
-def _assignee_field(record: Model) -> str:
+def _assignee_field(record: Any) -> str:
     return "assignee" if record._meta.label_lower == "cases.case" else "owner"
 
 
-def _assign(actor: User, record: Model, user: User) -> None:
+def _assign(actor: User, record: Any, user: User) -> None:
     if record._meta.label_lower == "cases.case":
         _save(actor, record, {"assignee": user})
     else:
@@ -233,7 +231,7 @@ def _user(pk: Any) -> User | None:
     return User.objects.filter(pk=pk, is_active=True, is_staff=True).first()
 
 
-def perform(spec: dict[str, Any], *, rule: Rule, record: Model | None, run: RuleRun, index: int) -> str:
+def perform(spec: dict[str, Any], *, rule: Rule, record: Any, run: RuleRun, index: int) -> str:
     """Do one action; returns what was done in words. Raises to be retried."""
     actor = rule.owner
     kind = spec["type"]
@@ -245,7 +243,7 @@ def perform(spec: dict[str, Any], *, rule: Rule, record: Model | None, run: Rule
         from territories import routing
         from territories.models import Team
 
-        team = Team.objects.filter(pk=spec.get("team")).first() if spec.get("team") else None
+        team = Team.objects.filter(pk=spec["team"]).first() if spec.get("team") else None
         user = _user(spec.get("user")) if spec.get("user") else None
         chosen = routing.pick_assignee(record=record, strategy=spec["strategy"], team=team, user=user)
         if chosen is None:
@@ -256,9 +254,8 @@ def perform(spec: dict[str, Any], *, rule: Rule, record: Model | None, run: Rule
         return f"Assigned to {chosen.email}."
 
     if kind == "escalate":
-        from territories import routing
-
         from notifications.services import notify
+        from territories import routing
 
         owner = owner_of(record)
         manager = routing.manager_of(owner) if owner is not None else None
@@ -399,11 +396,11 @@ def perform(spec: dict[str, Any], *, rule: Rule, record: Model | None, run: Rule
     raise ActionFailed(f"Unknown action {kind!r}.")
 
 
-def _url(record: Model | None) -> str:
+def _url(record: Any) -> str:
     if record is None:
         return ""
     try:
-        return record.get_absolute_url()  # type: ignore[attr-defined]
+        return record.get_absolute_url()
     except (AttributeError, Exception):  # noqa: BLE001 - a link is a nicety
         return ""
 

@@ -39,7 +39,7 @@ class WorkflowRuleSerializer(StrictSerializer):
     change_conditions = serializers.JSONField(
         required=False, help_text='For changed/saved triggers: [{"field": "status", "from": "new", "to": "qualified"}].'
     )
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Rule
@@ -91,7 +91,7 @@ class DryRunLineSerializer(StrictPlainSerializer):
     at = serializers.DateTimeField(allow_null=True)
     record_type = serializers.CharField()
     record_id = serializers.IntegerField(allow_null=True)
-    label = serializers.CharField()
+    record_label = serializers.CharField()
     fire = serializers.BooleanField()
     reason = serializers.CharField()
 
@@ -166,7 +166,7 @@ class WorkflowRuleViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, De
                 "days": engine.DRY_RUN_DAYS,
                 "would_fire": fire,
                 "would_skip": len(lines) - fire,
-                "lines": [line.__dict__ for line in lines[:500]],
+                "lines": [{**line.__dict__, "record_label": line.label} for line in lines[:500]],
             }
             return Response(DryRunSerializer(body).data)
 

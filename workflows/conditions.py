@@ -58,7 +58,8 @@ class Field:
 
 
 def _choices(model: type[Model], name: str) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in (model._meta.get_field(name).choices or []))
+    field: Any = model._meta.get_field(name)
+    return tuple((str(k), str(v)) for k, v in (field.choices or []))
 
 
 def _account_fields(prefix: str) -> list[Field]:
@@ -97,7 +98,7 @@ def _account_fields(prefix: str) -> list[Field]:
 def _own(model: type[Model], names: Iterable[str]) -> list[Field]:
     out = []
     for name in names:
-        f = model._meta.get_field(name)
+        f: Any = model._meta.get_field(name)
         internal = f.get_internal_type()
         if name in ("owner", "assignee"):
             kind = "user"
@@ -187,11 +188,12 @@ def fields_for(record_type: str, *, with_custom: bool = True) -> dict[str, Field
     return {f.key: f for f in fields}
 
 
-def _count(record_type: str, what: str) -> Subquery:
+def _count(record_type: str, what: str) -> Any:
     from cases.models import Case
     from crm.models import Contract, Opportunity
 
     account_ref = OuterRef("pk") if record_type == "crm.account" else OuterRef("account_id")
+    qs: Any
     if what == "open_cases":
         qs = Case.objects.filter(account=account_ref, status__in=Case.OPEN_STATUSES)
     elif what == "open_opportunities":
@@ -271,7 +273,7 @@ class Compiler:
             raise ValidationError(f"“{op}” is not an operator ({', '.join(OPS)}).")
         lookup = field.lookup
         if field.kind == "count":
-            lookup = f"{self.prefix}{key.replace('.', '_')}"
+            lookup = f"{self.prefix}{str(key).replace('.', '_')}"
             self.annotations[lookup] = _count(self.record_type, field.lookup)
         if op in NO_VALUE_OPS:
             empty = Q(**{f"{lookup}__isnull": True})
@@ -308,13 +310,13 @@ def leaves(tree: Any) -> list[dict[str, Any]]:
     return [tree]
 
 
-def evaluate(rules: list[Any], record_type: str, ids: Iterable[int]) -> dict[tuple[int, int], bool]:
+def evaluate(rules: list[Any], record_type: str, ids: Iterable[int]) -> dict[tuple[int, Any], bool]:
     """{(rule id, record id): condition holds} for every rule and record, in one query.
 
     A record that no longer exists holds no condition.
     """
     ids = list(ids)
-    result: dict[tuple[int, int], bool] = {}
+    result: dict[tuple[int, Any], bool] = {}
     if not ids:
         return result
     model = model_for(record_type)
@@ -354,7 +356,7 @@ def describe(record_type: str, tree: Any) -> str:
             text = joiner.join(parts)
             return f"({text})" if len(parts) > 1 else text
         field = fields.get(node.get("field", ""))
-        name = field.label if field else node.get("field", "?")
+        name = field.label if field else str(node.get("field", "?"))
         if node.get("op") in NO_VALUE_OPS:
             return f"{name} {OPS.get(node.get('op', ''), '?')}"
         return f"{name} {OPS.get(node.get('op', ''), '?')} {node.get('value')}"

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -98,7 +99,7 @@ def plan(occurrences: list[Occurrence], rules: list[Rule], depth: int) -> list[P
     by_type: dict[str, list[Occurrence]] = defaultdict(list)
     for occ in occurrences:
         by_type[occ.record_type].append(occ)
-    verdicts: dict[tuple[int, int], bool] = {}
+    verdicts: dict[tuple[int, Any], bool] = {}
     for record_type, occs in by_type.items():
         typed_rules = [r for r in rules if r.record_type == record_type and r.conditions]
         wanted = [r for r in typed_rules if any(trigger_matches(r, o) for o in occs)]
@@ -317,7 +318,7 @@ def runs_resume_stalled(*, now: dt.datetime | None = None) -> int:
 # --- time triggers ------------------------------------------------------------------------------
 
 
-def _due_window(field: models.Field, lo: dt.datetime, hi: dt.datetime, offset: dt.timedelta) -> Q:
+def _due_window(field: Any, lo: dt.datetime, hi: dt.datetime, offset: dt.timedelta) -> Q:
     """Records whose (field + offset) lies in (lo, hi]."""
     name = field.name
     start, end = lo - offset, hi - offset
@@ -355,8 +356,7 @@ def time_scan(*, now: dt.datetime | None = None, execute: bool = True) -> int:
             from workflows.tasks import workflows_run_many
 
             for start in range(0, len(run_ids), 500):
-                chunk = run_ids[start : start + 500]
-                transaction.on_commit(lambda chunk=chunk: workflows_run_many.delay(chunk))
+                transaction.on_commit(partial(workflows_run_many.delay, run_ids[start : start + 500]))
     return fired
 
 
@@ -456,7 +456,8 @@ def dry_run(rule: Rule, *, now: dt.datetime | None = None, limit: int = DRY_RUN_
             )
             for pk, obj in ((o.pk, o) for o in qs.order_by("-pk")[:limit])
         ]
-        verdicts = evaluate([rule], rule.record_type, [o.record_id for o in occurrences]) if rule.conditions else {}
+        record_ids = [o.record_id for o in occurrences if o.record_id is not None]
+        verdicts = evaluate([rule], rule.record_type, record_ids) if rule.conditions else {}
         return [
             DryRunLine(
                 None,

@@ -6,7 +6,7 @@ enough (``{"any": [{"all": [...]}, …]}``) — which says every AND/OR combinat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms import formset_factory
@@ -46,14 +46,17 @@ class RuleForm(forms.ModelForm):
                 for name in TIME_FIELDS[record_type]
             ],
         )
-        self.fields["change_field"].choices = [("", "any field")] + [
+        cast(forms.ChoiceField, self.fields["change_field"]).choices = [("", "any field")] + [
             (k, f.label) for k, f in fields.items() if f.kind != "count" and "." not in k.replace("custom.", "")
         ]
-        self.fields["trigger"].choices = [
+        cast(forms.ChoiceField, self.fields["trigger"]).choices = [
             (v, label)
             for v, label in Trigger.choices
             if v != Trigger.EVENT or any(e.record_type == record_type for e in EVENTS.values())
         ]
+        for f in self.fields.values():
+            css = "form-select" if isinstance(f.widget, forms.Select) else "form-control"
+            f.widget.attrs.setdefault("class", css)
         change = (self.instance.change_conditions or [{}])[0] if self.instance.pk else {}
         self.initial.setdefault("change_field", change.get("field", ""))
         self.initial.setdefault("change_from", change.get("from", ""))
@@ -86,7 +89,7 @@ class ConditionForm(forms.Form):
 
     def __init__(self, *args: Any, field_choices: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [("", "—"), *field_choices]
+        cast(forms.ChoiceField, self.fields["field"]).choices = [("", "—"), *field_choices]
 
 
 class ActionForm(forms.Form):
@@ -142,8 +145,8 @@ class ActionForm(forms.Form):
 
     def __init__(self, *args: Any, record_type: str, choices: dict[str, list[tuple[Any, str]]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.staff().order_by("email")
-        self.fields["field"].choices = (
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = User.objects.staff().order_by("email")
+        cast(forms.ChoiceField, self.fields["field"]).choices = (
             [("", "—")]
             + [(name, name.replace("_", " ").capitalize()) for name in action_specs.SETTABLE.get(record_type, ())]
             + [(k, f.label) for k, f in fields_for(record_type).items() if k.startswith("custom.")]
@@ -171,7 +174,7 @@ class ActionForm(forms.Form):
             return None
         spec: dict[str, Any] = {"type": kind}
         for name in self.PARAMS[kind]:
-            value = data.get(name)
+            value: Any = data.get(name)
             if value in (None, "", False):
                 continue
             spec[name] = value.pk if hasattr(value, "pk") else value
@@ -215,10 +218,16 @@ def condition_rows(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class EmailTemplateForm(forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for f in self.fields.values():
+            f.widget.attrs.setdefault("class", "form-control")
+
     class Meta:
         model = EmailTemplate
         fields = ["name", "subject", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 10})}
         help_texts = {
-            "body": "Placeholders: {{ first_name }}, {{ last_name }}, {{ owner }}, {{ account.name }}, {{ custom.<key> }}, {{ record }}."
+            "body": "Placeholders: {{ first_name }}, {{ last_name }}, {{ owner }}, {{ account.name }}, "
+            "{{ custom.<key> }}, {{ record }}."
         }

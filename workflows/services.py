@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -43,7 +44,7 @@ def rule_clean(rule: Rule) -> None:
     """Check the whole rule: trigger, conditions and actions for its record type."""
     errors: dict[str, list[str]] = {}
 
-    def check(name: str, fn) -> None:
+    def check(name: str, fn: Callable[[], None]) -> None:
         try:
             fn()
         except ValidationError as exc:

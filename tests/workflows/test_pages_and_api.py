@@ -80,7 +80,7 @@ def test_a_manager_builds_a_rule_in_the_form(manager_client, manager):
     }
     response = manager_client.post("/automation/new/?record_type=crm.contact", form)
     assert response.status_code == 302, [
-        l for l in response.content.decode().splitlines() if "feedback" in l or "alert" in l
+        line for line in response.content.decode().splitlines() if "feedback" in line or "alert" in line
     ]
     rule = Rule.objects.get()
     assert rule.enabled is False  # a new rule starts switched off
