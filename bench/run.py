@@ -501,8 +501,8 @@ SUITES: list[str] = [
     "bench.invitations",
     "bench.webhooks",
     "bench.reports",
-    "bench.cases",
     "bench.workflows",
+    "bench.cases",
 ]
 
 

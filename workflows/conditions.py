@@ -6,7 +6,8 @@ per record type in ``fields_for``: the record's own, its account's (tier, territ
 custom fields (``custom.<key>``) and counts (``account.open_cases``: open cases of the account).
 
 Every rule on a batch of records is evaluated in ONE query (``evaluate``): each rule's condition
-becomes a boolean column of ``SELECT pk, (cond_1), (cond_2), … WHERE pk IN (…)``.
+becomes a boolean column of ``SELECT pk, (cond_1), (cond_2), … WHERE pk IN (…)``; counts the
+rules test are read once before, in one more query, whatever the number of rules.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db.models import Case as DbCase
 from django.db.models import (
     BooleanField,
     Count,
@@ -29,6 +31,7 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -242,11 +245,20 @@ class Compiler:
     """Turns one rule's tree into (annotations, Q) for one record type. Aliases are prefixed so
     many rules share one query."""
 
-    def __init__(self, record_type: str, prefix: str, fields: dict[str, Field] | None = None):
+    def __init__(
+        self,
+        record_type: str,
+        prefix: str,
+        fields: dict[str, Field] | None = None,
+        counts: dict[int, dict[str, int]] | None = None,
+    ):
         self.record_type = record_type
         self.prefix = prefix
         self.fields = fields if fields is not None else fields_for(record_type)
         self.annotations: dict[str, Any] = {}
+        # Counts already read for the records at hand ({pk: {count: n}}): a CASE over their ids
+        # instead of one correlated subquery per rule (200 rules would repeat the same one 200 times).
+        self.counts = counts
 
     def compile(self, tree: Any) -> Q:
         if not tree:
@@ -274,7 +286,11 @@ class Compiler:
         lookup = field.lookup
         if field.kind == "count":
             lookup = f"{self.prefix}{str(key).replace('.', '_')}"
-            self.annotations[lookup] = _count(self.record_type, field.lookup)
+            if self.counts is None:
+                self.annotations[lookup] = _count(self.record_type, field.lookup)
+            else:
+                whens = [When(pk=pk, then=Value(values.get(field.lookup, 0))) for pk, values in self.counts.items()]
+                self.annotations[lookup] = DbCase(*whens, default=Value(0), output_field=IntegerField())
         if op in NO_VALUE_OPS:
             empty = Q(**{f"{lookup}__isnull": True})
             if field.kind in ("text", "choice"):
@@ -321,6 +337,23 @@ def evaluate(rules: list[Any], record_type: str, ids: Iterable[int]) -> dict[tup
         return result
     model = model_for(record_type)
     fields = fields_for(record_type)
+    wanted = sorted(
+        {
+            fields[leaf["field"]].lookup
+            for rule in rules
+            for leaf in leaves(rule.conditions)
+            if leaf.get("field") in fields and fields[leaf["field"]].kind == "count"
+        }
+    )
+    counts: dict[int, dict[str, int]] | None = None
+    if wanted:
+        # One query for every count the rules use, each computed once per record.
+        counts = {
+            row.pop("pk"): row
+            for row in model._base_manager.filter(pk__in=ids)
+            .annotate(**{name: _count(record_type, name) for name in wanted})
+            .values("pk", *wanted)
+        }
     qs = model._base_manager.filter(pk__in=ids)
     flags: list[str] = []
     trivial: list[int] = []
@@ -328,7 +361,7 @@ def evaluate(rules: list[Any], record_type: str, ids: Iterable[int]) -> dict[tup
         if not rule.conditions:
             trivial.append(rule.pk)
             continue
-        compiler = Compiler(record_type, f"r{rule.pk}_", fields)
+        compiler = Compiler(record_type, f"r{rule.pk}_", fields, counts)
         q = compiler.compile(rule.conditions)
         if compiler.annotations:
             qs = qs.alias(**compiler.annotations)
