@@ -20,7 +20,6 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Case as DbCase
 from django.db.models import (
     BooleanField,
     Count,
@@ -33,6 +32,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models import Case as DbCase
 from django.db.models.functions import Coalesce
 
 OPS: dict[str, str] = {
