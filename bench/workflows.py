@@ -287,7 +287,7 @@ def measure(ctx) -> list:
         return [Result(n, "", None, status="unavailable", note="too few contacts") for n in NAMES]
     owner = ctx.users["ops"]
     _rules(owner)
-    ids = list(Contact.objects.order_by("pk").values_list("pk", flat=True)[:500])
+    ids = list(Contact.objects.order_by("pk").values_list("pk", flat=True)[:300])
     results = []
     try:
         _log("[bench] workflows: contact update with 200 rules on/off")
