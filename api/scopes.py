@@ -23,6 +23,8 @@ RESOURCES: dict[str, str] = {
     "articles": "Knowledge-base articles",
     "access-reviews": "Access reviews",
     "workflow-rules": "Workflow rules",
+    "territories": "Territories",
+    "teams": "Teams and their members",
 }
 # Resources that are only ever read through the API.
 READ_ONLY = {"audit-events", "articles", "access-reviews"}

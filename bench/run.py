@@ -503,6 +503,7 @@ SUITES: list[str] = [
     "bench.reports",
     "bench.workflows",
     "bench.cases",
+    "bench.territories",
 ]
 
 

@@ -361,6 +361,13 @@ class Lead(TimestampedModel):
             models.Index(fields=["owner", "-created_at", "-id"], name="crm_lead_owner_created"),
             models.Index(fields=["-score", "-id"], name="crm_lead_score"),
             models.Index(fields=["last_name", "id"], name="crm_lead_name_id"),
+            # Routing's least-loaded pick and capacity check count each member's open leads from
+            # this index alone (territories.routing.open_loads), however many leads they closed.
+            models.Index(
+                fields=["owner"],
+                condition=Q(status__in=["new", "working", "qualified", "registered"]),
+                name="crm_lead_owner_open",
+            ),
         ]
 
     def __str__(self) -> str:

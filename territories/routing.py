@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from cases.models import Case
@@ -78,6 +78,7 @@ def open_loads(user_ids: Iterable[int], kind: str) -> dict[int, int]:
     ids = list(user_ids)
     if not ids:
         return {}
+    rows: Iterable[tuple[Any, ...]]
     if kind == CASES:
         rows = (
             Case.objects.filter(assignee_id__in=ids, status__in=OPEN_CASE_STATUSES)
@@ -187,7 +188,11 @@ def territory_q(territory: Territory, *, prefix: str = "") -> Q:
         condition &= Q(**{f"{prefix}industry__in": list(territory.industries)})
     if territory.custom_field:
         key = f"{prefix}custom_fields__{territory.custom_field}"
-        condition &= Q(**{key: territory.custom_value}) | Q(**{f"{key}__contains": [territory.custom_value]})
+        value = Q(**{key: territory.custom_value})
+        if connection.vendor == "postgresql":
+            # A multiple-choice field holds a list: the value is one of its items (SQLite: single values only).
+            value |= Q(**{f"{key}__contains": [territory.custom_value]})
+        condition &= value
     return condition
 
 
@@ -228,7 +233,7 @@ def territory_for(record: Any) -> Territory | None:
         account = record.account if record.account_id else None
         return territory_of_account(account) if account is not None else None
     if isinstance(record, Lead):
-        if record.converted_account_id:
+        if record.converted_account is not None:
             return territory_of_account(record.converted_account)
         return match_territory(
             country=str(record.company_country or ""), industry="", custom_fields=record.custom_fields
@@ -257,6 +262,26 @@ def manager_of(user: User) -> User | None:
     return membership.team.manager if membership is not None else None
 
 
+def managers_of(user_ids: Iterable[int]) -> dict[int, int]:
+    """``{user id: their manager's id}`` for many users in one query (set-based jobs: SLA breaches).
+
+    The same answer as :func:`manager_of` for each; users without a team manager are left out.
+    """
+    ids = [pk for pk in set(user_ids) if pk]
+    if not ids:
+        return {}
+    rows = (
+        TeamMembership.objects.filter(user_id__in=ids, team__manager__isnull=False, team__manager__is_active=True)
+        .exclude(team__manager_id=F("user_id"))
+        .order_by("user_id", "team_id")
+        .values_list("user_id", "team__manager_id")
+    )
+    found: dict[int, int] = {}
+    for user_id, manager_id in rows:
+        found.setdefault(user_id, manager_id)
+    return found
+
+
 # --- Picking -----------------------------------------------------------------------------------
 
 
@@ -269,6 +294,40 @@ def _after_pointer(candidates: list[MemberState], pointer: int | None) -> list[M
     return after + before
 
 
+def bounded_load(user_id: int, kind: str, cap: int) -> int:
+    """A member's open records counted up to ``cap`` only: enough to know whether they are full."""
+    if kind == CASES:
+        return (
+            Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
+            .order_by()
+            .values("pk")[:cap]
+            .count()
+        )
+    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES).order_by().values("pk")[:cap].count()
+
+
+def _round_robin(locked: Team, *, kind: str, now: dt.datetime | None) -> Pick:
+    """The next available member after the pointer; loads are counted only for members with a
+    capacity, one at a time in turn and only up to it, so a pick usually costs one bounded count."""
+    memberships = list(locked.memberships.select_related("user").order_by("id"))
+    day = _today(now)
+    pointer = locked.last_assigned_id
+    ordered = [m for m in memberships if pointer is None or m.pk > pointer] + [
+        m for m in memberships if pointer is not None and m.pk <= pointer
+    ]
+    skipped: list[str] = []
+    for membership in ordered:
+        cap = capacity_of(membership, kind)
+        load = bounded_load(membership.user_id, kind, cap) if cap is not None else 0
+        state = MemberState(membership, load, cap, is_out_of_office(membership.user, on=day))
+        if not state.available:
+            skipped.append(state.why_not())
+            continue
+        Team.objects.filter(pk=locked.pk).update(last_assigned=membership)
+        return Pick(membership.user, f"round-robin in {locked}", team=locked, skipped=skipped)
+    return Pick(None, f"nobody in {locked} is available", team=locked, skipped=skipped)
+
+
 def pick_in_team(team: Team, *, kind: str, least_loaded: bool, now: dt.datetime | None = None) -> Pick:
     """Round-robin (or least-loaded, ties in round-robin order) among the team's available members.
 
@@ -276,6 +335,11 @@ def pick_in_team(team: Team, *, kind: str, least_loaded: bool, now: dt.datetime 
     """
     with transaction.atomic():
         locked = Team.objects.select_for_update().get(pk=team.pk)
+        if not least_loaded:
+            result = _round_robin(locked, kind=kind, now=now)
+            if result.user is not None:
+                team.last_assigned_id = Team.objects.values_list("last_assigned_id", flat=True).get(pk=locked.pk)
+            return result
         states = member_states(locked, kind, on=_today(now))
         candidates = [s for s in states if s.available]
         skipped = [s.why_not() for s in states if not s.available]
@@ -354,7 +418,7 @@ def pick(
             return Pick(
                 None, f"territory {territory} has no available owner and no team", territory=territory, skipped=skipped
             )
-        result = pick_in_team(territory.team, kind=kind, least_loaded=False, now=now)
+        result = pick_in_team(territory.team, kind=kind, least_loaded=False, now=now)  # type: ignore[arg-type]  # team_id checked above
         result.territory = territory
         result.skipped = skipped + result.skipped
         if result.user is not None:

@@ -11,12 +11,14 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case as When_Case
-from django.db.models import F, Q, Value, When
+from django.db.models import Count, F, Max, Min, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries as all_countries
 
@@ -72,7 +74,7 @@ TEAM_FIELDS = ("key", "name", "description", "manager")
 def team_save(*, actor: User | None, team: Team) -> Team:
     """Create or change a team (key, name, description, manager)."""
     _require_manager(actor)
-    if team.manager_id is not None and not (team.manager.is_staff and team.manager.is_active):
+    if team.manager is not None and not (team.manager.is_staff and team.manager.is_active):
         raise ValidationError({"manager": "A team's manager is an active staff user."})
     with transaction.atomic():
         stored = Team.objects.select_for_update().filter(pk=team.pk).first() if team.pk else None
@@ -203,7 +205,7 @@ def _clean_territory(territory: Territory) -> None:
     territory.custom_value = (territory.custom_value or "").strip()
     if territory.custom_field and not territory.custom_value:
         errors["custom_value"] = "Say which value of the custom field puts an account in this territory."
-    if territory.owner_id is not None and not (territory.owner.is_staff and territory.owner.is_active):
+    if territory.owner is not None and not (territory.owner.is_staff and territory.owner.is_active):
         errors["owner"] = "A territory's owner is an active staff user."
     if errors:
         raise ValidationError(errors)
@@ -295,56 +297,133 @@ REAPPLY_CHUNK = 5000
 def territories_reapply(*, actor: User | None, run: TerritoryRun | None = None, chunk: int = REAPPLY_CHUNK) -> int:
     """Move every account whose territory is not hand-set to the territory the definitions give.
 
-    Set-based: per keyset chunk of account ids, one UPDATE with a CASE over the territories (in
-    their order, first match wins) for the rows whose territory changes, one INSERT of their
-    history rows and one of their audit events. Idempotent: a second run changes nothing.
-    Progress goes to ``run`` (the page polls it). Returns how many accounts changed.
+    Set-based, by ranges of account ids (``id > lo AND id <= hi``, never OFFSET), each range in
+    its own short transaction: on PostgreSQL one statement per range updates the accounts whose
+    territory changes (a CASE over the territories in their order: first match wins) and inserts
+    their history rows from its RETURNING; elsewhere (SQLite) a SELECT of the moves, one UPDATE
+    per territory and one history INSERT. One audit event for the run. Idempotent: a second run
+    moves nothing. Progress goes to ``run`` (the page polls it). Returns how many accounts moved.
     """
     if actor is not None:
         _require_manager(actor)
     territories = active_territories()
-    expression = _territory_case(territories)
     if run is not None:
         TerritoryRun.objects.filter(pk=run.pk).update(status=TerritoryRun.Status.RUNNING, started_at=timezone.now())
-    changed_total = checked = 0
-    last_id = 0
-    job = "territories_reapply"
-    while True:
-        with transaction.atomic():
-            ids = list(Account.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:chunk])
-            if not ids:
-                break
-            last_id = ids[-1]
-            checked += len(ids)
-            rows = list(
-                Account.objects.filter(pk__in=ids, territory_manual=False)
-                .annotate(new_territory=expression)
-                .exclude(territory=F("new_territory"))
-                .values_list("pk", "name", "territory", "new_territory")
-            )
-            if rows:
-                now = timezone.now()
-                Account.objects.filter(pk__in=[r[0] for r in rows], territory_manual=False).update(
-                    territory=expression, updated_at=now
-                )
-                _history_territory_moves(actor=actor, rows=rows, at=now, job=job)
-                changed_total += len(rows)
-        if run is not None:
-            TerritoryRun.objects.filter(pk=run.pk).update(accounts_checked=checked, accounts_changed=changed_total)
+    bounds = Account.objects.aggregate(lo=Min("pk"), hi=Max("pk"), n=Count("pk"))
+    total = bounds["n"] or 0
+    moved = 0
+    if total:
+        lo, top = bounds["lo"] - 1, bounds["hi"]
+        mover = _reapply_range_postgres if connection.vendor == "postgresql" else _reapply_range_orm
+        while lo < top:
+            hi = min(lo + chunk, top)
+            with transaction.atomic():
+                moved += mover(territories, lo=lo, hi=hi, actor=actor)
+            lo = hi
+            if run is not None:
+                done = round(total * (hi - bounds["lo"] + 1) / (top - bounds["lo"] + 1))
+                TerritoryRun.objects.filter(pk=run.pk).update(accounts_checked=done, accounts_changed=moved)
     with transaction.atomic():
         audit_record(
             actor=actor,
             action="territories.territories.reapplied",
-            data={"accounts_checked": checked, "accounts_changed": changed_total, "run": run.pk if run else None},
+            data={"accounts_checked": total, "accounts_changed": moved, "run": run.pk if run else None},
         )
         if run is not None:
             TerritoryRun.objects.filter(pk=run.pk).update(
                 status=TerritoryRun.Status.DONE,
                 finished_at=timezone.now(),
-                accounts_checked=checked,
-                accounts_changed=changed_total,
+                accounts_checked=total,
+                accounts_changed=moved,
             )
-    return changed_total
+    return moved
+
+
+def _territory_case_sql(territories: Sequence[Territory], alias: str) -> tuple[str, list[Any]]:
+    """The CASE of :func:`_territory_case` as SQL over ``alias`` (the same test, first match wins)."""
+    from territories.regions import countries_of
+
+    whens: list[str] = []
+    params: list[Any] = []
+    for t in territories:
+        parts: list[str] = []
+        if t.countries or t.regions:
+            parts.append(f"{alias}.country = ANY(%s)")
+            params.append(sorted({str(c).upper() for c in t.countries} | countries_of(t.regions)))
+        if t.industries:
+            parts.append(f"{alias}.industry = ANY(%s)")
+            params.append(list(t.industries))
+        if t.custom_field:
+            parts.append(
+                f"({alias}.custom_fields -> %s = to_jsonb(%s::text)"
+                f" OR {alias}.custom_fields -> %s @> jsonb_build_array(%s::text))"
+            )
+            params += [t.custom_field, t.custom_value, t.custom_field, t.custom_value]
+        whens.append(f"WHEN {' AND '.join(parts) or 'TRUE'} THEN %s")
+        params.append(t.name)
+    if not whens:
+        return "''", []
+    return f"(CASE {' '.join(whens)} ELSE '' END)", params
+
+
+def _history_context(actor: User | None) -> tuple[int | None, str, str, str]:
+    from core.context import current_channel, current_job
+
+    label = (getattr(actor, "email", "") if actor is not None else "system")[:254]
+    return (actor.pk if actor is not None else None), label, current_channel(), (current_job() or REAPPLY_JOB)[:200]
+
+
+REAPPLY_JOB = "territories_reapply"
+
+
+def _reapply_range_postgres(territories: Sequence[Territory], *, lo: int, hi: int, actor: User | None) -> int:
+    case_sql, case_params = _territory_case_sql(territories, "a")
+    actor_id, label, channel, job = _history_context(actor)
+    # Only fixed fragments are formatted in (the CASE's own values are parameters).
+    sql = f"""
+        WITH moved AS (
+            UPDATE crm_account a SET territory = {case_sql}, updated_at = %s
+            FROM crm_account o
+            WHERE a.id = o.id AND a.id > %s AND a.id <= %s AND NOT a.territory_manual
+              AND a.territory <> {case_sql}
+            RETURNING a.id, a.name, o.territory AS old, a.territory AS new
+        ), written AS (
+            INSERT INTO history_recordchange (record_type, record_id, record_label, kind, changes, changed_at,
+                actor_id, actor_label, credential, credential_reference, channel, job)
+            SELECT 'crm.account', id, left(name, 254), 'updated',
+                jsonb_build_object('territory', jsonb_build_object('old', nullif(old, ''), 'new', nullif(new, ''))),
+                %s, %s, %s, '', '{{}}'::jsonb, %s, %s
+            FROM moved
+            RETURNING 1
+        )
+        SELECT count(*) FROM written
+    """  # noqa: S608
+    now = timezone.now()
+    params = [*case_params, now, lo, hi, *case_params, now, actor_id, label, channel, job]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def _reapply_range_orm(territories: Sequence[Territory], *, lo: int, hi: int, actor: User | None) -> int:
+    expression = _territory_case(territories)
+    rows = list(
+        Account.objects.filter(pk__gt=lo, pk__lte=hi, territory_manual=False)
+        .annotate(new_territory=expression)
+        .exclude(territory=F("new_territory"))
+        .order_by()
+        .values_list("pk", "name", "territory", "new_territory")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    by_territory: dict[str, list[int]] = defaultdict(list)
+    for pk, _name, _old, new in rows:
+        by_territory[new].append(pk)
+    for name, ids in by_territory.items():
+        Account.objects.filter(pk__in=ids).update(territory=name, updated_at=now)
+    _history_territory_moves(actor=actor, rows=rows, at=now, job=REAPPLY_JOB)
+    return len(rows)
 
 
 def _history_territory_moves(*, actor: User | None, rows: list[tuple[Any, ...]], at: dt.datetime, job: str) -> None:
@@ -763,7 +842,9 @@ class _UserPool:
         pass
 
 
-def _batch_pick(rule: AssignmentRule, territory: Any, pools: dict[Any, Any], *, now: dt.datetime | None):
+def _batch_pick(
+    rule: AssignmentRule, territory: Any, pools: dict[Any, Any], *, now: dt.datetime | None
+) -> tuple[Any, str]:
     def pool_for(key: Any, make: Any) -> Any:
         if key not in pools:
             pools[key] = make()
@@ -826,19 +907,18 @@ def leads_routed_record(*, leads: Sequence[Lead], routing: BulkRouting, actor: U
     if items:
         audit_record_many(actor=actor, action="territories.assignment.made", items=items)
     for owned in per_owner.values():
-        owner = owned[0].owner
-        count = len(owned)
-        first = owned[0]
-        transaction.on_commit(
-            lambda owner=owner, count=count, first=first: notify_many(
-                recipients=[owner],
-                kind="lead.assigned",
-                title=f"{count} new lead{'s' if count != 1 else ''} routed to you"
-                if count > 1
-                else f"New lead for you: {first}",
-                url=first.get_absolute_url() if count == 1 else "/leads/?owner=me",
-                target=first if count == 1 else None,
-                dedupe_key=f"lead-routed-batch:{first.pk}:{owner.pk}",
-            )
-        )
+        transaction.on_commit(partial(_notify_batch, owned))
     return len(items)
+
+
+def _notify_batch(owned: list[Lead]) -> None:
+    """One notification per new owner of a batch: the lead, or how many leads."""
+    first, count = owned[0], len(owned)
+    notify_many(
+        recipients=[first.owner],
+        kind="lead.assigned",
+        title=f"{count} new leads routed to you" if count > 1 else f"New lead for you: {first}",
+        url=first.get_absolute_url() if count == 1 else f"{reverse('crm:lead_list')}?owner={first.owner_id}&status=new",
+        target=first if count == 1 else None,
+        dedupe_key=f"lead-routed-batch:{first.pk}:{first.owner_id}",
+    )

@@ -105,6 +105,10 @@ def make(resource: str) -> tuple[Any, Any]:
         rule = Rule(name="Welcome", record_type="crm.contact", trigger="created")
         rule.actions = [{"type": "task", "subject": "Welcome {{ first_name }}"}]
         return rule_create(actor=manager, rule=rule), None
+    elif resource in ("territories", "teams"):
+        from tests.territories.factories import TeamMembershipFactory, TerritoryFactory
+
+        return (TerritoryFactory() if resource == "territories" else TeamMembershipFactory().team), None
     else:
         raise AssertionError(resource)
     return record, record.account
@@ -127,4 +131,6 @@ RESOURCES = [
     "articles",
     "access-reviews",
     "workflow-rules",
+    "territories",
+    "teams",
 ]

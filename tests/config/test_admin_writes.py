@@ -37,6 +37,13 @@ SERVICE_WRITES: dict[str, set[str]] = {
     "iam.user": {"iam.services.user_create", "iam.services.user_update", "iam.services.user_password_set"},
     "iam.businessrole": {"iam.services.business_role_save"},
     "iam.application": {"iam.oidc.services.application_update", "iam.oidc.services.application_roles_set"},
+    "territories.team": {"territories.services.team_save", "territories.services.team_delete"},
+    "territories.teammembership": {
+        "territories.services.team_member_save",
+        "territories.services.team_member_remove",
+    },
+    "territories.territory": {"territories.services.territory_save", "territories.services.territory_delete"},
+    "territories.assignmentrule": {"territories.services.rule_save", "territories.services.rule_delete"},
 }
 
 # model label → {action name: the service it calls}.

@@ -44,7 +44,8 @@ def test_manager_sees_every_team_with_loads(manager, team, sales_rep, django_ass
         response = client.get("/teams/")
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Nordic sales" in body and "Service desk" in body
+    assert "Nordic sales" in body
+    assert "Service desk" in body
     assert "Alice Rep" in body
 
 
@@ -61,7 +62,8 @@ def test_team_page_query_count_does_not_grow_with_members(manager, team, django_
 def test_rep_sees_only_their_own_team_and_cannot_change_it(rep_client, team, manager):
     other = TeamFactory(name="Other team", key="other")
     body = rep_client.get("/teams/").content.decode()
-    assert "Nordic sales" in body and "Other team" not in body
+    assert "Nordic sales" in body
+    assert "Other team" not in body
     assert rep_client.get(f"/teams/{other.pk}/").status_code == 404
     assert rep_client.post(f"/teams/{team.pk}/edit/", {"name": "Mine", "key": "nordic"}).status_code == 403
     assert rep_client.post(f"/teams/{team.pk}/members/", {"add-user": manager.pk}).status_code == 403
@@ -174,7 +176,8 @@ def test_manager_defines_a_territory_and_a_rule_and_tests_routing(manager, team,
     assert list(rule.territories.all()) == [nordics]
     page = client.get("/teams/rules/", {"record_type": "crm.lead", "source": "web", "country": "SE"})
     body = page.content.decode()
-    assert "Nordic web" in body and "round-robin in Nordic sales" in body
+    assert "Nordic web" in body
+    assert "round-robin in Nordic sales" in body
     assert "Alice Rep" in body
 
 

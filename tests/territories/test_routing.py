@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cases.models import Case
 from crm.models import Account, Lead
-from territories.routing import manager_of, pick, pick_assignee, territory_for
+from territories.routing import manager_of, managers_of, pick, pick_assignee, territory_for
 from tests.factories import AccountFactory, ContactFactory, LeadFactory, OpportunityFactory, StaffFactory
 from tests.territories.factories import TeamFactory, TeamMembershipFactory, TerritoryFactory
 
@@ -198,3 +198,15 @@ def test_a_manager_is_not_their_own_manager():
 
 def test_account_model_territory_is_a_name():
     assert Account._meta.get_field("territory").max_length == 100
+
+
+def test_managers_of_many_users_in_one_query(django_assert_num_queries):
+    boss = StaffFactory(staff_role="sales_manager")
+    team, (a, b) = _team(2)
+    team.manager = boss
+    team.save()
+    loner = StaffFactory()
+    with django_assert_num_queries(1):
+        found = managers_of([a.pk, b.pk, loner.pk, boss.pk])
+    assert found == {a.pk: boss.pk, b.pk: boss.pk}
+    assert all(manager_of(u) == (boss if u in (a, b) else None) for u in (a, b, loner, boss))
