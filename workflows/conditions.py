@@ -355,7 +355,8 @@ def evaluate(rules: list[Any], record_type: str, ids: Iterable[int]) -> dict[tup
             .values("pk", *wanted)
         }
     qs = model._base_manager.filter(pk__in=ids)
-    flags: list[str] = []
+    flags: dict[str, Any] = {}
+    aliases: dict[str, Any] = {}
     trivial: list[int] = []
     for rule in rules:
         if not rule.conditions:
@@ -363,11 +364,14 @@ def evaluate(rules: list[Any], record_type: str, ids: Iterable[int]) -> dict[tup
             continue
         compiler = Compiler(record_type, f"r{rule.pk}_", fields, counts)
         q = compiler.compile(rule.conditions)
-        if compiler.annotations:
-            qs = qs.alias(**compiler.annotations)
-        flag = f"wf_rule_{rule.pk}"
-        qs = qs.annotate(**{flag: ExpressionWrapper(q, output_field=BooleanField())})
-        flags.append(flag)
+        aliases.update(compiler.annotations)
+        flags[f"wf_rule_{rule.pk}"] = ExpressionWrapper(q, output_field=BooleanField())
+    # One alias() and one annotate() for all rules: each call clones the query, so calling them
+    # per rule would cost quadratic time in the number of rules.
+    if aliases:
+        qs = qs.alias(**aliases)
+    if flags:
+        qs = qs.annotate(**flags)
     for row in qs.values("pk", *flags):
         for pk in trivial:
             result[(pk, row["pk"])] = True
