@@ -55,7 +55,6 @@ class WorkflowRuleSerializer(StrictSerializer):
             "time_offset_hours",
             "conditions",
             "actions",
-            "position",
             "enabled",
             "max_depth",
             "version",
@@ -63,7 +62,7 @@ class WorkflowRuleSerializer(StrictSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["position", "version", "owner", "created_at", "updated_at"]
+        read_only_fields = ["version", "owner", "created_at", "updated_at"]
 
 
 class RuleRunSerializer(StrictSerializer):

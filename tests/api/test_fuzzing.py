@@ -119,13 +119,7 @@ def test_every_operation_keeps_its_schema(api_schema):
 def test_stateful_links_between_operations_keep_the_schema(api_schema):
     statuses: list[int] = []
 
-    # Workflow rules take their conditions and actions as free JSON whose validity depends on
-    # records named inside it (templates, views, endpoints): hypothesis could not replay their
-    # links deterministically (FlakyStrategyDefinition). Each of their operations still runs
-    # in test_every_operation_keeps_its_schema above.
-    stateful = api_schema.exclude(path_regex="^/api/v1/workflow-rules/")
-
-    class Workflow(stateful.as_state_machine()):
+    class Workflow(api_schema.as_state_machine()):
         def after_call(self, response, case):
             super().after_call(response, case)
             statuses.append(response.status_code)
