@@ -22,6 +22,7 @@ RESOURCES: dict[str, str] = {
     "cases": "Cases",
     "articles": "Knowledge-base articles",
     "access-reviews": "Access reviews",
+    "workflow-rules": "Workflow rules",
     "territories": "Territories",
     "teams": "Teams and their members",
 }

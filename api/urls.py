@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 from api import docs, views
 from cases.api import ArticleViewSet, CaseViewSet
 from territories.api import TeamViewSet, TerritoryViewSet
+from workflows.api import WorkflowRuleViewSet
 
 router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("accounts", views.AccountViewSet, basename="account")
@@ -26,6 +27,7 @@ router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 router.register("cases", CaseViewSet, basename="case")
 router.register("articles", ArticleViewSet, basename="article")
 router.register("access-reviews", views.AccessReviewViewSet, basename="access-review")
+router.register("workflow-rules", WorkflowRuleViewSet, basename="workflow-rule")
 router.register("territories", TerritoryViewSet, basename="territory")
 router.register("teams", TeamViewSet, basename="team")
 

@@ -501,6 +501,7 @@ SUITES: list[str] = [
     "bench.invitations",
     "bench.webhooks",
     "bench.reports",
+    "bench.workflows",
     "bench.cases",
     "bench.territories",
 ]

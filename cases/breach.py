@@ -86,4 +86,8 @@ def cases_sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
                     for user_id in recipients
                 )
         Notification.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+        if red:
+            from workflows.triggers import cases_breached
+
+            cases_breached([case_id for case_id, _assignee, _subject in red])
     return ScanResult(red=len(red), amber=len(amber), notified=len(rows))

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("iam.staff_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("custom-fields/", include("customfields.urls")),
+    path("automation/", include("workflows.urls")),
     path("teams/", include("territories.urls")),
     path("", include("registrations.urls")),
     path("", include("crm.urls")),

@@ -110,3 +110,30 @@ def acting_through(channel: str, job: str = "") -> Iterator[None]:
         yield
     finally:
         reset_channel(token)
+
+
+# How many workflow rules deep the current change is: 0 for a person's (or a job's) change, n+1
+# for a change a rule made while handling an event of depth n. Rule-made changes carry it into
+# the events they cause, so a rule's own changes re-trigger it only up to its max depth.
+_workflow_depth: contextvars.ContextVar[int] = contextvars.ContextVar("workflow_depth", default=0)
+
+
+def current_workflow_depth() -> int:
+    return _workflow_depth.get()
+
+
+@contextmanager
+def acting_as_workflow(*, depth: int, label: str, reference: dict[str, Any]) -> Iterator[None]:
+    """A rule acting: its changes are attributed to it (history ``credential`` and ``job``, the
+    audit event's ``actor_label``) and carry ``depth`` into the events they cause."""
+    tokens = (
+        _workflow_depth.set(depth),
+        set_credential(ActingCredential(label=label, reference=reference)),
+        set_channel(Channel.JOB, label),
+    )
+    try:
+        yield
+    finally:
+        reset_channel(tokens[2])
+        reset_credential(tokens[1])
+        _workflow_depth.reset(tokens[0])

@@ -254,4 +254,9 @@ def _write(
         to_save[0].save()
     elif to_save:
         RecordChange.objects.bulk_create(to_save, batch_size=1000)
+    if to_save:
+        # Workflow rules on created/changed records run once this commits (nothing is read now).
+        from workflows.triggers import history_written
+
+        history_written(to_save)
     return rows

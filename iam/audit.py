@@ -92,6 +92,7 @@ def audit_record(
     event.save()
     if action in WEBHOOK_EVENT_TYPES:
         _emit_webhooks(action, [event], [target])
+    _workflow_events([event])
     return event
 
 
@@ -116,4 +117,12 @@ def audit_record_many(
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     if events and action in WEBHOOK_EVENT_TYPES:
         _emit_webhooks(action, events, [item[1] for item in items], set_based=True)
+    _workflow_events(events)
     return len(events)
+
+
+def _workflow_events(events: list[AuditEvent]) -> None:
+    # Product events workflow rules react to, after commit (workflows.triggers reads nothing now).
+    from workflows.triggers import audit_written
+
+    audit_written(events)

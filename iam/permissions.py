@@ -238,6 +238,17 @@ def can_define_custom_fields(user: MaybeUser) -> bool:
 RoleChecks.define_custom_fields = property(lambda self: can_define_custom_fields(self._user))  # type: ignore[attr-defined]
 
 
+# --- Workflow rules (issue 18) ---------------------------------------------------------------------
+
+
+def can_manage_workflows(user: MaybeUser) -> bool:
+    """Sales managers and operations write, order, switch and dry-run workflow rules. Reps do not
+    see them at all: a rule's run log names records of every owner."""
+    return is_crm_user(user) and (user.is_superuser or user.staff_role in ("sales_manager", "operations"))
+
+
+RoleChecks.manage_workflows = property(lambda self: can_manage_workflows(self._user))  # type: ignore[attr-defined]
+
 # --- Territories, teams and routing (issue 18) ------------------------------------------------
 # Who changes teams, territories and assignment rules, and sets anyone's out-of-office.
 _MANAGE_TEAMS = ("sales_manager", "operations")

@@ -21,6 +21,9 @@ KINDS: dict[str, str] = {
     "review.overdue": "An access review at your account is overdue",
     # Import & dedup (#14)
     "import.finished": "Your import finished",
+    # Workflow rules (#18)
+    "workflow.rule": "A workflow rule told you about a record",
+    "workflow.failed": "A workflow rule of yours failed",
     # Territories and routing (#18)
     "lead.assigned": "A new lead was routed to you",
 }

@@ -37,6 +37,8 @@ EVENT_TYPES: dict[str, str] = {
     # Issue 19: data that stays right.
     "contact.left": "A contact left their company (kept for history, no longer contacted).",
     "access_review.completed": "An org admin completed their organisation's access review.",
+    # Issue 18: workflow rules call an endpoint (sent only to the endpoint a rule names).
+    "workflow.rule_fired": "A workflow rule's “Call a webhook endpoint” action fired for a record.",
 }
 
 # Sent only by "Send test event" to one endpoint; nobody subscribes to it.

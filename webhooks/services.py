@@ -133,6 +133,15 @@ def webhook_emit_many(event_type: str, *, items: Iterable[tuple[dict[str, Any], 
     return _record(event_type, items, endpoint_ids)
 
 
+def webhook_send_to(endpoint: Endpoint, event_type: str, *, data: dict[str, Any], account: Any = None) -> Event:
+    """Record one event for this endpoint only (a workflow rule's "call a webhook endpoint");
+    delivered after commit like every event, with the same retries and signature."""
+    _check_type(event_type)
+    if not endpoint.is_active:
+        raise BusinessRuleViolation("This webhook endpoint is disabled.")
+    return _record(event_type, [(data, account)], [endpoint.pk])[0]
+
+
 def webhook_emit_records(event_type: str, records: Iterable[models.Model]) -> list[Event]:
     """One event per record, its data built by ``webhooks.payloads`` (records of one model)."""
     _check_type(event_type)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "reviews",
     "customfields",
     "notifications",
+    "workflows",
     "territories",
 ]
 
@@ -533,3 +534,11 @@ MIDDLEWARE = [*MIDDLEWARE, "customfields.middleware.FieldDefinitionCacheMiddlewa
 # Their definitions are cached under an alias of their own (the same backend and server), so
 # clearing the default cache (the API throttle's counts) does not make every page re-read them.
 CACHES = {**CACHES, "customfields": {**CACHES["default"], "KEY_PREFIX": "clientele-customfields"}}
+
+# --- Issue 18: workflow rules ---
+# Seconds before each retry of a failing rule action; after the last, the run fails and its owner is told.
+WORKFLOWS_RETRY_SECONDS = [int(s) for s in env_list("WORKFLOWS_RETRY_SECONDS", ["30", "300"])]
+# However a rule is set, changes made by rules stop re-triggering rules this many levels deep.
+WORKFLOWS_MAX_DEPTH = env_int("WORKFLOWS_MAX_DEPTH", 5)
+CELERY_BEAT_SCHEDULE["workflows-time-scan"] = {"task": "workflows.time_scan", "schedule": 60}
+CELERY_BEAT_SCHEDULE["workflows-resume-stalled"] = {"task": "workflows.resume_stalled", "schedule": 5 * 60}

@@ -20,7 +20,7 @@ _registrations = itertools.count()
 
 # Staff who are not sales managers, service desk or operations see no registrations, and only
 # operations see webhook endpoints: for them these are the same 404 as a missing id.
-HIDDEN_FROM_SALES_REPS = {"registrations", "webhooks"}
+HIDDEN_FROM_SALES_REPS = {"registrations", "webhooks", "workflow-rules"}
 
 
 def _audit_event():
@@ -95,6 +95,16 @@ def make(resource: str) -> tuple[Any, Any]:
         from tests.factories import ArticleFactory
 
         return ArticleFactory(), None
+    elif resource == "workflow-rules":
+        from iam.models import User
+        from tests.factories import StaffFactory
+        from workflows.models import Rule
+        from workflows.services import rule_create
+
+        manager = StaffFactory(staff_role=User.StaffRole.SALES_MANAGER)
+        rule = Rule(name="Welcome", record_type="crm.contact", trigger="created")
+        rule.actions = [{"type": "task", "subject": "Welcome {{ first_name }}"}]
+        return rule_create(actor=manager, rule=rule), None
     elif resource in ("territories", "teams"):
         from tests.territories.factories import TeamMembershipFactory, TerritoryFactory
 
@@ -120,6 +130,7 @@ RESOURCES = [
     "cases",
     "articles",
     "access-reviews",
+    "workflow-rules",
     "territories",
     "teams",
 ]
