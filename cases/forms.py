@@ -4,6 +4,7 @@ from django import forms
 
 from cases.models import Case, CaseMessage
 from core.forms import StyledFormMixin
+from crm.forms import AccountChoiceField
 from iam.models import User
 
 
@@ -88,11 +89,28 @@ class MergeForm(StyledFormMixin, forms.Form):
 
 
 class StaffCaseForm(StyledFormMixin, forms.Form):
+    """A case staff open for a customer (a call, a meeting): the account is searched, not listed."""
+
+    account = forms.IntegerField(widget=forms.HiddenInput)  # replaced in __init__ by the picker
+    contact = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    requester_email = forms.EmailField(
+        label="Reply to", required=False, help_text="Where replies go; the contact's address when left empty."
+    )
     subject = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
     category = forms.ChoiceField(choices=Case.Category.choices)
     severity = forms.ChoiceField(choices=Case.Severity.choices, initial=Case.Severity.NORMAL)
+    team = forms.ChoiceField(choices=Case.Team.choices, initial=Case.Team.SERVICE_DESK)
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Unassigned")
+    attachments = MultipleFileField(label="Attachments")
+    draft = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["account"] = AccountChoiceField(user=user, label="Account")
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, forms.ModelChoiceField)
+        assignee.queryset = User.objects.filter(is_staff=True, is_active=True).order_by(
+            "first_name", "last_name", "email"
+        )
         self._style_widgets()

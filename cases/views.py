@@ -6,6 +6,7 @@ Every case is looked up in ``cases_for_staff`` (a portal user gets the staff-onl
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,9 +17,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cases import services
-from cases.forms import AssignForm, MergeForm, StaffReplyForm
+from cases.forms import AssignForm, MergeForm, StaffCaseForm, StaffReplyForm
 from cases.models import Case, CaseAttachment
 from cases.selectors import cases_for_staff
+from crm.models import Contact
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
@@ -26,6 +28,7 @@ from core.http import AuthenticatedHttpRequest
 from core.listing import Sort, keyset_page
 from history.selectors import record_history_page
 from iam.permissions import can_merge_cases
+from knowledge import selectors as kb
 
 SORTS = [
     Sort("-created", "Newest", "created_at", descending=True),
@@ -87,6 +90,75 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     template = "cases/_queue_rows.html" if request.headers.get("HX-Request") else "cases/queue.html"
     return render(request, template, context)
+
+
+def _new_case_initial(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+    """What the page opens with: the account (and contact) it was opened from."""
+    initial: dict[str, Any] = {"draft": secrets.token_urlsafe(16), "team": Case.Team.SERVICE_DESK}
+    contact_id, account_id = request.GET.get("contact", ""), request.GET.get("account", "")
+    if contact_id.isdigit():
+        contact = Contact.objects.visible_to(request.user).filter(pk=int(contact_id)).first()
+        if contact is not None:
+            initial.update(contact=contact.pk, account=contact.account_id, requester_email=contact.email)
+    elif account_id.isdigit():
+        initial["account"] = int(account_id)
+    return initial
+
+
+@staff_required
+def case_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Staff open a case for a customer (from the queue, an account or a contact)."""
+    form = StaffCaseForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method != "POST":
+        form = StaffCaseForm(initial=_new_case_initial(request), user=request.user)
+    elif form.is_valid():
+        data = form.cleaned_data
+        account = data["account"]
+        contact = None
+        if data.get("contact"):
+            contact = Contact.objects.visible_to(request.user).filter(pk=data["contact"], account=account).first()
+            if contact is None:
+                form.add_error(None, "That contact is not a person at the chosen account.")
+        if not form.errors:
+            try:
+                case = services.case_create(
+                    actor=request.user,
+                    account=account,
+                    contact=contact,
+                    requester_email=data["requester_email"],
+                    subject=data["subject"],
+                    description=data["description"],
+                    category=data["category"],
+                    severity=data["severity"],
+                    team=data["team"],
+                    assignee=data["assignee"],
+                    channel=Case.Channel.STAFF,
+                    uploads=[services.Upload.from_uploaded(f) for f in data["attachments"]],
+                    draft_token=data["draft"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Case {case.reference} is open.")
+                return redirect(case)
+    contact_id = form["contact"].value()
+    contact = (
+        Contact.objects.visible_to(request.user).filter(pk=int(contact_id)).first()
+        if str(contact_id or "").isdigit()
+        else None
+    )
+    context = {"form": form, "contact": contact, "nav_section": "cases"}
+    return render(request, "cases/new.html", context, status=400 if form.errors else 200)
+
+
+@staff_required
+def suggest(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Articles (internal ones too) that may answer the case being typed: send the customer one."""
+    text = f"{request.GET.get('subject', '')} {request.GET.get('description', '')}".strip()
+    articles = list(kb.search(kb.articles_for_staff(user=request.user).filter(status="published"), text)[:5])
+    if len(text) < 4:
+        articles = []
+    return render(request, "cases/_staff_suggestions.html", {"articles": articles})
 
 
 def _case(request: AuthenticatedHttpRequest, pk: int) -> Case:
