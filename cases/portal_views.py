@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from cases import services
 from cases.forms import PortalCaseForm, ReplyForm
 from cases.models import Case, CaseMessage
-from cases.selectors import cases_for_member
+from cases.selectors import cases_for_member, with_category_name
 from cases.views import serve_attachment
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
@@ -95,7 +95,9 @@ def suggest(request: PortalHttpRequest) -> HttpResponse:
 
 
 def _case(request: PortalHttpRequest, pk: int) -> Case:
-    return get_object_or_404(cases_for_member(membership=request.membership).select_related("assignee"), pk=pk)
+    return get_object_or_404(
+        with_category_name(cases_for_member(membership=request.membership)).select_related("assignee"), pk=pk
+    )
 
 
 def _detail(request: PortalHttpRequest, case: Case, form: ReplyForm | None = None) -> HttpResponse:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from cases.models import Case, CaseMessage, ServiceLevel
+from cases.models import Case, CaseCategory, CaseMessage, ServiceLevel
 from crm.models import Contract
 from iam.permissions import can_work_cases, sees_organisation_cases
 
@@ -54,3 +54,15 @@ def service_level_for(account: Account) -> tuple[ServiceLevel | None, Contract |
             .first()
         )
     return level, contract
+
+
+def category_choices(*, include: str = "") -> list[tuple[str, str]]:
+    """The categories new cases may take (and ``include``, a retired one a case already has)."""
+    qs = CaseCategory.objects.filter(Q(active=True) | Q(key=include)) if include else CaseCategory.objects.active()
+    return list(qs.values_list("key", "name"))
+
+
+def with_category_name(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """Each case with its category's current name (``Case.get_category_display`` reads it)."""
+    name = CaseCategory.objects.filter(key=OuterRef("category")).values("name")[:1]
+    return qs.annotate(category_name=Subquery(name))

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import emails
-from cases.models import Case, CaseAttachment, CaseMessage
+from cases.models import Case, CaseAttachment, CaseCategory, CaseMessage
 from cases.selectors import service_level_for
 from cases.sla import BusinessCalendar, add_business_time, business_time_between, clock
 from core.errors import BusinessRuleViolation
@@ -108,6 +108,14 @@ def _start_clocks(case: Case, now: dt.datetime) -> None:
     case.sla_state = Case.SlaState.OK
 
 
+def _check_category(category: str, *, current: str = "") -> None:
+    """New cases take an active category; a case keeps a retired one it already has."""
+    if category == current:
+        return
+    if not CaseCategory.objects.active().filter(key=category).exists():
+        raise ValidationError({"category": "Choose one of the case categories."})
+
+
 def _emit(event_type: str, case: Case) -> None:
     webhook_emit_records(event_type, [case])
 
@@ -138,6 +146,7 @@ def case_create(
         raise ValidationError({"assignee": "Cases are assigned to staff."})
     if contact is not None and contact.account_id != account.pk:
         raise ValidationError({"contact": "The contact must be a person at the case's account."})
+    _check_category(category)
     checked = check_uploads(uploads)
     now = timezone.now()
     level, _contract = service_level_for(account)
@@ -282,6 +291,8 @@ def case_update(*, actor: User, case: Case, **changes: Any) -> Case:
         raise ValidationError(f"Only {', '.join(sorted(allowed))} can be changed here.")
     with transaction.atomic():
         case = _lock(case)
+        if "category" in changes:
+            _check_category(changes["category"], current=case.category)
         before = history_snapshot(case)
         for name, value in changes.items():
             setattr(case, name, value)

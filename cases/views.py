@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from cases import services
 from cases.forms import AssignForm, MergeForm, StaffCaseForm, StaffReplyForm
 from cases.models import Case, CaseAttachment
-from cases.selectors import cases_for_staff
+from cases.selectors import cases_for_staff, with_category_name
 from crm.models import Contact
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
@@ -53,7 +53,7 @@ def _queue(request: AuthenticatedHttpRequest) -> tuple[Any, dict[str, str]]:
         for key in ("team", "status", "severity", "assignee", "sla", "account", "sort")
         if g.get(key, "")
     }
-    qs = cases_for_staff(user=request.user).select_related("account", "assignee")
+    qs = with_category_name(cases_for_staff(user=request.user).select_related("account", "assignee"))
     qs = qs.filter(status__in=STATUS_FILTERS.get(chosen.get("status", ""), STATUS_FILTERS[""])[1])
     if chosen.get("team") in Case.Team.values:
         qs = qs.filter(team=chosen["team"])
@@ -163,7 +163,7 @@ def suggest(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _case(request: AuthenticatedHttpRequest, pk: int) -> Case:
     return get_object_or_404(
-        cases_for_staff(user=request.user).select_related(
+        with_category_name(cases_for_staff(user=request.user)).select_related(
             "account", "assignee", "raised_by", "contact", "service_level", "merged_into"
         ),
         pk=pk,

@@ -236,3 +236,11 @@ def can_define_custom_fields(user: MaybeUser) -> bool:
 
 
 RoleChecks.define_custom_fields = property(lambda self: can_define_custom_fields(self._user))  # type: ignore[attr-defined]
+
+
+# --- Service levels and case categories (issue 17) -----------------------------------------------
+
+
+def can_manage_service_levels(user: MaybeUser) -> bool:
+    """Service levels, their calendars and case categories are operations' configuration."""
+    return is_operations(user)

@@ -37,6 +37,13 @@ SERVICE_WRITES: dict[str, set[str]] = {
     "iam.user": {"iam.services.user_create", "iam.services.user_update", "iam.services.user_password_set"},
     "iam.businessrole": {"iam.services.business_role_save"},
     "iam.application": {"iam.oidc.services.application_update", "iam.oidc.services.application_roles_set"},
+    "cases.servicelevel": {
+        "cases.setup.service_level_save",
+        "cases.setup.service_level_delete",
+        "cases.setup.holiday_add",
+        "cases.setup.holiday_remove",
+    },
+    "cases.casecategory": {"cases.setup.category_save"},
 }
 
 # model label → {action name: the service it calls}.
