@@ -24,7 +24,15 @@ class HolidayInline(admin.TabularInline):
 
 @admin.register(ServiceLevel)
 class ServiceLevelAdmin(ServiceModelAdmin):
-    list_display = ["name", "is_default", "tier", "contract", "first_response_minutes", "resolution_minutes", "time_zone"]
+    list_display = [
+        "name",
+        "is_default",
+        "tier",
+        "contract",
+        "first_response_minutes",
+        "resolution_minutes",
+        "time_zone",
+    ]
     list_filter = ["is_default", "tier"]
     search_fields = ["name", "contract__number"]
     raw_id_fields = ["contract"]

@@ -125,7 +125,11 @@ class StaffCaseForm(StyledFormMixin, forms.Form):
 class ServiceLevelForm(StyledFormMixin, forms.ModelForm):
     """A service level as operations set it up: whom it is for, its targets and its calendar."""
 
-    APPLIES_TO = [("default", "Everyone (the default)"), ("tier", "Every account of a tier"), ("contract", "One contract")]
+    APPLIES_TO = [
+        ("default", "Everyone (the default)"),
+        ("tier", "Every account of a tier"),
+        ("contract", "One contract"),
+    ]
     WEEKDAYS = [("0", "Mon"), ("1", "Tue"), ("2", "Wed"), ("3", "Thu"), ("4", "Fri"), ("5", "Sat"), ("6", "Sun")]
 
     applies_to = forms.ChoiceField(choices=APPLIES_TO, widget=forms.RadioSelect, initial="default")

@@ -160,7 +160,11 @@ def category_save(
     with transaction.atomic():
         category.save()
         after = {"name": category.name, "active": category.active, "sort_order": category.sort_order}
-        changed = {k: {"old": None if creating else before[k], "new": v} for k, v in after.items() if creating or before[k] != v}
+        changed = {
+            k: {"old": None if creating else before[k], "new": v}
+            for k, v in after.items()
+            if creating or before[k] != v
+        }
         if changed:
             audit_record(
                 actor=actor,

@@ -20,12 +20,12 @@ from cases import services
 from cases.forms import AssignForm, MergeForm, StaffCaseForm, StaffReplyForm
 from cases.models import Case, CaseAttachment
 from cases.selectors import cases_for_staff, with_category_name
-from crm.models import Contact
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
 from core.http import AuthenticatedHttpRequest
 from core.listing import Sort, keyset_page
+from crm.models import Contact
 from history.selectors import record_history_page
 from iam.permissions import can_merge_cases
 from knowledge import selectors as kb

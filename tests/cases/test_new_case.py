@@ -63,7 +63,9 @@ def test_new_case_buttons_on_queue_account_and_contact(agent):
     contact = ContactFactory()
     client = _client(agent)
     assert "/cases/new/" in client.get("/cases/").content.decode()
-    assert f"/cases/new/?account={contact.account.pk}" in client.get(f"/accounts/{contact.account.pk}/").content.decode()
+    assert (
+        f"/cases/new/?account={contact.account.pk}" in client.get(f"/accounts/{contact.account.pk}/").content.decode()
+    )
     assert f"/cases/new/?contact={contact.pk}" in client.get(f"/contacts/{contact.pk}/").content.decode()
 
 
