@@ -26,7 +26,7 @@ from cases.sla import BusinessCalendar, add_business_time, business_time_between
 from core.errors import BusinessRuleViolation
 from history.services import history_record, history_snapshot
 from iam.audit import audit_record
-from iam.permissions import can_merge_cases, can_work_cases, is_crm_user
+from iam.permissions import can_merge_cases, can_share_case, can_work_cases, is_crm_user
 from notifications.services import notify
 from webhooks.services import webhook_emit_records
 
@@ -462,10 +462,22 @@ def case_merge(*, actor: User, duplicate: Case, survivor: Case) -> Case:
     return survivor
 
 
+def _check_sharer(actor: User, case: Case) -> None:
+    """Staff may; a portal user only through a membership of the case's account that may share it."""
+    from iam.models import Membership
+
+    if is_crm_user(actor):
+        return
+    membership = Membership.objects.usable().filter(user_id=actor.pk, account_id=case.account_id).first()
+    if membership is None or not can_share_case(membership, case):
+        raise PermissionDenied("Only who raised the case, or your organisation's admins, share it.")
+
+
 def case_share(*, actor: User, case: Case, users: Iterable[User]) -> None:
     """Let colleagues at the same organisation follow a case in the portal."""
     from iam.models import Membership
 
+    _check_sharer(actor, case)
     ids = [u.pk for u in users]
     allowed = set(
         Membership.objects.usable()
@@ -477,3 +489,13 @@ def case_share(*, actor: User, case: Case, users: Iterable[User]) -> None:
     with transaction.atomic():
         case.shared_with.add(*ids)
         audit_record(actor=actor, action="cases.case.shared", account=case.account, target=case, data={"users": ids})
+
+
+def case_unshare(*, actor: User, case: Case, user: User) -> None:
+    """Stop sharing a case with a colleague (they keep seeing it if they raised it or see all cases)."""
+    _check_sharer(actor, case)
+    with transaction.atomic():
+        case.shared_with.remove(user.pk)
+        audit_record(
+            actor=actor, action="cases.case.unshared", account=case.account, target=case, data={"users": [user.pk]}
+        )

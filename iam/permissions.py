@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from django.contrib.auth.models import AnonymousUser
 
+    from cases.models import Case
     from crm.models import Account
     from iam.models import BusinessRole, Membership, User
 
@@ -244,3 +245,11 @@ RoleChecks.define_custom_fields = property(lambda self: can_define_custom_fields
 def can_manage_service_levels(user: MaybeUser) -> bool:
     """Service levels, their calendars and case categories are operations' configuration."""
     return is_operations(user)
+
+
+def can_share_case(membership: Membership, case: Case) -> bool:
+    """Who raised a case shares it with colleagues; so do those who see the organisation's cases.
+    A colleague it was shared with follows it, and does not pass it on."""
+    if membership.account_id != case.account_id or membership.is_lead_only:
+        return False
+    return case.raised_by_id == membership.user_id or sees_organisation_cases(membership)
