@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cases.models import Case, ServiceLevel
+from cases.models import Case
 from cases.selectors import cases_for_member
 from crm.models import Contract
 from iam.permissions import can_raise_cases, sees_organisation_cases
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from iam.models import Membership, User
 
 OPEN_CASES_SHOWN = 5
+OPEN_CASES_COUNTED = 100
 CONTRACTS_SHOWN = 5
 
 
@@ -29,24 +30,27 @@ class PortalHome:
 
 def portal_home_data(*, membership: Membership) -> PortalHome:
     account = membership.account
+    # Each contract with its own service level (a reverse one-to-one: the same query).
     contracts = list(
         Contract.objects.filter(account=account)
         .exclude(status=Contract.Status.DRAFT)
+        .select_related("service_level")
         .order_by("status", "-end_date", "-id")[:CONTRACTS_SHOWN]
     )
-    levels = {
-        level.contract_id: level for level in ServiceLevel.objects.filter(contract_id__in=[c.pk for c in contracts])
-    }
     for contract in contracts:
-        contract.level = levels.get(contract.pk)  # type: ignore[attr-defined]
-    open_qs = cases_for_member(membership=membership).filter(status__in=Case.OPEN_STATUSES)
+        contract.level = getattr(contract, "service_level", None)  # type: ignore[attr-defined]
+    whole_organisation = sees_organisation_cases(membership)
+    open_qs = cases_for_member(membership=membership, whole_organisation=whole_organisation).filter(
+        status__in=Case.OPEN_STATUSES
+    )
     open_cases = list(open_qs.order_by("-created_at", "-id")[:OPEN_CASES_SHOWN])
-    count = open_qs.order_by()[:100].count()  # bounded, and asked whatever the page shows: a constant cost
+    # Bounded, and asked whatever the page shows: a constant cost.
+    count = open_qs.order_by().values("pk")[:OPEN_CASES_COUNTED].count()
     return PortalHome(
         contracts=contracts,
         open_cases=open_cases,
         open_case_count=count,
-        whole_organisation=sees_organisation_cases(membership),
+        whole_organisation=whole_organisation,
         can_raise=can_raise_cases(membership),
         account_manager=account.owner if account.owner.is_active else None,
     )
