@@ -171,6 +171,7 @@ class ServiceLevelForm(StyledFormMixin, forms.ModelForm):
             self.initial["contract_number"] = level.contract.number if level.contract_id else ""
             self.initial["working_days"] = list(level.weekdays)
         self._style_widgets()
+        self.fields["working_days"].widget.attrs["class"] = "btn-check"  # toggle buttons, Mon to Sun
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()

@@ -47,6 +47,15 @@ class ServiceLevel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def working_days_label(self) -> str:
+        """``01234`` as "Mon–Fri"; other sets of days listed."""
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = sorted({int(ch) for ch in self.weekdays if ch.isdigit() and int(ch) < 7})
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            return f"{names[days[0]]}–{names[days[-1]]}"
+        return ", ".join(names[d] for d in days)
+
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.build(
             time_zone=self.time_zone,

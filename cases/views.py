@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
@@ -75,7 +76,15 @@ def _queue(request: AuthenticatedHttpRequest) -> tuple[Any, dict[str, str]]:
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     qs, chosen = _queue(request)
     sort = next((s for s in SORTS if s.key == chosen.get("sort")), SORTS[0])
-    page = keyset_page(qs, sort=sort, cursor=request.GET.get("cursor"))
+    page = keyset_page(
+        qs, sort=sort, cursor=request.GET.get("cursor"), page_size=settings.CASES_QUEUE_PAGE_SIZE, count=False
+    )
+    # A queue needs "how many, roughly": counted up to a bound in an index-only scan of the
+    # open cases' partial indexes, then "1,000+".
+    limit = settings.CASES_QUEUE_COUNT_LIMIT
+    page.count = qs.order_by().values("pk")[: limit + 1].count()
+    if page.count > limit:
+        page.count, page.count_is_lower_bound = limit, True
     context = {
         "page": page,
         "chosen": chosen,

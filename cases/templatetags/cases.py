@@ -48,3 +48,12 @@ def timeline_entries(context: dict[str, Any], page: Any, target_type: str = "", 
     merged = entries + [("case", case.created_at, case) for case in cases]
     merged.sort(key=lambda entry: entry[1], reverse=True)
     return [(kind, item) for kind, _at, item in merged]
+
+
+@register.filter
+def business_minutes(minutes: int) -> str:
+    """480 → "8 h", 90 → "1 h 30 min", 45 → "45 min"."""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
