@@ -30,6 +30,7 @@ from crm.models import Contact
 from history.selectors import record_history_page
 from iam.permissions import can_merge_cases
 from knowledge import selectors as kb
+from savedviews.selectors import list_views
 
 SORTS = [
     Sort("-created", "Newest", "created_at", descending=True),
@@ -74,6 +75,11 @@ def _queue(request: AuthenticatedHttpRequest) -> tuple[Any, dict[str, str]]:
 
 @staff_required
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
+    saved = list_views(user=request.user, list_key="cases", active_id=request.GET.get("view"))
+    if not request.GET and saved.default is not None and not request.headers.get("HX-Request"):
+        # The person's default view of the queue; "?view=" opens it without one.
+        query = f"{saved.default.query}&" if saved.default.query else ""
+        return redirect(f"{request.path}?{query}view={saved.default.pk}")
     qs, chosen = _queue(request)
     sort = next((s for s in SORTS if s.key == chosen.get("sort")), SORTS[0])
     page = keyset_page(
@@ -95,6 +101,8 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         "severities": Case.Severity.choices,
         "base_query": urlencode(chosen),
         "filtered": bool(set(chosen) - {"sort"}),
+        "saved_views": saved,
+        "list_key": "cases",
         "nav_section": "cases",
     }
     template = "cases/_queue_rows.html" if request.headers.get("HX-Request") else "cases/queue.html"

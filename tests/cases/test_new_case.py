@@ -109,3 +109,20 @@ def test_staff_new_case_routes_are_closed_to_portal_users(path):
     assert _client(admin.user).get(path).status_code == 404
     assert _client(admin.user).post("/cases/new/", {"account": admin.account.pk, "subject": "x"}).status_code == 404
     assert Case.objects.count() == 0
+
+
+def test_saved_views_of_the_queue(agent, django_assert_max_num_queries):
+    client = _client(agent)
+    response = client.post(
+        "/views/cases/save/",
+        {"name": "Urgent, mine", "query": "severity=urgent&assignee=me", "shared": "on", "default": "on"},
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/cases/?severity=urgent&assignee=me&view=")
+    # The queue opens with the default view; "?view=" opens it without.
+    assert client.get("/cases/")["Location"].startswith("/cases/?severity=urgent&assignee=me&view=")
+    page = client.get(response["Location"]).content.decode()
+    assert "Urgent, mine" in page
+    assert client.get("/cases/?view=").status_code == 200
+    colleague = StaffFactory(staff_role=User.StaffRole.SERVICE_DESK)
+    assert "Urgent, mine" in _client(colleague).get("/cases/?view=").content.decode()  # shared with the team
