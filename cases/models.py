@@ -49,7 +49,7 @@ class ServiceLevel(models.Model):
 
     @property
     def working_days_label(self) -> str:
-        """``01234`` as "Mon–Fri"; other sets of days listed."""
+        """``01234`` as "Mon to Fri" (with a dash); other sets of days listed."""
         names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         days = sorted({int(ch) for ch in self.weekdays if ch.isdigit() and int(ch) < 7})
         if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
