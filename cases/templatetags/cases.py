@@ -34,16 +34,14 @@ def timeline_entries(context: dict[str, Any], page: Any, target_type: str = "", 
     them, in one query of at most ``TIMELINE_CASES``, so every case appears on exactly one page.
     """
     entries = [("activity", activity.occurred_at, activity) for activity in page.items]
-    if target is None or target_type not in ("account", "contact"):
-        return entries
+    if target is None or target_type not in ("account", "contact") or (not page.items and page.prev_cursor):
+        return [(kind, item) for kind, _at, item in entries]
     request = context["request"]
     qs = cases_for_staff(user=request.user).filter(**{target_type: target}, merged_into__isnull=True)
     if page.prev_cursor and page.items:
         qs = qs.filter(created_at__lte=page.items[0].occurred_at)
     if page.next_cursor and page.items:
         qs = qs.filter(created_at__gt=page.items[-1].occurred_at)
-    if not page.items and page.prev_cursor:
-        return entries
     cases = list(qs.select_related("assignee").order_by("-created_at", "-id")[:TIMELINE_CASES])
     merged = entries + [("case", case.created_at, case) for case in cases]
     merged.sort(key=lambda entry: entry[1], reverse=True)

@@ -69,3 +69,13 @@ def test_each_case_is_on_one_timeline_page_and_the_page_costs_the_same(django_as
     cursor = re.search(r'hx-get="[^"]*\?cursor=([^"&]+)"', first[first.index('id="timeline"') :]).group(1)
     second = client.get(f"/accounts/{account.pk}/timeline/?cursor={cursor}", HTTP_HX_REQUEST="true").content.decode()
     assert "Old case" in second
+
+
+def test_a_lead_timeline_is_not_touched():
+    from tests.factories import LeadFactory
+
+    agent = StaffFactory(staff_role=User.StaffRole.SALES_REP)
+    lead = LeadFactory(owner=agent)
+    activity_log(actor=agent, kind="call", subject="Intro call", lead=lead)
+    page = _client(agent).get(f"/leads/{lead.pk}/").content.decode()
+    assert "Intro call" in page
