@@ -200,3 +200,21 @@ def test_the_admin_saves_a_level_and_its_holidays_through_the_services():
     assert list(level.holidays.values_list("name", flat=True)) == ["New Year"]
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"cases.service_level.created", "cases.service_level.holiday_added"} <= actions
+
+
+def test_the_setup_page_costs_the_same_with_many_levels(ops, django_assert_max_num_queries):
+    client = _client(ops)
+    client.post("/cases/setup/levels/new/", LEVEL)
+    with django_assert_max_num_queries(30) as few:
+        client.get("/cases/setup/")
+    for n in range(5):
+        contract = ContractFactory()
+        client.post(
+            "/cases/setup/levels/new/",
+            {**LEVEL, "name": f"Gold {n}", "applies_to": "contract", "contract_number": contract.number},
+        )
+    assert ServiceLevel.objects.count() == 6
+    with django_assert_max_num_queries(30) as many:
+        page = client.get("/cases/setup/").content.decode()
+    assert "Gold 4" in page
+    assert len(few.captured_queries) == len(many.captured_queries)
