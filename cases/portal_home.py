@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cases.models import Case
+from django.db.models import Q
+
+from cases.models import Case, ServiceLevel
 from cases.selectors import cases_for_member
 from crm.models import Contract
 from iam.permissions import can_raise_cases, sees_organisation_cases
@@ -37,8 +39,14 @@ def portal_home_data(*, membership: Membership) -> PortalHome:
         .select_related("service_level")
         .order_by("status", "-end_date", "-id")[:CONTRACTS_SHOWN]
     )
+    # A contract without a level of its own is served at the tier's or the default one.
+    fallback = (
+        ServiceLevel.objects.filter(Q(tier=account.tier, contract__isnull=True) | Q(is_default=True))
+        .order_by("is_default", "id")
+        .first()
+    )
     for contract in contracts:
-        contract.level = getattr(contract, "service_level", None)  # type: ignore[attr-defined]
+        contract.level = getattr(contract, "service_level", None) or fallback  # type: ignore[attr-defined]
     whole_organisation = sees_organisation_cases(membership)
     open_qs = cases_for_member(membership=membership, whole_organisation=whole_organisation).filter(
         status__in=Case.OPEN_STATUSES

@@ -218,3 +218,9 @@ def test_the_setup_page_costs_the_same_with_many_levels(ops, django_assert_max_n
         page = client.get("/cases/setup/").content.decode()
     assert "Gold 4" in page
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_the_portal_home_names_the_level_a_contract_is_served_at(ops):
+    _client(ops).post("/cases/setup/levels/new/", {**LEVEL, "name": "Everyday support"})
+    member = MembershipFactory(roles=["buyer"])
+    assert "Everyday support" in _client(member.user).get("/portal/").content.decode()
