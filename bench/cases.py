@@ -114,12 +114,13 @@ def _measure_page(name: str, client: Any, path: str, requests: int) -> Result:
     from django.test.utils import CaptureQueriesContext
 
     client.get(path)  # warm
-    timings, queries = [], set()
+    timings, cpu, queries = [], [], set()
     for _ in range(requests):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(path)
             timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         queries.add(len(captured))
         assert response.status_code == 200, (path, response.status_code)
     p95 = percentile(timings, 0.95)
@@ -128,8 +129,17 @@ def _measure_page(name: str, client: Any, path: str, requests: int) -> Result:
     result.p25, result.p75 = percentile(timings, 0.25), percentile(timings, 0.75)
     result.queries = max(queries)
     result.passed = p95 <= PAGE_TARGET_MS and len(queries) == 1
-    result.note = f"in-process (test client), {len(queries)} distinct query count(s): {sorted(queries)}"
-    _log(f"[bench.cases] {name}: p50 {result.p50:.1f} ms, p95 {p95:.1f} ms, queries {sorted(queries)}")
+    # On a loaded machine the wall clock mostly measures waiting for a core; the process's own CPU
+    # time (Django's side, without PostgreSQL's) says what the page costs whatever else runs.
+    cpu_p50, cpu_p95 = statistics.median(cpu), percentile(cpu, 0.95)
+    result.note = (
+        f"in-process (test client), {len(queries)} distinct query count(s): {sorted(queries)}; "
+        f"Django CPU p50 {cpu_p50:.1f} ms, p95 {cpu_p95:.1f} ms"
+    )
+    _log(
+        f"[bench.cases] {name}: p50 {result.p50:.1f} ms, p95 {p95:.1f} ms, queries {sorted(queries)}, "
+        f"Django CPU p50 {cpu_p50:.1f} ms, p95 {cpu_p95:.1f} ms"
+    )
     return result
 
 
