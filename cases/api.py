@@ -38,12 +38,8 @@ class CaseSerializer(StrictSerializer):
     account = ScopedPrimaryKeyRelatedField(Account)
     contact = ScopedPrimaryKeyRelatedField(Contact, required=False, allow_null=True)
     assignee = StaffOwnerField(required=False, allow_null=True, help_text="Staff user id.")
-    category = serializers.CharField(
-        max_length=16,
-        required=False,
-        help_text="A case category key that operations keep (built in: question, problem, incident, request, "
-        "billing, other).",
-    )
+    # The built-in categories (the schema's enum stays fixed); a retired one is refused by the service.
+    category = serializers.ChoiceField(choices=Case.Category.choices, required=False)
 
     class Meta:
         model = Case

@@ -65,9 +65,21 @@ def service_level_for(account: Account) -> tuple[ServiceLevel | None, Contract |
 
 
 def category_choices(*, include: str = "") -> list[tuple[str, str]]:
-    """The categories new cases may take (and ``include``, a retired one a case already has)."""
-    qs = CaseCategory.objects.filter(Q(active=True) | Q(key=include)) if include else CaseCategory.objects.active()
-    return list(qs.values_list("key", "name"))
+    """The categories new cases may take (and ``include``, a retired one a case already has).
+
+    Operations' rows decide; a built-in category (``Case.Category``) without a row is offered
+    under its built-in name, so a database without the rows (a flushed test database) still works.
+    """
+    rows = list(CaseCategory.objects.values_list("key", "name", "active", "sort_order"))
+    known = {key for key, *_rest in rows}
+    offered = [(order, name, key) for key, name, active, order in rows if active or key == include]
+    offered += [(i * 10, str(label), key) for i, (key, label) in enumerate(Case.Category.choices) if key not in known]
+    return [(key, name) for _order, name, key in sorted(offered)]
+
+
+def category_is_offered(key: str) -> bool:
+    row = CaseCategory.objects.filter(key=key).values_list("active", flat=True).first()
+    return bool(row) if row is not None else key in Case.Category.values
 
 
 def with_category_name(qs: QuerySet[Case]) -> QuerySet[Case]:

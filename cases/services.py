@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import emails
-from cases.models import Case, CaseAttachment, CaseCategory, CaseMessage
-from cases.selectors import service_level_for
+from cases.models import Case, CaseAttachment, CaseMessage
+from cases.selectors import category_is_offered, service_level_for
 from cases.sla import BusinessCalendar, add_business_time, business_time_between, clock
 from core.errors import BusinessRuleViolation
 from history.services import history_record, history_snapshot
@@ -112,7 +112,7 @@ def _check_category(category: str, *, current: str = "") -> None:
     """New cases take an active category; a case keeps a retired one it already has."""
     if category == current:
         return
-    if not CaseCategory.objects.active().filter(key=category).exists():
+    if not category_is_offered(category):
         raise ValidationError({"category": "Choose one of the case categories."})
 
 

@@ -496,6 +496,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
         "CaseStatusEnum": "cases.models.Case.Status",
         "CaseChannelEnum": "cases.models.Case.Channel",
         "CaseSeverityEnum": "cases.models.Case.Severity",
+        "CaseCategoryEnum": "cases.models.Case.Category",
         "CaseTeamEnum": "cases.models.Case.Team",
         "CaseMessageKindEnum": "cases.models.CaseMessage.Kind",
         "ArticleStatusEnum": "knowledge.models.Article.Status",

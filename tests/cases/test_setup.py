@@ -135,7 +135,7 @@ def test_categories_are_added_retired_and_offered_accordingly(ops):
     member = MembershipFactory(roles=["buyer"])
     form = _client(member.user).get("/portal/cases/new/").content.decode()
     assert "Security concern" in form
-    billing = CaseCategory.objects.get(key="billing")
+    billing, _ = CaseCategory.objects.get_or_create(key="billing", defaults={"name": "Billing", "sort_order": 40})
     case = make_case(membership=member, category="billing")
     client.post(f"/cases/setup/categories/{billing.pk}/", {"name": "Invoices", "sort_order": 40})  # unticked: retired
     billing.refresh_from_db()
@@ -151,7 +151,7 @@ def test_categories_are_added_retired_and_offered_accordingly(ops):
 
 
 def test_the_default_category_stays_active(ops):
-    question = CaseCategory.objects.get(key="question")
+    question, _ = CaseCategory.objects.get_or_create(key="question", defaults={"name": "Question"})
     response = _client(ops).post(f"/cases/setup/categories/{question.pk}/", {"name": "Question", "sort_order": 0})
     assert response.status_code == 400
     question.refresh_from_db()
