@@ -8,6 +8,8 @@
    gunicorn: the figure is Django's own time per request, on the same database): the staff
    queue (all open cases, newest first; a team and severity filter) and the portal home of a
    customer's user. Queries per page are counted, and must be the same on every request.
+   Before the pages, ``VACUUM ANALYZE cases_case``: the table as autovacuum keeps it in service
+   (the seed and the job's own settling are bulk writes that leave the visibility map empty).
 3. **The SLA breach job** (``cases.breach.cases_sla_scan``) over the 500,000 running cases: the
    run an hour after the last one (the cases that crossed a threshold in that hour turn amber or
    red and notify), then the run right after it (nothing changes: idempotent).
@@ -83,14 +85,19 @@ def _seed(count: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cases_case")
         have = cursor.fetchone()[0]
+        started = time.perf_counter()
         if have >= count:
             _log(f"[bench.cases] {have:,} cases already seeded")
-            return
+        else:
+            cursor.execute("TRUNCATE cases_case CASCADE")
+            cursor.execute(SEED_SQL, {"cases": count})
+            _log(f"[bench.cases] seeded {count:,} cases in {time.perf_counter() - started:.1f} s")
+        # The table as autovacuum keeps it in service (cases/0004 tunes it for this table): a bulk
+        # INSERT or UPDATE leaves the visibility map empty, and without it no count or page over
+        # the open cases' partial indexes is index-only: each would read the heap row by row.
         started = time.perf_counter()
-        cursor.execute("TRUNCATE cases_case CASCADE")
-        cursor.execute(SEED_SQL, {"cases": count})
-        cursor.execute("ANALYZE cases_case")
-        _log(f"[bench.cases] seeded {count:,} cases in {time.perf_counter() - started:.1f} s")
+        cursor.execute("VACUUM ANALYZE cases_case")
+        _log(f"[bench.cases] VACUUM ANALYZE cases_case in {time.perf_counter() - started:.1f} s")
 
 
 def _settle(at: dt.datetime) -> None:
@@ -107,12 +114,13 @@ def _measure_page(name: str, client: Any, path: str, requests: int) -> Result:
     from django.test.utils import CaptureQueriesContext
 
     client.get(path)  # warm
-    timings, queries = [], set()
+    timings, cpu, queries = [], [], set()
     for _ in range(requests):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(path)
             timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         queries.add(len(captured))
         assert response.status_code == 200, (path, response.status_code)
     p95 = percentile(timings, 0.95)
@@ -121,8 +129,17 @@ def _measure_page(name: str, client: Any, path: str, requests: int) -> Result:
     result.p25, result.p75 = percentile(timings, 0.25), percentile(timings, 0.75)
     result.queries = max(queries)
     result.passed = p95 <= PAGE_TARGET_MS and len(queries) == 1
-    result.note = f"in-process (test client), {len(queries)} distinct query count(s): {sorted(queries)}"
-    _log(f"[bench.cases] {name}: p50 {result.p50:.1f} ms, p95 {p95:.1f} ms, queries {sorted(queries)}")
+    # On a loaded machine the wall clock mostly measures waiting for a core; the process's own CPU
+    # time (Django's side, without PostgreSQL's) says what the page costs whatever else runs.
+    cpu_p50, cpu_p95 = statistics.median(cpu), percentile(cpu, 0.95)
+    result.note = (
+        f"in-process (test client), {len(queries)} distinct query count(s): {sorted(queries)}; "
+        f"Django CPU p50 {cpu_p50:.1f} ms, p95 {cpu_p95:.1f} ms"
+    )
+    _log(
+        f"[bench.cases] {name}: p50 {result.p50:.1f} ms, p95 {p95:.1f} ms, queries {sorted(queries)}, "
+        f"Django CPU p50 {cpu_p50:.1f} ms, p95 {cpu_p95:.1f} ms"
+    )
     return result
 
 

@@ -38,6 +38,8 @@ class CaseSerializer(StrictSerializer):
     account = ScopedPrimaryKeyRelatedField(Account)
     contact = ScopedPrimaryKeyRelatedField(Contact, required=False, allow_null=True)
     assignee = StaffOwnerField(required=False, allow_null=True, help_text="Staff user id.")
+    # The built-in categories (the schema's enum stays fixed); a retired one is refused by the service.
+    category = serializers.ChoiceField(choices=Case.Category.choices, required=False)
 
     class Meta:
         model = Case

@@ -47,6 +47,15 @@ class ServiceLevel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def working_days_label(self) -> str:
+        """``01234`` as "Mon to Fri" (with a dash); other sets of days listed."""
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = sorted({int(ch) for ch in self.weekdays if ch.isdigit() and int(ch) < 7})
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            return f"{names[days[0]]}–{names[days[-1]]}"
+        return ", ".join(names[d] for d in days)
+
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.build(
             time_zone=self.time_zone,
@@ -68,6 +77,33 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}".strip()
+
+
+class CaseCategoryQuerySet(models.QuerySet["CaseCategory"]):
+    def active(self) -> CaseCategoryQuerySet:
+        return self.filter(active=True)
+
+
+class CaseCategory(models.Model):
+    """What a case is about, as operations name it. ``Case.category`` holds the key.
+
+    The six of ``Case.Category`` are made by the migration; operations add, rename and retire
+    categories (a retired one is kept for the cases that have it, and not offered for new ones).
+    """
+
+    key = models.SlugField(max_length=16, unique=True, help_text="Never changes: cases and the API hold it.")
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True, help_text="Offered for new cases.")
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    objects = CaseCategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "name", "id"]
+        verbose_name_plural = "case categories"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Case(models.Model):
@@ -120,7 +156,8 @@ class Case(models.Model):
     requester_email = models.EmailField(blank=True, help_text="Where replies to the customer go.")
     subject = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    category = models.CharField(max_length=16, choices=Category.choices, default=Category.QUESTION)
+    # A ``CaseCategory`` key (the built-in ones are ``Category``); the services check it.
+    category = models.CharField(max_length=16, default=Category.QUESTION)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.NORMAL)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.NEW)
     team = models.CharField(max_length=16, choices=Team.choices, default=Team.SERVICE_DESK)
@@ -193,6 +230,17 @@ class Case(models.Model):
     @property
     def reference(self) -> str:
         return f"#{self.pk}"
+
+    def get_category_display(self) -> str:
+        """The category's name: annotated as ``category_name`` by the lists (``with_category_name``),
+        else the built-in label, else the key."""
+        name = getattr(self, "category_name", None)
+        if name:
+            return name
+        try:
+            return str(Case.Category(self.category).label)
+        except ValueError:
+            return self.category
 
 
 class CaseMessage(models.Model):

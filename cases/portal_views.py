@@ -7,9 +7,10 @@ case, or a colleague's that was not shared, is the same 404 as one that does not
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -17,13 +18,14 @@ from django.views.decorators.http import require_POST
 from cases import services
 from cases.forms import PortalCaseForm, ReplyForm
 from cases.models import Case, CaseMessage
-from cases.selectors import cases_for_member
+from cases.selectors import cases_for_member, with_category_name
 from cases.views import serve_attachment
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
 from core.http import PortalHttpRequest
 from core.listing import Sort, keyset_page
-from iam.permissions import can_raise_cases, sees_organisation_cases
+from iam.models import Membership
+from iam.permissions import can_raise_cases, can_share_case, sees_organisation_cases
 from iam.views import portal_user_required
 from knowledge import selectors as kb
 from knowledge.models import ArticleCategory
@@ -95,7 +97,27 @@ def suggest(request: PortalHttpRequest) -> HttpResponse:
 
 
 def _case(request: PortalHttpRequest, pk: int) -> Case:
-    return get_object_or_404(cases_for_member(membership=request.membership).select_related("assignee"), pk=pk)
+    return get_object_or_404(
+        with_category_name(cases_for_member(membership=request.membership)).select_related("assignee"), pk=pk
+    )
+
+
+COLLEAGUES_OFFERED = 200
+
+
+def _sharing(request: PortalHttpRequest, case: Case) -> dict[str, Any] | None:
+    """Who the case is shared with, and the colleagues it may be shared with: two queries."""
+    if not can_share_case(request.membership, case):
+        return None
+    shared = list(case.shared_with.order_by("first_name", "last_name", "email"))
+    colleagues = (
+        Membership.objects.usable()
+        .filter(account_id=case.account_id)
+        .exclude(user_id__in=[request.user.pk, case.raised_by_id or 0, *[u.pk for u in shared]])
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "user__email")
+    )
+    return {"shared": shared, "colleagues": [m.user for m in colleagues[:COLLEAGUES_OFFERED]]}
 
 
 def _detail(request: PortalHttpRequest, case: Case, form: ReplyForm | None = None) -> HttpResponse:
@@ -106,6 +128,7 @@ def _detail(request: PortalHttpRequest, case: Case, form: ReplyForm | None = Non
         "case": case,
         "conversation": conversation,
         "form": form or ReplyForm(),
+        "sharing": _sharing(request, case),
         "nav_section": "cases",
     }
     return render(request, "cases/portal/detail.html", context, status=400 if form is not None else 200)
@@ -148,6 +171,52 @@ def case_resolve(request: PortalHttpRequest, pk: int) -> HttpResponse:
     if case.is_open:
         services.case_set_status(actor=request.user, case=case, status=Case.Status.RESOLVED)
         messages.success(request, "Thank you. The case is resolved; reply if it comes back.")
+    return redirect(case.get_portal_url())
+
+
+@portal_user_required
+@require_POST
+def case_share(request: PortalHttpRequest, pk: int) -> HttpResponse:
+    """Share the case with a colleague at the same organisation, who then follows it here."""
+    case = _case(request, pk)
+    user_id = request.POST.get("user", "")
+    colleague = (
+        Membership.objects.usable()
+        .filter(account_id=case.account_id, user_id=int(user_id))
+        .select_related("user")
+        .first()
+        if user_id.isdigit()
+        else None
+    )
+    try:
+        if colleague is None:
+            raise ValidationError("Choose a colleague at your organisation.")
+        services.case_share(actor=request.user, case=case, users=[colleague.user])
+    except PermissionDenied as exc:
+        return render(request, "portal/forbidden.html", {"reason": str(exc), "nav_section": "cases"}, status=403)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        who = colleague.user.get_full_name() or colleague.user.email
+        messages.success(request, f"{who} now follows this case.")
+    return redirect(case.get_portal_url())
+
+
+@portal_user_required
+@require_POST
+def case_unshare(request: PortalHttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    user = (
+        case.shared_with.filter(pk=request.POST.get("user") or 0).first()
+        if request.POST.get("user", "").isdigit()
+        else None
+    )
+    if user is not None:
+        try:
+            services.case_unshare(actor=request.user, case=case, user=user)
+        except PermissionDenied as exc:
+            return render(request, "portal/forbidden.html", {"reason": str(exc), "nav_section": "cases"}, status=403)
+        messages.success(request, f"{user.get_full_name() or user.email} no longer follows this case.")
     return redirect(case.get_portal_url())
 
 

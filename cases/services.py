@@ -21,12 +21,12 @@ from django.utils import timezone
 
 from cases import emails
 from cases.models import Case, CaseAttachment, CaseMessage
-from cases.selectors import service_level_for
+from cases.selectors import category_is_offered, service_level_for
 from cases.sla import BusinessCalendar, add_business_time, business_time_between, clock
 from core.errors import BusinessRuleViolation
 from history.services import history_record, history_snapshot
 from iam.audit import audit_record
-from iam.permissions import can_merge_cases, can_work_cases, is_crm_user
+from iam.permissions import can_merge_cases, can_share_case, can_work_cases, is_crm_user
 from notifications.services import notify
 from territories.services import case_route
 from webhooks.services import webhook_emit_records
@@ -109,6 +109,14 @@ def _start_clocks(case: Case, now: dt.datetime) -> None:
     case.sla_state = Case.SlaState.OK
 
 
+def _check_category(category: str, *, current: str = "") -> None:
+    """New cases take an active category; a case keeps a retired one it already has."""
+    if category == current:
+        return
+    if not category_is_offered(category):
+        raise ValidationError({"category": "Choose one of the case categories."})
+
+
 def _emit(event_type: str, case: Case) -> None:
     webhook_emit_records(event_type, [case])
 
@@ -139,6 +147,7 @@ def case_create(
         raise ValidationError({"assignee": "Cases are assigned to staff."})
     if contact is not None and contact.account_id != account.pk:
         raise ValidationError({"contact": "The contact must be a person at the case's account."})
+    _check_category(category)
     checked = check_uploads(uploads)
     now = timezone.now()
     level, _contract = service_level_for(account)
@@ -285,6 +294,8 @@ def case_update(*, actor: User, case: Case, **changes: Any) -> Case:
         raise ValidationError(f"Only {', '.join(sorted(allowed))} can be changed here.")
     with transaction.atomic():
         case = _lock(case)
+        if "category" in changes:
+            _check_category(changes["category"], current=case.category)
         before = history_snapshot(case)
         for name, value in changes.items():
             setattr(case, name, value)
@@ -454,10 +465,22 @@ def case_merge(*, actor: User, duplicate: Case, survivor: Case) -> Case:
     return survivor
 
 
+def _check_sharer(actor: User, case: Case) -> None:
+    """Staff may; a portal user only through a membership of the case's account that may share it."""
+    from iam.models import Membership
+
+    if is_crm_user(actor):
+        return
+    membership = Membership.objects.usable().filter(user_id=actor.pk, account_id=case.account_id).first()
+    if membership is None or not can_share_case(membership, case):
+        raise PermissionDenied("Only who raised the case, or your organisation's admins, share it.")
+
+
 def case_share(*, actor: User, case: Case, users: Iterable[User]) -> None:
     """Let colleagues at the same organisation follow a case in the portal."""
     from iam.models import Membership
 
+    _check_sharer(actor, case)
     ids = [u.pk for u in users]
     allowed = set(
         Membership.objects.usable()
@@ -469,3 +492,13 @@ def case_share(*, actor: User, case: Case, users: Iterable[User]) -> None:
     with transaction.atomic():
         case.shared_with.add(*ids)
         audit_record(actor=actor, action="cases.case.shared", account=case.account, target=case, data={"users": ids})
+
+
+def case_unshare(*, actor: User, case: Case, user: User) -> None:
+    """Stop sharing a case with a colleague (they keep seeing it if they raised it or see all cases)."""
+    _check_sharer(actor, case)
+    with transaction.atomic():
+        case.shared_with.remove(user.pk)
+        audit_record(
+            actor=actor, action="cases.case.unshared", account=case.account, target=case, data={"users": [user.pk]}
+        )

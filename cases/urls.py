@@ -6,6 +6,8 @@ app_name = "cases"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("new/", views.case_new, name="new"),
+    path("suggest/", views.suggest, name="suggest"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/reply/", views.reply, name="reply"),
     path("<int:pk>/assign/", views.assign, name="assign"),

@@ -6,9 +6,11 @@ Every case is looked up in ``cases_for_staff`` (a portal user gets the staff-onl
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
@@ -16,16 +18,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cases import services
-from cases.forms import AssignForm, MergeForm, StaffReplyForm
+from cases.forms import AssignForm, MergeForm, StaffCaseForm, StaffReplyForm
 from cases.models import Case, CaseAttachment
-from cases.selectors import cases_for_staff
+from cases.selectors import cases_for_staff, with_category_name
 from core.access import staff_required
 from core.errors import BusinessRuleViolation
 from core.forms import add_service_errors
 from core.http import AuthenticatedHttpRequest
 from core.listing import Sort, keyset_page
+from crm.models import Contact
 from history.selectors import record_history_page
 from iam.permissions import can_merge_cases
+from knowledge import selectors as kb
+from savedviews.selectors import list_views
 
 SORTS = [
     Sort("-created", "Newest", "created_at", descending=True),
@@ -50,7 +55,7 @@ def _queue(request: AuthenticatedHttpRequest) -> tuple[Any, dict[str, str]]:
         for key in ("team", "status", "severity", "assignee", "sla", "account", "sort")
         if g.get(key, "")
     }
-    qs = cases_for_staff(user=request.user).select_related("account", "assignee")
+    qs = with_category_name(cases_for_staff(user=request.user).select_related("account", "assignee"))
     qs = qs.filter(status__in=STATUS_FILTERS.get(chosen.get("status", ""), STATUS_FILTERS[""])[1])
     if chosen.get("team") in Case.Team.values:
         qs = qs.filter(team=chosen["team"])
@@ -70,9 +75,22 @@ def _queue(request: AuthenticatedHttpRequest) -> tuple[Any, dict[str, str]]:
 
 @staff_required
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
+    saved = list_views(user=request.user, list_key="cases", active_id=request.GET.get("view"))
+    if not request.GET and saved.default is not None and not request.headers.get("HX-Request"):
+        # The person's default view of the queue; "?view=" opens it without one.
+        query = f"{saved.default.query}&" if saved.default.query else ""
+        return redirect(f"{request.path}?{query}view={saved.default.pk}")
     qs, chosen = _queue(request)
     sort = next((s for s in SORTS if s.key == chosen.get("sort")), SORTS[0])
-    page = keyset_page(qs, sort=sort, cursor=request.GET.get("cursor"))
+    page = keyset_page(
+        qs, sort=sort, cursor=request.GET.get("cursor"), page_size=settings.CASES_QUEUE_PAGE_SIZE, count=False
+    )
+    # A queue needs "how many, roughly": counted up to a bound in an index-only scan of the
+    # open cases' partial indexes, then "1,000+".
+    limit = settings.CASES_QUEUE_COUNT_LIMIT
+    page.count = qs.order_by().values("pk")[: limit + 1].count()
+    if page.count > limit:
+        page.count, page.count_is_lower_bound = limit, True
     context = {
         "page": page,
         "chosen": chosen,
@@ -83,15 +101,86 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         "severities": Case.Severity.choices,
         "base_query": urlencode(chosen),
         "filtered": bool(set(chosen) - {"sort"}),
+        "saved_views": saved,
+        "list_key": "cases",
         "nav_section": "cases",
     }
     template = "cases/_queue_rows.html" if request.headers.get("HX-Request") else "cases/queue.html"
     return render(request, template, context)
 
 
+def _new_case_initial(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+    """What the page opens with: the account (and contact) it was opened from."""
+    initial: dict[str, Any] = {"draft": secrets.token_urlsafe(16), "team": Case.Team.SERVICE_DESK}
+    contact_id, account_id = request.GET.get("contact", ""), request.GET.get("account", "")
+    if contact_id.isdigit():
+        contact = Contact.objects.visible_to(request.user).filter(pk=int(contact_id)).first()
+        if contact is not None:
+            initial.update(contact=contact.pk, account=contact.account_id, requester_email=contact.email)
+    elif account_id.isdigit():
+        initial["account"] = int(account_id)
+    return initial
+
+
+@staff_required
+def case_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Staff open a case for a customer (from the queue, an account or a contact)."""
+    form = StaffCaseForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method != "POST":
+        form = StaffCaseForm(initial=_new_case_initial(request), user=request.user)
+    elif form.is_valid():
+        data = form.cleaned_data
+        account = data["account"]
+        contact = None
+        if data.get("contact"):
+            contact = Contact.objects.visible_to(request.user).filter(pk=data["contact"], account=account).first()
+            if contact is None:
+                form.add_error(None, "That contact is not a person at the chosen account.")
+        if not form.errors:
+            try:
+                case = services.case_create(
+                    actor=request.user,
+                    account=account,
+                    contact=contact,
+                    requester_email=data["requester_email"],
+                    subject=data["subject"],
+                    description=data["description"],
+                    category=data["category"],
+                    severity=data["severity"],
+                    team=data["team"],
+                    assignee=data["assignee"],
+                    channel=Case.Channel.STAFF,
+                    uploads=[services.Upload.from_uploaded(f) for f in data["attachments"]],
+                    draft_token=data["draft"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Case {case.reference} is open.")
+                return redirect(case)
+    contact_id = form["contact"].value()
+    contact = (
+        Contact.objects.visible_to(request.user).filter(pk=int(contact_id)).first()
+        if str(contact_id or "").isdigit()
+        else None
+    )
+    context = {"form": form, "contact": contact, "nav_section": "cases"}
+    return render(request, "cases/new.html", context, status=400 if form.errors else 200)
+
+
+@staff_required
+def suggest(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Articles (internal ones too) that may answer the case being typed: send the customer one."""
+    text = f"{request.GET.get('subject', '')} {request.GET.get('description', '')}".strip()
+    articles = list(kb.search(kb.articles_for_staff(user=request.user).filter(status="published"), text)[:5])
+    if len(text) < 4:
+        articles = []
+    return render(request, "cases/_staff_suggestions.html", {"articles": articles})
+
+
 def _case(request: AuthenticatedHttpRequest, pk: int) -> Case:
     return get_object_or_404(
-        cases_for_staff(user=request.user).select_related(
+        with_category_name(cases_for_staff(user=request.user)).select_related(
             "account", "assignee", "raised_by", "contact", "service_level", "merged_into"
         ),
         pk=pk,

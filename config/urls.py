@@ -45,6 +45,7 @@ urlpatterns = [
     path("hooks/mail/bounce", mail_bounce, name="mail_bounce"),
     path("search/", include("search.urls")),
     path("views/", include("savedviews.urls")),
+    path("cases/setup/", include("cases.setup_urls")),
     path("cases/", include("cases.urls")),
     path("portal/cases/", include("cases.portal_urls")),
     path("portal/help/", include("knowledge.portal_urls")),

@@ -284,6 +284,7 @@ def _timeline_context(
         "timeline": page,
         "timeline_url": reverse(TIMELINE_TARGETS[target_type][1], args=[target.pk]),
         "timeline_target_type": target_type,
+        "timeline_target": target,  # cases join an account's or contact's timeline (cases.templatetags)
         "activity_form": form,
     }
 
@@ -300,6 +301,7 @@ def _timeline_view(request: AuthenticatedHttpRequest, target_type: str, pk: int)
         "timeline": page,
         "timeline_url": reverse(TIMELINE_TARGETS[target_type][1], args=[target.pk]),
         "timeline_target_type": target_type,
+        "timeline_target": target,
     }
     return render(request, "crm/_timeline_items.html", context)
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from django.contrib.auth.models import AnonymousUser
 
+    from cases.models import Case
     from crm.models import Account
     from iam.models import BusinessRole, Membership, User
 
@@ -272,3 +273,18 @@ def can_set_out_of_office(actor: MaybeUser, user: User) -> bool:
 
 RoleChecks.manage_teams = property(lambda self: can_manage_teams(self._user))  # type: ignore[attr-defined]
 RoleChecks.see_teams = property(lambda self: can_see_teams(self._user))  # type: ignore[attr-defined]
+
+# --- Service levels and case categories (issue 17) -----------------------------------------------
+
+
+def can_manage_service_levels(user: MaybeUser) -> bool:
+    """Service levels, their calendars and case categories are operations' configuration."""
+    return is_operations(user)
+
+
+def can_share_case(membership: Membership, case: Case) -> bool:
+    """Who raised a case shares it with colleagues; so do those who see the organisation's cases.
+    A colleague it was shared with follows it, and does not pass it on."""
+    if membership.account_id != case.account_id or membership.is_lead_only:
+        return False
+    return case.raised_by_id == membership.user_id or sees_organisation_cases(membership)

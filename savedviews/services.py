@@ -14,7 +14,7 @@ from savedviews.models import DefaultView, SavedView
 if TYPE_CHECKING:
     from iam.models import User
 
-LIST_KEYS = ("accounts", "contacts", "leads", "opportunities", "contracts", "activities")
+LIST_KEYS = ("accounts", "contacts", "leads", "opportunities", "contracts", "activities", "cases")
 # Not part of a view: where a page of it starts, and which view it came from.
 _NOT_SAVED = ("cursor", "view")
 

@@ -21,6 +21,7 @@ LIST_URL_NAMES = {
     "opportunities": "crm:opportunity_list",
     "contracts": "crm:contract_list",
     "activities": "crm:activity_list",
+    "cases": "cases:queue",
 }
 
 

@@ -490,6 +490,9 @@ CASES_ATTACHMENT_TYPES = env_list(
     ],
 )
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+# The staff queue: cases per page, and how far its count goes before it says "1,000+".
+CASES_QUEUE_PAGE_SIZE = env_int("CASES_QUEUE_PAGE_SIZE", 25)
+CASES_QUEUE_COUNT_LIMIT = env_int("CASES_QUEUE_COUNT_LIMIT", 1000)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
     {
         "CaseStatusEnum": "cases.models.Case.Status",

@@ -44,6 +44,13 @@ SERVICE_WRITES: dict[str, set[str]] = {
     },
     "territories.territory": {"territories.services.territory_save", "territories.services.territory_delete"},
     "territories.assignmentrule": {"territories.services.rule_save", "territories.services.rule_delete"},
+    "cases.servicelevel": {
+        "cases.setup.service_level_save",
+        "cases.setup.service_level_delete",
+        "cases.setup.holiday_add",
+        "cases.setup.holiday_remove",
+    },
+    "cases.casecategory": {"cases.setup.category_save"},
 }
 
 # model label → {action name: the service it calls}.

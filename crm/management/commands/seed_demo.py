@@ -14,6 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.services import data_health_refresh
+from cases.models import Case, ServiceLevel
+from cases.services import case_create
+from cases.setup import holiday_add, service_level_save
 from config.env import env_str
 from crm.models import Account, AccountDomain, Activity, Contact, Contract, Lead, Opportunity
 from iam.models import Application, ApplicationRole, BusinessRole, Membership, User
@@ -220,6 +223,7 @@ class Command(BaseCommand):
             self._activities(accounts, staff)
             self._portal(users, accounts)
             territories_demo_seed(manager=staff["manager"], sales=staff["sales"])
+            self._service_desk(users, accounts)  # #17: service levels, holidays, demo cases
         self._data_health()
         self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000 with:"))
         for email, *_rest, what in DEMO_USERS:
@@ -381,4 +385,57 @@ class Command(BaseCommand):
             if not Membership.objects.filter(user=users[email], account=acme).exists():
                 membership_grant(
                     actor=ops, user=users[email], account=acme, roles=BusinessRole.objects.filter(key__in=role_keys)
+                )
+
+    @staticmethod
+    def _service_desk(users: dict[str, User], accounts: dict[str, Account]) -> None:
+        """A default service level and one for strategic accounts, this year's and next year's
+        holidays, and two Acme cases with running SLA clocks; each through the service desk's services."""
+        ops = users["ops@example.com"]
+        levels = [
+            ("Standard support", {"is_default": True}, 8 * 60, 5 * 8 * 60),
+            ("Strategic accounts", {"tier": Account.Tier.STRATEGIC}, 2 * 60, 2 * 8 * 60),
+        ]
+        for name, applies_to, first, resolution in levels:
+            level = ServiceLevel.objects.filter(name=name).first() or service_level_save(
+                actor=ops,
+                name=name,
+                **applies_to,
+                first_response_minutes=first,
+                resolution_minutes=resolution,
+                time_zone="Europe/Berlin",
+                opens=dt.time(8, 0),
+                closes=dt.time(17, 0),
+                weekdays="01234",
+                includes="Portal and email support on working days, 08:00–17:00 Berlin time.",
+            )
+            year = timezone.localdate().year
+            for y in (year, year + 1):
+                for month, day, holiday in (
+                    (1, 1, "New Year's Day"),
+                    (12, 24, "Christmas Eve"),
+                    (12, 25, "Christmas Day"),
+                    (12, 26, "Boxing Day"),
+                    (12, 31, "New Year's Eve"),
+                ):
+                    if not level.holidays.filter(date=dt.date(y, month, day)).exists():
+                        holiday_add(actor=ops, level=level, date=dt.date(y, month, day), name=holiday)
+        acme = accounts["Acme Corporation"]
+        user = users["user@acme.example"]
+        membership = Membership.objects.filter(user=user, account=acme).select_related("contact").first()
+        for subject, category, severity in (
+            ("Invoices page shows an error", Case.Category.PROBLEM, Case.Severity.HIGH),
+            ("How do we add a second delivery address?", Case.Category.QUESTION, Case.Severity.NORMAL),
+        ):
+            if not Case.objects.filter(account=acme, subject=subject).exists():
+                case_create(
+                    actor=user,
+                    account=acme,
+                    contact=membership.contact if membership else None,
+                    raised_by=user,
+                    subject=subject,
+                    description="Raised from the demo seed.",
+                    category=category,
+                    severity=severity,
+                    channel=Case.Channel.PORTAL,
                 )
