@@ -23,11 +23,12 @@ from django.utils import timezone
 
 from core.context import Channel, acting_through
 from core.errors import BusinessRuleViolation
+from core.set_insert import insert_rows
 from crm.models import Account, Contact, Lead
 from crm.services import account_create_for_company
 from dedup.matching import MATCHERS, Match
 from dedup.models import DuplicatePair
-from history.services import history_record_many, history_snapshot
+from history.services import history_record_many, history_record_rows, history_snapshot
 from iam.audit import audit_record
 from iam.models import User
 from iam.permissions import can_import
@@ -226,11 +227,11 @@ def import_run(*, job_id: int) -> ImportJob | None:
 
 @dataclass
 class _Outcome:
-    created: list[tuple[Model, Row]] = field(default_factory=list)
+    created: list[tuple[int, Row, dict[str, Any]]] = field(default_factory=list)
     updated: list[tuple[Model, Row, dict[str, Any]]] = field(default_factory=list)
     skipped: list[tuple[int, Row]] = field(default_factory=list)
     failed: list[tuple[Row, str]] = field(default_factory=list)
-    flagged: list[tuple[Model, Match]] = field(default_factory=list)
+    flagged: list[tuple[int, Match]] = field(default_factory=list)
     accounts_created: list[Account] = field(default_factory=list)
 
 
@@ -362,21 +363,51 @@ def _probe(resource: str, row: Row) -> dict[str, Any]:
     return {k: v.get(k) for k in ("email", "first_name", "last_name", "account_id", "company_name")}
 
 
-def _new_record(job: ImportJob, row: Row) -> Any:
+def _label(resource: str, v: dict[str, Any]) -> str:
+    """What ``str(record)`` says of a record with these values (the history names it so)."""
+    if resource == "accounts":
+        return v.get("name", "")
+    name = f"{v.get('first_name', '')} {v.get('last_name', '')}".strip()
+    if resource == "leads" and v.get("company_name"):
+        return f"{name} ({v['company_name']})"
+    return name
+
+
+def _new_values(job: ImportJob, row: Row, now: dt.datetime) -> dict[str, Any]:
+    """The row's record as columns (attnames) to INSERT; the fields it leaves out take their defaults."""
     values = dict(row.values)
-    owner_id = values.pop("owner_id", None) or job.created_by_id
+    values["owner_id"] = values.pop("owner_id", None) or job.created_by_id
+    if job.resource == "contacts":
+        if values.get("last_verified_at"):
+            values["verification_method"] = Contact.VerificationMethod.IMPORT.value
+        if values.get("consent_to_contact"):
+            values["consent_updated_at"] = now
+    if job.resource == "accounts":
+        values["business_id"] = values.get("business_id") or None
+    if row.custom:
+        values["custom_fields"] = row.custom
+    return values
+
+
+def _insert_new(job: ImportJob, rows: list[Row]) -> list[tuple[int, Row, dict[str, Any]]]:
+    """One INSERT … SELECT … RETURNING id for the chunk's new records: no model instance per row."""
     model = MODELS[job.resource]
-    record: Any = model(owner_id=owner_id, **values)
-    if isinstance(record, Contact):
-        if record.last_verified_at:
-            record.verification_method = Contact.VerificationMethod.IMPORT
-        if record.consent_to_contact:
-            record.consent_updated_at = timezone.now()
-    if isinstance(record, Account):
-        record.business_id = record.business_id or None
-    if row.custom and hasattr(record, "custom_fields"):
-        record.custom_fields = row.custom
-    return record
+    now = timezone.now()
+    values = [_new_values(job, row, now) for row in rows]
+    columns = sorted({key for v in values for key in v})
+    fields = {name: _model_field(model, name) for name in columns}
+    defaults = {name: (f.get_default() if f.has_default() or not f.null else None) for name, f in fields.items()}
+    ids = insert_rows(
+        model,
+        columns,
+        [tuple(v.get(name, defaults[name]) for name in columns) for v in values],
+        {"created_at": now, "updated_at": now},
+    )
+    return list(zip(ids, rows, values, strict=True))
+
+
+def _model_field(model: Any, name: str) -> Any:
+    return next(f for f in model._meta.concrete_fields if name in (f.attname, f.name))
 
 
 def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
@@ -384,22 +415,24 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
         return
     model = MODELS[job.resource]
     matches = MATCHERS[MODEL_LABELS[job.resource]]([_probe(job.resource, row) for row in rows])
-    to_create: list[tuple[Model, Row]] = []
+    to_create: list[Row] = []
+    flags: list[list[Match]] = []
     to_update: list[tuple[int, Row]] = []
     for row, found in zip(rows, matches, strict=True):
         best = max(found.values(), key=lambda m: (m.score, -m.record_id), default=None)
         if best is None or job.policy == DuplicatePolicy.CREATE_FLAG:
-            record = _new_record(job, row)
-            to_create.append((record, row))
-            if best is not None:
-                outcome.flagged.extend((record, m) for m in found.values())
+            to_create.append(row)
+            flags.append(list(found.values()))
         elif job.policy == DuplicatePolicy.SKIP:
             outcome.skipped.append((best.record_id, row))
         else:
             to_update.append((best.record_id, row))
     if to_create:
-        created = model.objects.bulk_create([record for record, _row in to_create], batch_size=1000)
-        outcome.created.extend((record, row) for record, (_r, row) in zip(created, to_create, strict=True))
+        created = _insert_new(job, to_create)
+        outcome.created.extend(created)
+        outcome.flagged.extend(
+            (pk, match) for (pk, _row, _v), found in zip(created, flags, strict=True) for match in found
+        )
     if to_update:
         existing = model._base_manager.select_for_update().in_bulk([pk for pk, _row in to_update])
         changed_fields: set[str] = set()
@@ -446,46 +479,37 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
 
 
 def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> None:
+    """What the chunk did, in a few statements: its records, failures, history, pairs, counts."""
     label = MODEL_LABELS[job.resource]
     actor = job.created_by
-    ImportedRecord.objects.bulk_create(
+    insert_rows(
+        ImportedRecord,
+        ["record_type", "record_id", "action", "line", "before"],
         [
-            *(
-                ImportedRecord(job=job, record_type="crm.account", record_id=a.pk, action="created")
-                for a in outcome.accounts_created
-            ),
-            *(
-                ImportedRecord(job=job, record_type=label, record_id=r.pk, action="created", line=row.line)
-                for r, row in outcome.created
-            ),
-            *(
-                ImportedRecord(
-                    job=job, record_type=label, record_id=r.pk, action="updated", line=row.line, before=b["before"]
-                )
-                for r, row, b in outcome.updated
-            ),
-            *(
-                ImportedRecord(job=job, record_type=label, record_id=pk, action="skipped", line=row.line)
-                for pk, row in outcome.skipped
-            ),
+            *(("crm.account", a.pk, "created", None, {}) for a in outcome.accounts_created),
+            *((label, pk, "created", row.line, {}) for pk, row, _v in outcome.created),
+            *((label, r.pk, "updated", row.line, b["before"]) for r, row, b in outcome.updated),
+            *((label, pk, "skipped", row.line, {}) for pk, row in outcome.skipped),
         ],
-        batch_size=2000,
+        {"job": job.pk},
     )
-    ImportFailure.objects.bulk_create(
-        [ImportFailure(job=job, line=row.line, row=row.cells, reason=reason) for row, reason in outcome.failed],
-        batch_size=2000,
+    insert_rows(
+        ImportFailure,
+        ["line", "row", "reason"],
+        [(row.line, row.cells, reason) for row, reason in outcome.failed],
+        {"job": job.pk},
     )
-    history_record_many(
+    model = MODELS[job.resource]
+    history_record_rows(
         actor=actor,
-        items=[
-            *((record, None) for record, _row in outcome.created),
-            *((record, extra["snapshot"]) for record, _row, extra in outcome.updated),
-        ],
+        model=model,
+        rows=[(pk, _label(job.resource, values), None, values) for pk, _row, values in outcome.created],
     )
+    history_record_many(actor=actor, items=[(record, extra["snapshot"]) for record, _row, extra in outcome.updated])
     if outcome.flagged:
         pairs = []
-        for record, match in outcome.flagged:
-            first, second = sorted((record.pk, match.record_id))
+        for pk, match in outcome.flagged:
+            first, second = sorted((pk, match.record_id))
             pairs.append(
                 DuplicatePair(
                     record_type=label,
@@ -498,7 +522,10 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
             )
         DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
     noun = label.split(".")[1]
-    webhook_emit_records(f"{noun}.created", [record for record, _row in outcome.created])
+    if outcome.created:
+        # Read only when an endpoint subscribes to the event.
+        created = model._base_manager.filter(pk__in=[pk for pk, _row, _v in outcome.created]).order_by("pk")
+        webhook_emit_records(f"{noun}.created", created)
     if noun != "lead":
         webhook_emit_records(f"{noun}.updated", [record for record, _row, _b in outcome.updated])
     ImportJob.objects.filter(pk=job.pk).update(
@@ -509,9 +536,7 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
         failed_count=F("failed_count") + len(outcome.failed),
         progressed_at=timezone.now(),
     )
-    chunk.done = True
-    chunk.rows = []  # staged rows are not kept once taken in (failed ones are, with their reason)
-    chunk.save(update_fields=["done", "rows"])
+    ImportChunk.objects.filter(pk=chunk.pk).update(done=True, rows=[])  # failed rows are kept, with their reason
 
 
 # --- Undo ---------------------------------------------------------------------------------------
