@@ -60,6 +60,19 @@ def _pg_value(f: models.Field[Any, Any], value: Any) -> Any:
     return f.get_db_prep_save(value, connection)
 
 
+def _pg_column(f: models.Field[Any, Any], values: list[Any]) -> list[Any]:
+    """A column's values as the array parameter: most need nothing done (text, numbers, times)."""
+    if isinstance(f, models.JSONField):
+        dumps = json.dumps
+        return [None if v is None else dumps(v) for v in values]
+    if all(v is None or type(v) in _PLAIN for v in values):
+        return values
+    return [_pg_value(f, v) for v in values]
+
+
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def insert_rows(
     model: type[models.Model],
     columns: Sequence[str],
@@ -96,7 +109,7 @@ def insert_rows(
         )
         # Placeholders in the order they appear: the constants (SELECT list), then the arrays (FROM).
         params = [*(_pg_value(f, value) for f, value in fixed)]
-        params += [[_pg_value(f, row[i]) for row in rows] for i, f in enumerate(fields)]
+        params += [_pg_column(f, [row[i] for row in rows]) for i, f in enumerate(fields)]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [r[0] for r in cursor.fetchall()]

@@ -258,27 +258,42 @@ def _write(
     return rows
 
 
+@cache
+def _plan(model: type[models.Model]) -> tuple[tuple[models.Field[Any, Any], str, str, int, Any], ...]:
+    """Per tracked field: the field, its attname, its name, what it is (0 plain, 1 reference, 2 custom), its default."""
+    return tuple(
+        (
+            f,
+            f.attname,
+            f.name,
+            2 if f.name == CUSTOM_FIELDS else 1 if isinstance(f, models.ForeignKey) else 0,
+            f.get_default() if f.has_default() and not callable(f.default) else None,
+        )
+        for f in tracked_fields(model)
+    )
+
+
 def _values_snapshot(model: type[models.Model], pk: Any, label: str, values: dict[str, Any], fill: bool) -> Snapshot:
     """A snapshot from plain values by attname (or name); with ``fill``, the fields not given take their default."""
     out: dict[str, Any] = {}
-    for f in tracked_fields(model):
-        if f.attname in values:
-            value = values[f.attname]
-        elif f.name in values:
-            value = values[f.name]
-            if isinstance(f, models.ForeignKey) and isinstance(value, models.Model):
+    for f, attname, name, what, default in _plan(model):
+        if attname in values:
+            value = values[attname]
+        elif name in values:
+            value = values[name]
+            if what == 1 and isinstance(value, models.Model):
                 value = value.pk
         elif fill:
-            value = f.get_default() if f.has_default() else None
+            value = f.get_default() if f.has_default() and callable(f.default) else default
         else:
             continue
-        if f.name == CUSTOM_FIELDS and isinstance(value, dict):
+        if what == 2 and isinstance(value, dict):
             for key, item in value.items():
                 out[f"{CUSTOM_FIELDS}.{key}"] = item
-        elif isinstance(f, models.ForeignKey):
-            out[f.name] = value
+        elif what == 1 or value is None or type(value) in (str, bool, int):
+            out[name] = value
         else:
-            out[f.name] = _plain(f, value)
+            out[name] = _plain(f, value)
     return Snapshot(model=model, pk=pk, label=label[:254], values=out)
 
 

@@ -305,16 +305,16 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
     """Each contact's account: by business id (any spelling) or name, through the one account matcher."""
     from crm.matching import account_match
 
+    # Exact spellings first, through the unique index (an UPPER() lookup would read every account);
+    # any other spelling goes to the matcher below, once per distinct account of the chunk.
+    wanted = {row.values["account_business_id"] for row in rows if row.values.get("account_business_id")}
     by_id = {
-        a.business_id.upper(): a
-        for a in Account.objects.annotate(b=Upper("business_id")).filter(
-            b__in=list(
-                {row.values["account_business_id"].upper() for row in rows if row.values.get("account_business_id")}
-            )
-        )
-        if a.business_id
+        business_id.upper(): (pk, owner_id)
+        for pk, business_id, owner_id in Account.objects.filter(
+            business_id__in={spelling for b in wanted for spelling in (b, b.upper())}
+        ).values_list("pk", "business_id", "owner_id")
     }
-    resolved: dict[tuple[str, str, str], Account | None] = {}
+    resolved: dict[tuple[str, str, str], tuple[int, int] | None] = {}
     kept = []
     for row in rows:
         v = row.values
@@ -330,9 +330,9 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
                 match = account_match(business_id=business_id, company_name=name, country=country)
                 # A similar name links only when it is nearly the same name; else it is another company.
                 if match is not None and (match.conclusive or match.score >= 0.8):
-                    account = match.account
+                    account = (match.account.pk, match.account.owner_id)
             if account is None and name:
-                account, created = account_create_for_company(
+                new, created = account_create_for_company(
                     actor=job.created_by,
                     name=name,
                     owner=job.created_by,
@@ -341,7 +341,8 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
                     country=country,
                 )
                 if created:
-                    outcome.accounts_created.append(account)
+                    outcome.accounts_created.append(new)
+                account = (new.pk, new.owner_id)
             resolved[key] = account
         account = resolved[key]
         if account is None:
@@ -349,9 +350,9 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
                 (row, f"Account: no account has the business id {business_id}; add its name to create it.")
             )
             continue
-        v["account_id"] = account.pk
+        v["account_id"], owner_id = account
         if not v.get("owner_id"):
-            v["owner_id"] = account.owner_id
+            v["owner_id"] = owner_id
         kept.append(row)
     return kept
 
@@ -579,9 +580,13 @@ def import_undo(*, actor: User, job: ImportJob) -> ImportJob:
                 created_ids = ImportedRecord.objects.filter(job=job, record_type=label, action="created").values_list(
                     "record_id", flat=True
                 )
+                resource = next(r for r, m in MODELS.items() if m is model)
                 for ids in _batches(created_ids.iterator(chunk_size=1000), 1000):
-                    records = list(model._base_manager.select_for_update().filter(pk__in=ids))
-                    history_record_many(actor=actor, items=((r, None) for r in records), deleted=True)
+                    # Their last values as rows, not instances: the history says what was deleted.
+                    rows = list(model._base_manager.select_for_update().filter(pk__in=ids).values())
+                    history_record_rows(
+                        actor=actor, model=model, rows=[(r["id"], _label(resource, r), r, None) for r in rows]
+                    )
                     model._base_manager.filter(pk__in=ids).delete()
         job.status, job.undone_at = ImportJob.Status.UNDONE, timezone.now()
         job.save(update_fields=["status", "undone_at"])
