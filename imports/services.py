@@ -654,7 +654,8 @@ def imports_resume_stalled(*, stall_seconds: int | None = None) -> int:
     """Queue the run again for imports a lost worker left running (its chunk rolled back)."""
     from imports.tasks import import_run_task
 
-    cutoff = timezone.now() - dt.timedelta(seconds=stall_seconds or settings.IMPORTS_STALL_SECONDS)
+    seconds = settings.IMPORTS_STALL_SECONDS if stall_seconds is None else stall_seconds
+    cutoff = timezone.now() - dt.timedelta(seconds=seconds)
     stalled = list(
         ImportJob.objects.filter(status=ImportJob.Status.RUNNING, progressed_at__lt=cutoff).values_list("pk", flat=True)
     )
