@@ -22,6 +22,7 @@ RESOURCES: dict[str, str] = {
     "cases": "Cases",
     "articles": "Knowledge-base articles",
     "access-reviews": "Access reviews",
+    "imports": "Imports",
 }
 # Resources that are only ever read through the API.
 READ_ONLY = {"audit-events", "articles", "access-reviews"}

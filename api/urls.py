@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from api import docs, views
 from cases.api import ArticleViewSet, CaseViewSet
+from imports.api import ImportViewSet
 
 router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("accounts", views.AccountViewSet, basename="account")
@@ -25,6 +26,7 @@ router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 router.register("cases", CaseViewSet, basename="case")
 router.register("articles", ArticleViewSet, basename="article")
 router.register("access-reviews", views.AccessReviewViewSet, basename="access-review")
+router.register("imports", ImportViewSet, basename="import")
 
 app_name = "api"
 

@@ -400,5 +400,4 @@ def test_worker_memory_stays_flat_in_file_size(settings, sales_rep, acme):
     """The worker holds one chunk at a time: eight times the rows, not eight times the memory."""
     small = _peak_while_importing(settings, sales_rep, acme, 300)
     large = _peak_while_importing(settings, sales_rep, acme, 2400)
-    print(small, large)
     assert large < 2 * small
