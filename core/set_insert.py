@@ -123,7 +123,10 @@ def insert_rows(
             batch = rows[start : start + size]
             params: list[Any] = []
             for row in batch:
-                params.extend(f.get_db_prep_save(row[i], connection) for i, f in enumerate(fields))
+                params.extend(
+                    v if v is None or type(v) in _PLAIN else f.get_db_prep_save(v, connection)
+                    for v, f in zip(row, fields, strict=True)
+                )
                 params.extend(prepared_fixed)
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES "  # noqa: S608 (names are ours)
