@@ -108,10 +108,10 @@ def insert_rows(
             f"ORDER BY v.n RETURNING {pk}"
         )
         # Placeholders in the order they appear: the constants (SELECT list), then the arrays (FROM).
-        params = [*(_pg_value(f, value) for f, value in fixed)]
-        params += [_pg_column(f, [row[i] for row in rows]) for i, f in enumerate(fields)]
+        arrays: list[Any] = [*(_pg_value(f, value) for f, value in fixed)]
+        arrays += [_pg_column(f, [row[i] for row in rows]) for i, f in enumerate(fields)]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, arrays)
             return [r[0] for r in cursor.fetchall()]
     prepared_fixed = [f.get_db_prep_save(value, connection) for f, value in fixed]
     per_row = len(fields) + len(fixed)

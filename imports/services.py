@@ -334,7 +334,7 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
     # any other spelling goes to the matcher below, once per distinct account of the chunk.
     wanted = {row.values["account_business_id"] for row in rows if row.values.get("account_business_id")}
     by_id = {
-        business_id.upper(): (pk, owner_id)
+        str(business_id).upper(): (pk, owner_id)
         for pk, business_id, owner_id in Account.objects.filter(
             business_id__in={spelling for b in wanted for spelling in (b, b.upper())}
         ).values_list("pk", "business_id", "owner_id")
@@ -392,7 +392,7 @@ def _probe(resource: str, row: Row) -> dict[str, Any]:
 def _label(resource: str, v: dict[str, Any]) -> str:
     """What ``str(record)`` says of a record with these values (the history names it so)."""
     if resource == "accounts":
-        return v.get("name", "")
+        return str(v.get("name", ""))
     name = f"{v.get('first_name', '')} {v.get('last_name', '')}".strip()
     if resource == "leads" and v.get("company_name"):
         return f"{name} ({v['company_name']})"
@@ -608,7 +608,7 @@ def import_undo(*, actor: User, job: ImportJob) -> ImportJob:
                 resource = next(r for r, m in MODELS.items() if m is model)
                 for ids in _batches(created_ids.iterator(chunk_size=1000), 1000):
                     # Their last values as rows, not instances: the history says what was deleted.
-                    rows = list(model._base_manager.select_for_update().filter(pk__in=ids).values())
+                    rows = [dict(r) for r in model._base_manager.select_for_update().filter(pk__in=ids).values()]
                     history_record_rows(
                         actor=actor, model=model, rows=[(r["id"], _label(resource, r), r, None) for r in rows]
                     )
