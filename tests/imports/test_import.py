@@ -380,7 +380,7 @@ def _peak_while_importing(settings, actor, account, rows: int) -> int:
 
     settings.IMPORTS_CHUNK_SIZE = 100
     lines = "".join(
-        f"P{i}x{rows},Person{i % 97},p{i}.{rows}@acme.example,+35840{1000000 + i},Acme Oy,\n" for i in range(rows)
+        f"P{i},Person{i}r{rows},p{i}.{rows}@acme.example,+35840{1000000 + i},Acme Oy,\n" for i in range(rows)
     )
     job = services.import_stage(
         actor=actor, resource="contacts", stream=io.BytesIO((HEADER + lines).encode()), file_name="m.csv"
