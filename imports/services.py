@@ -203,7 +203,6 @@ def import_run(*, job_id: int) -> ImportJob | None:
                 if chunk is None:
                     break
                 _process_chunk(job, chunk)
-            _give_back_freed_memory()
         with transaction.atomic():
             if ImportChunk.objects.filter(job=job, done=False).exists():
                 return job  # another worker holds the last chunk; it closes the job
@@ -224,30 +223,6 @@ def import_run(*, job_id: int) -> ImportJob | None:
                     },
                 )
     return job
-
-
-def _give_back_freed_memory() -> None:
-    """Hand the chunk's freed heap back to the system (glibc keeps it, so RSS grew with the file).
-
-    Python frees a chunk's objects once it is written (a test asserts the traced memory stays
-    flat), but glibc keeps the freed pages of its large transient buffers (the statements, the
-    staged rows) in the heap and the worker's RSS crept up chunk after chunk.
-    """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _load_malloc_trim() -> Any:
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        return None
-
-
-_malloc_trim = _load_malloc_trim()
 
 
 @dataclass
