@@ -25,6 +25,7 @@ RESOURCES: dict[str, str] = {
     "workflow-rules": "Workflow rules",
     "territories": "Territories",
     "teams": "Teams and their members",
+    "imports": "Imports",
 }
 # Resources that are only ever read through the API.
 READ_ONLY = {"audit-events", "articles", "access-reviews"}

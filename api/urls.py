@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from api import docs, views
 from cases.api import ArticleViewSet, CaseViewSet
+from imports.api import ImportViewSet
 from territories.api import TeamViewSet, TerritoryViewSet
 from workflows.api import WorkflowRuleViewSet
 
@@ -30,6 +31,7 @@ router.register("access-reviews", views.AccessReviewViewSet, basename="access-re
 router.register("workflow-rules", WorkflowRuleViewSet, basename="workflow-rule")
 router.register("territories", TerritoryViewSet, basename="territory")
 router.register("teams", TeamViewSet, basename="team")
+router.register("imports", ImportViewSet, basename="import")
 
 app_name = "api"
 

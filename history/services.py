@@ -21,6 +21,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.utils import timezone
 
 from core.context import current_channel, current_credential, current_job
 from history.models import RecordChange
@@ -260,3 +261,107 @@ def _write(
 
         history_written(to_save)
     return rows
+
+
+@cache
+def _plan(model: type[models.Model]) -> tuple[tuple[models.Field[Any, Any], str, str, int, Any], ...]:
+    """Per tracked field: the field, its attname, its name, what it is (0 plain, 1 reference, 2 custom), its default."""
+    return tuple(
+        (
+            f,
+            f.attname,
+            f.name,
+            2 if f.name == CUSTOM_FIELDS else 1 if isinstance(f, models.ForeignKey) else 0,
+            f.get_default() if f.has_default() and not callable(f.default) else None,
+        )
+        for f in tracked_fields(model)
+    )
+
+
+def _values_snapshot(model: type[models.Model], pk: Any, label: str, values: dict[str, Any], fill: bool) -> Snapshot:
+    """A snapshot from plain values by attname (or name); with ``fill``, the fields not given take their default."""
+    out: dict[str, Any] = {}
+    for f, attname, name, what, default in _plan(model):
+        if attname in values:
+            value = values[attname]
+        elif name in values:
+            value = values[name]
+            if what == 1 and isinstance(value, models.Model):
+                value = value.pk
+        elif fill:
+            value = f.get_default() if f.has_default() and callable(f.default) else default
+        else:
+            continue
+        if what == 2 and isinstance(value, dict):
+            for key, item in value.items():
+                out[f"{CUSTOM_FIELDS}.{key}"] = item
+        elif what == 1 or value is None or type(value) in (str, bool, int):
+            out[name] = value
+        else:
+            out[name] = _plain(f, value)
+    return Snapshot(model=model, pk=pk, label=label[:254], values=out)
+
+
+def history_record_rows(
+    *,
+    actor: User | None,
+    model: type[models.Model],
+    rows: Iterable[tuple[Any, str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> int:
+    """History of rows a set-based statement wrote, without a model instance each: one INSERT.
+
+    Each row is ``(pk, label, before, after)``, the values by field attname (a reference by its
+    id) as stored: ``before`` None for a creation (``after`` holds the values written, every
+    other tracked field its default), ``after`` None for a deletion (``before`` the row as it
+    was), both for an update (only the fields they name are compared). ``label`` is what
+    ``str(record)`` says. The rows written are those ``history_record`` would write.
+    """
+    from core.set_insert import insert_rows
+
+    pending: list[tuple[Any, str, str, dict[str, dict[str, Any]]]] = []
+    for pk, label, before_values, after_values in rows:
+        before = _values_snapshot(model, pk, label, before_values, after_values is None) if before_values else None
+        after = _values_snapshot(model, pk, label, after_values, before is None) if after_values is not None else None
+        kind = _kind(before, deleted=after is None)
+        changes = _diff(before, after)
+        if kind == RecordChange.Kind.UPDATED and not changes:
+            continue
+        pending.append((pk, label, kind, changes))
+    if not pending:
+        return 0
+    # References as {"id", "label"}: one query per referenced model for the ids that changed.
+    refs = [f for f in tracked_fields(model) if isinstance(f, models.ForeignKey)]
+    wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+    for *_item, changes in pending:
+        for f in refs:
+            for side in ("old", "new"):
+                if f.name in changes and changes[f.name][side] is not None:
+                    wanted[_target(f)].add(changes[f.name][side])
+    found = {target: target._base_manager.in_bulk(ids) for target, ids in wanted.items()}
+    for *_item, changes in pending:
+        for f in refs:
+            if f.name not in changes:
+                continue
+            for side in ("old", "new"):
+                ref = changes[f.name][side]
+                if ref is not None:
+                    obj = found[_target(f)].get(ref)
+                    changes[f.name][side] = {"id": ref, "label": str(obj)[:254] if obj is not None else ""}
+    credential = current_credential()
+    constants = {
+        "record_type": model._meta.label_lower,
+        "changed_at": timezone.now(),
+        "actor": actor.pk if actor is not None and actor.pk else None,
+        "actor_label": _actor_label(actor)[:254],
+        "credential": credential.label[:254] if credential is not None else "",
+        "credential_reference": credential.reference if credential is not None else {},
+        "channel": current_channel(),
+        "job": current_job()[:200],
+    }
+    insert_rows(
+        RecordChange,
+        ["record_id", "record_label", "kind", "changes"],
+        [(pk, label[:254], kind, changes) for pk, label, kind, changes in pending],
+        constants,
+    )
+    return len(pending)

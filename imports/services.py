@@ -23,11 +23,12 @@ from django.utils import timezone
 
 from core.context import Channel, acting_through
 from core.errors import BusinessRuleViolation
+from core.set_insert import insert_rows
 from crm.models import Account, Contact, Lead
 from crm.services import account_create_for_company
 from dedup.matching import MATCHERS, Match
 from dedup.models import DuplicatePair
-from history.services import history_record_many, history_snapshot
+from history.services import history_record_many, history_record_rows, history_snapshot
 from iam.audit import audit_record
 from iam.models import User
 from iam.permissions import can_import
@@ -227,11 +228,11 @@ def import_run(*, job_id: int) -> ImportJob | None:
 
 @dataclass
 class _Outcome:
-    created: list[tuple[Model, Row]] = field(default_factory=list)
+    created: list[tuple[int, Row, dict[str, Any]]] = field(default_factory=list)
     updated: list[tuple[Model, Row, dict[str, Any]]] = field(default_factory=list)
     skipped: list[tuple[int, Row]] = field(default_factory=list)
     failed: list[tuple[Row, str]] = field(default_factory=list)
-    flagged: list[tuple[Model, Match]] = field(default_factory=list)
+    flagged: list[tuple[int, Match]] = field(default_factory=list)
     accounts_created: list[Account] = field(default_factory=list)
 
 
@@ -305,16 +306,16 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
     """Each contact's account: by business id (any spelling) or name, through the one account matcher."""
     from crm.matching import account_match
 
+    # Exact spellings first, through the unique index (an UPPER() lookup would read every account);
+    # any other spelling goes to the matcher below, once per distinct account of the chunk.
+    wanted = {row.values["account_business_id"] for row in rows if row.values.get("account_business_id")}
     by_id = {
-        a.business_id.upper(): a
-        for a in Account.objects.annotate(b=Upper("business_id")).filter(
-            b__in=list(
-                {row.values["account_business_id"].upper() for row in rows if row.values.get("account_business_id")}
-            )
-        )
-        if a.business_id
+        str(business_id).upper(): (pk, owner_id)
+        for pk, business_id, owner_id in Account.objects.filter(
+            business_id__in={spelling for b in wanted for spelling in (b, b.upper())}
+        ).values_list("pk", "business_id", "owner_id")
     }
-    resolved: dict[tuple[str, str, str], Account | None] = {}
+    resolved: dict[tuple[str, str, str], tuple[int, int] | None] = {}
     kept = []
     for row in rows:
         v = row.values
@@ -330,9 +331,9 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
                 match = account_match(business_id=business_id, company_name=name, country=country)
                 # A similar name links only when it is nearly the same name; else it is another company.
                 if match is not None and (match.conclusive or match.score >= 0.8):
-                    account = match.account
+                    account = (match.account.pk, match.account.owner_id)
             if account is None and name:
-                account, created = account_create_for_company(
+                new, created = account_create_for_company(
                     actor=job.created_by,
                     name=name,
                     owner=job.created_by,
@@ -341,7 +342,8 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
                     country=country,
                 )
                 if created:
-                    outcome.accounts_created.append(account)
+                    outcome.accounts_created.append(new)
+                account = (new.pk, new.owner_id)
             resolved[key] = account
         account = resolved[key]
         if account is None:
@@ -349,9 +351,9 @@ def _resolve_accounts(job: ImportJob, rows: list[Row], outcome: _Outcome) -> lis
                 (row, f"Account: no account has the business id {business_id}; add its name to create it.")
             )
             continue
-        v["account_id"] = account.pk
+        v["account_id"], owner_id = account
         if not v.get("owner_id"):
-            v["owner_id"] = account.owner_id
+            v["owner_id"] = owner_id
         kept.append(row)
     return kept
 
@@ -363,21 +365,78 @@ def _probe(resource: str, row: Row) -> dict[str, Any]:
     return {k: v.get(k) for k in ("email", "first_name", "last_name", "account_id", "company_name")}
 
 
-def _new_record(job: ImportJob, row: Row) -> Any:
+def _label(resource: str, v: dict[str, Any]) -> str:
+    """What ``str(record)`` says of a record with these values (the history names it so)."""
+    if resource == "accounts":
+        return str(v.get("name", ""))
+    name = f"{v.get('first_name', '')} {v.get('last_name', '')}".strip()
+    if resource == "leads" and v.get("company_name"):
+        return f"{name} ({v['company_name']})"
+    return name
+
+
+def _new_values(job: ImportJob, row: Row, now: dt.datetime) -> dict[str, Any]:
+    """The row's record as columns (attnames) to INSERT; the fields it leaves out take their defaults."""
     values = dict(row.values)
-    owner_id = values.pop("owner_id", None) or job.created_by_id
+    values["owner_id"] = values.pop("owner_id", None) or job.created_by_id
+    if job.resource == "contacts":
+        if values.get("last_verified_at"):
+            values["verification_method"] = Contact.VerificationMethod.IMPORT.value
+        if values.get("consent_to_contact"):
+            values["consent_updated_at"] = now
+    if job.resource == "accounts":
+        values["business_id"] = values.get("business_id") or None
+    if row.custom:
+        values["custom_fields"] = row.custom
+    return values
+
+
+def _insert_new(job: ImportJob, rows: list[Row]) -> list[tuple[int, Row, dict[str, Any]]]:
+    """One INSERT … SELECT … RETURNING id for the chunk's new records: no model instance per row."""
     model = MODELS[job.resource]
-    record: Any = model(owner_id=owner_id, **values)
-    if isinstance(record, Contact):
-        if record.last_verified_at:
-            record.verification_method = Contact.VerificationMethod.IMPORT
-        if record.consent_to_contact:
-            record.consent_updated_at = timezone.now()
-    if isinstance(record, Account):
-        record.business_id = record.business_id or None
-    if row.custom and hasattr(record, "custom_fields"):
-        record.custom_fields = row.custom
-    return record
+    now = timezone.now()
+    values = [_new_values(job, row, now) for row in rows]
+    routed = _route_new_leads(job, rows, values)
+    columns = sorted({key for v in values for key in v})
+    fields = {name: _model_field(model, name) for name in columns}
+    defaults = {name: (f.get_default() if f.has_default() or not f.null else None) for name, f in fields.items()}
+    ids = insert_rows(
+        model,
+        columns,
+        [tuple(v.get(name, defaults[name]) for name in columns) for v in values],
+        {"created_at": now, "updated_at": now},
+    )
+    if routed is not None:
+        leads, indexes, routing = routed
+        for lead, index in zip(leads, indexes, strict=True):
+            lead.pk = ids[index]
+        leads_routed_record(leads=leads, routing=routing, actor=job.created_by)
+    return list(zip(ids, rows, values, strict=True))
+
+
+def _route_new_leads(
+    job: ImportJob, rows: list[Row], values: list[dict[str, Any]]
+) -> tuple[list[Lead], list[int], Any] | None:
+    """Leads whose row names no owner go to whom the assignment rules pick (territories), set-based:
+    the picked owner replaces the importer in the chunk's INSERT; the assignments are audited after it."""
+    if job.resource != "leads":
+        return None
+    indexes = [i for i, row in enumerate(rows) if not row.values.get("owner_id")]
+    if not indexes:
+        return None
+    leads = [Lead(**values[i]) for i in indexes]
+    routing = leads_route_batch(leads=leads)
+    if not routing.by_index:
+        return None
+    for lead, index in zip(leads, indexes, strict=True):
+        values[index]["owner_id"] = lead.owner_id
+    picked = sorted(routing.by_index)
+    routing.by_index = {n: routing.by_index[i] for n, i in enumerate(picked)}
+    return [leads[i] for i in picked], [indexes[i] for i in picked], routing
+
+
+def _model_field(model: Any, name: str) -> Any:
+    return next(f for f in model._meta.concrete_fields if name in (f.attname, f.name))
 
 
 def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
@@ -385,27 +444,24 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
         return
     model = MODELS[job.resource]
     matches = MATCHERS[MODEL_LABELS[job.resource]]([_probe(job.resource, row) for row in rows])
-    to_create: list[tuple[Model, Row]] = []
+    to_create: list[Row] = []
+    flags: list[list[Match]] = []
     to_update: list[tuple[int, Row]] = []
     for row, found in zip(rows, matches, strict=True):
         best = max(found.values(), key=lambda m: (m.score, -m.record_id), default=None)
         if best is None or job.policy == DuplicatePolicy.CREATE_FLAG:
-            record = _new_record(job, row)
-            to_create.append((record, row))
-            if best is not None:
-                outcome.flagged.extend((record, m) for m in found.values())
+            to_create.append(row)
+            flags.append(list(found.values()))
         elif job.policy == DuplicatePolicy.SKIP:
             outcome.skipped.append((best.record_id, row))
         else:
             to_update.append((best.record_id, row))
     if to_create:
-        # Leads whose row names no owner go to whom the assignment rules pick (territories), set-based.
-        unowned = [r for r, row in to_create if isinstance(r, Lead) and not row.values.get("owner_id")]
-        routing = leads_route_batch(leads=unowned) if unowned else None
-        created = model.objects.bulk_create([record for record, _row in to_create], batch_size=1000)
-        outcome.created.extend((record, row) for record, (_r, row) in zip(created, to_create, strict=True))
-        if routing is not None:
-            leads_routed_record(leads=unowned, routing=routing, actor=job.created_by)
+        created = _insert_new(job, to_create)
+        outcome.created.extend(created)
+        outcome.flagged.extend(
+            (pk, match) for (pk, _row, _v), found in zip(created, flags, strict=True) for match in found
+        )
     if to_update:
         existing = model._base_manager.select_for_update().in_bulk([pk for pk, _row in to_update])
         changed_fields: set[str] = set()
@@ -452,46 +508,37 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
 
 
 def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> None:
+    """What the chunk did, in a few statements: its records, failures, history, pairs, counts."""
     label = MODEL_LABELS[job.resource]
     actor = job.created_by
-    ImportedRecord.objects.bulk_create(
+    insert_rows(
+        ImportedRecord,
+        ["record_type", "record_id", "action", "line", "before"],
         [
-            *(
-                ImportedRecord(job=job, record_type="crm.account", record_id=a.pk, action="created")
-                for a in outcome.accounts_created
-            ),
-            *(
-                ImportedRecord(job=job, record_type=label, record_id=r.pk, action="created", line=row.line)
-                for r, row in outcome.created
-            ),
-            *(
-                ImportedRecord(
-                    job=job, record_type=label, record_id=r.pk, action="updated", line=row.line, before=b["before"]
-                )
-                for r, row, b in outcome.updated
-            ),
-            *(
-                ImportedRecord(job=job, record_type=label, record_id=pk, action="skipped", line=row.line)
-                for pk, row in outcome.skipped
-            ),
+            *(("crm.account", a.pk, "created", None, {}) for a in outcome.accounts_created),
+            *((label, pk, "created", row.line, {}) for pk, row, _v in outcome.created),
+            *((label, r.pk, "updated", row.line, b["before"]) for r, row, b in outcome.updated),
+            *((label, pk, "skipped", row.line, {}) for pk, row in outcome.skipped),
         ],
-        batch_size=2000,
+        {"job": job.pk},
     )
-    ImportFailure.objects.bulk_create(
-        [ImportFailure(job=job, line=row.line, row=row.cells, reason=reason) for row, reason in outcome.failed],
-        batch_size=2000,
+    insert_rows(
+        ImportFailure,
+        ["line", "row", "reason"],
+        [(row.line, row.cells, reason) for row, reason in outcome.failed],
+        {"job": job.pk},
     )
-    history_record_many(
+    model = MODELS[job.resource]
+    history_record_rows(
         actor=actor,
-        items=[
-            *((record, None) for record, _row in outcome.created),
-            *((record, extra["snapshot"]) for record, _row, extra in outcome.updated),
-        ],
+        model=model,
+        rows=[(pk, _label(job.resource, values), None, values) for pk, _row, values in outcome.created],
     )
+    history_record_many(actor=actor, items=[(record, extra["snapshot"]) for record, _row, extra in outcome.updated])
     if outcome.flagged:
         pairs = []
-        for record, match in outcome.flagged:
-            first, second = sorted((record.pk, match.record_id))
+        for pk, match in outcome.flagged:
+            first, second = sorted((pk, match.record_id))
             pairs.append(
                 DuplicatePair(
                     record_type=label,
@@ -504,7 +551,10 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
             )
         DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
     noun = label.split(".")[1]
-    webhook_emit_records(f"{noun}.created", [record for record, _row in outcome.created])
+    if outcome.created:
+        # Read only when an endpoint subscribes to the event.
+        created = model._base_manager.filter(pk__in=[pk for pk, _row, _v in outcome.created]).order_by("pk")
+        webhook_emit_records(f"{noun}.created", created)
     if noun != "lead":
         webhook_emit_records(f"{noun}.updated", [record for record, _row, _b in outcome.updated])
     ImportJob.objects.filter(pk=job.pk).update(
@@ -515,9 +565,7 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
         failed_count=F("failed_count") + len(outcome.failed),
         progressed_at=timezone.now(),
     )
-    chunk.done = True
-    chunk.rows = []  # staged rows are not kept once taken in (failed ones are, with their reason)
-    chunk.save(update_fields=["done", "rows"])
+    ImportChunk.objects.filter(pk=chunk.pk).update(done=True, rows=[])  # failed rows are kept, with their reason
 
 
 # --- Undo ---------------------------------------------------------------------------------------
@@ -560,9 +608,13 @@ def import_undo(*, actor: User, job: ImportJob) -> ImportJob:
                 created_ids = ImportedRecord.objects.filter(job=job, record_type=label, action="created").values_list(
                     "record_id", flat=True
                 )
+                resource = next(r for r, m in MODELS.items() if m is model)
                 for ids in _batches(created_ids.iterator(chunk_size=1000), 1000):
-                    records = list(model._base_manager.select_for_update().filter(pk__in=ids))
-                    history_record_many(actor=actor, items=((r, None) for r in records), deleted=True)
+                    # Their last values as rows, not instances: the history says what was deleted.
+                    rows = [dict(r) for r in model._base_manager.select_for_update().filter(pk__in=ids).values()]
+                    history_record_rows(
+                        actor=actor, model=model, rows=[(r["id"], _label(resource, r), r, None) for r in rows]
+                    )
                     model._base_manager.filter(pk__in=ids).delete()
         job.status, job.undone_at = ImportJob.Status.UNDONE, timezone.now()
         job.save(update_fields=["status", "undone_at"])
@@ -630,7 +682,8 @@ def imports_resume_stalled(*, stall_seconds: int | None = None) -> int:
     """Queue the run again for imports a lost worker left running (its chunk rolled back)."""
     from imports.tasks import import_run_task
 
-    cutoff = timezone.now() - dt.timedelta(seconds=stall_seconds or settings.IMPORTS_STALL_SECONDS)
+    seconds = settings.IMPORTS_STALL_SECONDS if stall_seconds is None else stall_seconds
+    cutoff = timezone.now() - dt.timedelta(seconds=seconds)
     stalled = list(
         ImportJob.objects.filter(status=ImportJob.Status.RUNNING, progressed_at__lt=cutoff).values_list("pk", flat=True)
     )

@@ -52,6 +52,19 @@ def _invitation_batch():
     return batch, None
 
 
+def _import():
+    import io
+
+    from imports import services
+    from tests.factories import StaffFactory
+
+    rep = StaffFactory(staff_role="sales_rep")
+    job = services.import_stage(
+        actor=rep, resource="leads", stream=io.BytesIO(b"Last name,Email\nPuu,pia@example.com\n"), file_name="l.csv"
+    )
+    return services.import_configure(actor=rep, job=job, mapping={"0": "last_name", "1": "email"}, policy="skip")
+
+
 def make(resource: str) -> tuple[Any, Any]:
     if resource == "accounts":
         account = AccountFactory()
@@ -91,6 +104,8 @@ def make(resource: str) -> tuple[Any, Any]:
         from tests.factories import make_case
 
         record = make_case()
+    elif resource == "imports":
+        return _import(), None
     elif resource == "articles":
         from tests.factories import ArticleFactory
 
@@ -133,4 +148,5 @@ RESOURCES = [
     "workflow-rules",
     "territories",
     "teams",
+    "imports",
 ]

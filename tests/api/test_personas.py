@@ -100,7 +100,15 @@ def test_a_read_only_key_may_not_write(resource, ops):
     _key, raw = issue_key(f"{resource}:read", created_by=ops)
     response = Api(key=raw).patch(f"/api/v1/{resource}/{record.pk}/", {})
     # 405 where the resource has no PATCH at all.
-    no_patch = {"audit-events", "invitations", "invitation-batches", "registrations", "articles", "access-reviews"}
+    no_patch = {
+        "audit-events",
+        "invitations",
+        "invitation-batches",
+        "registrations",
+        "articles",
+        "access-reviews",
+        "imports",
+    }
     assert response.status_code == (405 if resource in no_patch else 403)
 
 

@@ -227,10 +227,18 @@ def test_leads_import(run_import):
 def test_undo_deletes_what_was_created_and_restores_what_was_updated(run_import, existing, sales_rep):
     job = run_import(ROW + "New,Person,new@acme.example,,Acme Oy,,\n", policy="overwrite")
     assert (job.created_count, job.updated_count) == (1, 1)
+    new = Contact.objects.get(email="new@acme.example")
     services.import_undo(actor=sales_rep, job=job)
     existing.refresh_from_db()
     assert existing.job_title == ""
     assert not Contact.objects.filter(email="new@acme.example").exists()
+    # The deleted record's history keeps its last values, as a delete through a service would.
+    deleted = RecordChange.objects.get(record_type="crm.contact", record_id=new.pk, kind="deleted")
+    assert deleted.record_label == "New Person"
+    assert deleted.changes["email"] == {"old": "new@acme.example", "new": None}
+    assert deleted.changes["account"] == {"old": {"id": existing.account_id, "label": "Acme Oy"}, "new": None}
+    restored = RecordChange.objects.filter(record_type="crm.contact", record_id=existing.pk, kind="updated").first()
+    assert restored.changes["job_title"] == {"old": "Buyer", "new": ""}
     job.refresh_from_db()
     assert job.status == "undone"
     assert AuditEvent.objects.filter(action="imports.import.undone").exists()
@@ -334,3 +342,62 @@ def test_columns_map_onto_custom_fields_with_their_validation(run_import, acme):
     assert (job.created_count, job.failed_count) == (1, 1)
     assert Contact.objects.get(email="maija@acme.example").custom_fields == {"segment": "enterprise"}
     assert not Contact.objects.filter(email="pekka@acme.example").exists()
+
+
+@pytest.mark.parametrize("resource", ["contacts", "leads", "accounts"])
+def test_history_of_an_imported_record_is_what_a_service_would_write(run_import, acme, sales_rep, resource):
+    """The import writes its history set-based, without a model instance: the same rows as one by one."""
+    from history.services import history_record
+    from tests.factories import CustomFieldFactory, choices
+
+    label = {"contacts": "crm.contact", "leads": "crm.lead", "accounts": "crm.account"}[resource]
+    CustomFieldFactory(model=label, key="priority", label="Priority", type="choice", choices=choices("smb", "ent"))
+    files = {
+        "contacts": "First name,Last name,E-mail,Phone,Company,Consent,Last verified,Priority\n"
+        "maija,VIRTANEN,m@acme.example,+358401234567,Acme Oy,yes,2025-03-01,ent\n",
+        "leads": "First,Last,Email,Phone,Company,Country,Source,Score,Priority\n"
+        "Pia,Puu,pia@prospect.example,+358401234567,Prospect Oy,Finland,Trade fair,70,ent\n",
+        "accounts": "Name,Business ID,Country,Website,Priority\nGlobex Oy,,FI,globex.example,ent\n",
+    }
+    job = run_import(files[resource], resource=resource, default_country="FI")
+    assert (job.created_count, [f.reason for f in job.failures.all()]) == (1, [])
+    record_id = job.records.get(record_type=label, action="created").record_id
+    record = MODELS_BY_LABEL[label].objects.get(pk=record_id)
+    imported = RecordChange.objects.get(record_type=label, record_id=record.pk, kind="created")
+    expected = history_record(actor=sales_rep, record=record)
+    assert expected is not None
+    assert imported.changes == expected.changes
+    assert imported.record_label == str(record)
+    assert (imported.actor, imported.channel, imported.job) == (sales_rep, "import", f"import {job.pk}: people.csv")
+    assert imported.changes["custom_fields.priority"] == {"old": None, "new": "ent"}
+
+
+MODELS_BY_LABEL = {"crm.contact": Contact, "crm.lead": Lead, "crm.account": Account}
+
+
+def _peak_while_importing(settings, actor, account, rows: int) -> int:
+    import tracemalloc
+
+    settings.IMPORTS_CHUNK_SIZE = 100
+    lines = "".join(
+        f"P{i},Person{i}r{rows},p{i}.{rows}@acme.example,+35840{1000000 + i},Acme Oy,\n" for i in range(rows)
+    )
+    job = services.import_stage(
+        actor=actor, resource="contacts", stream=io.BytesIO((HEADER + lines).encode()), file_name="m.csv"
+    )
+    services.import_configure(actor=actor, job=job, mapping=suggest_mapping("contacts", job.headers), policy="skip")
+    services.import_start(actor=actor, job=job)
+    tracemalloc.start()
+    services.import_run(job_id=job.pk)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    job.refresh_from_db()
+    assert job.created_count == rows
+    return peak
+
+
+def test_worker_memory_stays_flat_in_file_size(settings, sales_rep, acme):
+    """The worker holds one chunk at a time: eight times the rows, not eight times the memory."""
+    small = _peak_while_importing(settings, sales_rep, acme, 300)
+    large = _peak_while_importing(settings, sales_rep, acme, 2400)
+    assert large < 2 * small
