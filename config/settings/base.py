@@ -532,3 +532,12 @@ MIDDLEWARE = [*MIDDLEWARE, "customfields.middleware.FieldDefinitionCacheMiddlewa
 # Their definitions are cached under an alias of their own (the same backend and server), so
 # clearing the default cache (the API throttle's counts) does not make every page re-read them.
 CACHES = {**CACHES, "customfields": {**CACHES["default"], "KEY_PREFIX": "clientele-customfields"}}
+
+# --- Issue 16: report rollups ----------------------------------------------------------------
+# The reports' rollups (analytics.reports.rollups) cover closed days; each hourly run recomputes
+# this many days back, so late-logged, moved or deleted activities in that window come right.
+REPORTS_ROLLUP_REFRESH_DAYS = env_int("REPORTS_ROLLUP_REFRESH_DAYS", 35)
+CELERY_BEAT_SCHEDULE["reports-rollups-refresh"] = {
+    "task": "analytics.report_rollups_refresh",
+    "schedule": crontab(minute=20),
+}
