@@ -5,7 +5,8 @@ figures: the most rows any reader aggregates) and, for the pages a rep opens mos
 busiest seeded rep. Figures are the server's own p95 (``Server-Timing``) against the issue's
 target of 300 ms, the queries per page (constant in data size: the tests assert them) and the
 same SQL replayed with psycopg2 as the baseline. The daily report snapshot is taken first (so
-the pipeline's trend has rows) and timed on its own.
+the pipeline's trend has rows) and timed on its own, and so are the rollups' refresh (every day
+from scratch, then the hourly run) that the activities pages read.
 """
 
 from __future__ import annotations
@@ -57,6 +58,25 @@ def measure(ctx: SuiteContext) -> list[Result]:
                 note=f"{owners or 0} owners' rows, one INSERT … SELECT",
             )
         )
+    if not ctx.only or re.search(ctx.only, "Report rollups"):
+        from analytics.reports.rollups import report_rollups_refresh
+
+        for label, full in (("every day", True), ("hourly run", False)):
+            started = time.perf_counter()
+            report_rollups_refresh(full=full)
+            seconds = time.perf_counter() - started
+            results.append(
+                Result(
+                    name=f"Report rollups ({label})",
+                    path="(service)",
+                    target_ms=None,
+                    requests=1,
+                    p50=round(seconds, 2),
+                    p95=round(seconds, 2),
+                    unit="s",
+                    note="INSERT … SELECT … ON CONFLICT, DELETE of vanished groups",
+                )
+            )
     pages = [Operation(name, path, TARGET_MS, as_user=who) for name, path, who in PAGES]
     if ctx.only:
         pages = [op for op in pages if re.search(ctx.only, op.name)]

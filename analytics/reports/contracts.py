@@ -103,7 +103,8 @@ def build(*, user: User, filters: Filters) -> Report:
         expiring = active & Q(end_date__gte=now, end_date__lte=now + dt.timedelta(days=days))
         horizon_aggregates[f"exp{days}"] = Count("id", filter=expiring)
         horizon_aggregates[f"exp{days}_value"] = Coalesce(Sum("value", filter=expiring), ZERO, output_field=_MONEY)
-    totals = qs.aggregate(
+    # Every total is of active contracts: read only those (the covering index of analytics 0004).
+    totals = qs.filter(active).aggregate(
         active=Count("id", filter=active),
         active_value=Coalesce(Sum("value", filter=active), ZERO, output_field=_MONEY),
         **horizon_aggregates,

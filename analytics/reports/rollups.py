@@ -52,10 +52,11 @@ def _upsert(*, model: type[ActivityDay], keys: tuple[str, ...], source: QuerySet
     columns = ", ".join(keys)
     select_sql, params = source.query.sql_with_params()
     match = " AND ".join(f"s.{key} = {table}.{key}" for key in keys)
-    # WHERE true: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
+    # WHERE true: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON. ORDER BY the
+    # day: a period's rows then sit together on disk.
     upsert = f"""
         INSERT INTO {table} ({columns}, count)
-        SELECT {columns}, n FROM ({select_sql}) AS s WHERE true
+        SELECT {columns}, n FROM ({select_sql}) AS s WHERE true ORDER BY {keys[0]}
         ON CONFLICT ({columns}) DO UPDATE SET count = excluded.count WHERE {table}.count <> excluded.count
     """  # noqa: S608 (table and column names are ours, values are parameters)
     window = "day >= %s AND " if since is not None else ""
