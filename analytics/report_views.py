@@ -52,7 +52,13 @@ def _report_module(slug: str) -> Any:
 
 
 def _filters(request: AuthenticatedHttpRequest, module: Any) -> tuple[Filters, Any]:
-    return parse_filters(request.GET, user=request.user, default_period=module.default_period(), fields=module.FILTERS)
+    return parse_filters(
+        request.GET,
+        user=request.user,
+        default_period=module.default_period(),
+        fields=module.FILTERS,
+        record_type=getattr(module, "RECORD_TYPE", None),
+    )
 
 
 def _chart_data(chart: Chart, table: Table) -> dict[str, Any]:

@@ -41,6 +41,7 @@ TITLE = "Contracts"
 ICON = "file-earmark-text"
 DESCRIPTION = "Active contracts and value, what expires in 30/60/90 days, renewals against losses, access at risk."
 FILTERS = ("tier", "industry", "territory")
+RECORD_TYPE = "crm.contract"  # its filterable single-choice custom fields filter the report
 
 HORIZONS = (30, 60, 90)
 AT_RISK_SHOWN = 50
@@ -54,7 +55,7 @@ def default_period() -> tuple[dt.date, dt.date]:
 
 
 def base(*, user: User, filters: Filters) -> QuerySet[Contract]:
-    qs = Contract.objects.visible_to(user).filter(owner_q(filters))
+    qs = Contract.objects.visible_to(user).filter(owner_q(filters), filters.custom_q())
     if filters.has_account_filters():
         qs = qs.filter(filters.account_q("account__"))
     return qs

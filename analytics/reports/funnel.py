@@ -55,6 +55,7 @@ TITLE = "Funnel"
 ICON = "funnel"
 DESCRIPTION = "Leads to invited, registered, qualified and customer: conversion and time between steps."
 FILTERS = ("source",)
+RECORD_TYPE = "crm.lead"  # its filterable single-choice custom fields filter the report
 
 STEPS = (
     ("leads", "Leads"),
@@ -105,7 +106,7 @@ def step_conditions() -> dict[str, Q]:
 
 def base(*, user: User, filters: Filters) -> QuerySet[Lead]:
     qs = Lead.objects.visible_to(user).filter(
-        owner_q(filters), created_at__gte=filters.start_at, created_at__lt=filters.end_before
+        owner_q(filters), filters.custom_q(), created_at__gte=filters.start_at, created_at__lt=filters.end_before
     )
     if filters.source:
         qs = qs.filter(source=filters.source)
