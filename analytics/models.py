@@ -161,3 +161,39 @@ class ReportSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Report snapshot {self.day}: owner {self.owner_id}"
+
+
+# --- Issue 16: rollups the reports read instead of rescanning history ----------------------------
+
+
+class RollupWatermark(models.Model):
+    """How far one rollup reaches: its rows cover the days before ``through`` (site's time zone).
+
+    A report sums the rollup's rows for the part of its period before ``through`` and counts the
+    rest live, so its figures are exact up to the last refresh and live after it.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    through = models.DateField()
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} rollup through {self.through}"
+
+
+class ActivityDay(models.Model):
+    """How many activities of one kind one owner had on one local day. Written only by
+    ``analytics.reports.rollups.report_rollups_refresh``."""
+
+    day = models.DateField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    kind = models.CharField(max_length=16)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "owner", "kind"], name="analytics_activity_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} owner {self.owner_id}: {self.count} {self.kind}"

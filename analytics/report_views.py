@@ -52,12 +52,13 @@ def _report_module(slug: str) -> Any:
 
 
 def _filters(request: AuthenticatedHttpRequest, module: Any) -> tuple[Filters, Any]:
-    return parse_filters(request.GET, user=request.user, default_period=module.default_period(), fields=module.FILTERS)
-
-
-def _link(slug: str, filters: Filters, drill: dict[str, str]) -> str:
-    params = {**filters.as_params(), **drill}
-    return f"{reverse('analytics:report_records', args=[slug])}?{query_string(params)}"
+    return parse_filters(
+        request.GET,
+        user=request.user,
+        default_period=module.default_period(),
+        fields=module.FILTERS,
+        record_type=getattr(module, "RECORD_TYPE", None),
+    )
 
 
 def _chart_data(chart: Chart, table: Table) -> dict[str, Any]:
@@ -191,14 +192,21 @@ def _quarter(day: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def _linked(slug: str, filters: Filters, report: Report) -> Report:
+    # A page has hundreds of cells: resolve the URL and the filters once, not per cell.
+    base = reverse("analytics:report_records", args=[slug])
+    params = filters.as_params()
+
+    def link(drill: dict[str, str]) -> str:
+        return f"{base}?{query_string({**params, **drill})}"
+
     for figure in report.figures:
         if figure.drill is not None:
-            figure.href = _link(slug, filters, figure.drill)
+            figure.href = link(figure.drill)
     for table in report.tables:
         for row in table.rows:
             for cell in row:
                 if cell.drill is not None:
-                    cell.href = _link(slug, filters, cell.drill)
+                    cell.href = link(cell.drill)
     return report
 
 

@@ -20,3 +20,11 @@ def report_snapshot_take_task() -> int | None:
     from analytics.reports.snapshots import report_snapshot_take
 
     return report_snapshot_take()
+
+
+@shared_task(name="analytics.report_rollups_refresh")
+def report_rollups_refresh_task() -> str | None:
+    from analytics.reports.rollups import report_rollups_refresh
+
+    through = report_rollups_refresh()
+    return through.isoformat() if through else None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from analytics.models import ActivityDay
 from analytics.reports.base import (
     Cell,
     Chart,
@@ -24,8 +25,10 @@ from analytics.reports.base import (
     week_start,
     weeks_between,
 )
+from analytics.reports.rollups import ACTIVITIES, live_from, local_midnight, rollup_through
 from crm.models import Activity
 from iam.models import User
+from iam.permissions import is_crm_user
 
 SLUG = "activities"
 TITLE = "Activities"
@@ -55,27 +58,43 @@ def _overdue() -> Q:
 
 def build(*, user: User, filters: Filters) -> Report:
     qs = base(user=user, filters=filters)
-    period = qs.filter(occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_before, kind__in=KINDS)
-    # 1: one scan of the covering index, by week, kind and owner; both tables are sums over it.
-    weekly: dict[tuple[dt.date, str], int] = {}
-    owners: dict[int, dict[str, Any]] = {}
-    for row in (
-        period.annotate(week=TruncWeek("occurred_at"))
+    # 1: how far the daily rollup reaches (it knows owners, not accounts: account filters count live).
+    through = None if filters.has_account_filters() else rollup_through(ACTIVITIES)
+    split = live_from(through, filters.start, filters.end)
+    # 2: the closed days from the rollup, 3: the rest live (one scan of the covering index), both
+    # by week, kind and owner; both tables are sums over these rows.
+    rolled = (
+        ActivityDay.objects.filter(day__gte=filters.start, day__lt=split, kind__in=KINDS)
+        .filter(owner_q(filters))
+        .annotate(week=TruncWeek("day"))
+        .values("week", "kind", "owner_id")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    if not is_crm_user(user):
+        rolled = rolled.none()
+    live = (
+        qs.filter(occurred_at__gte=local_midnight(split), occurred_at__lt=filters.end_before, kind__in=KINDS)
+        .annotate(week=TruncWeek("occurred_at"))
         .values("week", "kind", "owner_id")
         .annotate(n=Count("*"))
         .order_by()
-    ):
-        week_kind = (row["week"].date(), row["kind"])
+    )
+    weekly: dict[tuple[dt.date, str], int] = {}
+    owners: dict[int, dict[str, Any]] = {}
+    for row in (*rolled, *live):
+        week = row["week"].date() if isinstance(row["week"], dt.datetime) else row["week"]
+        week_kind = (week, row["kind"])
         weekly[week_kind] = weekly.get(week_kind, 0) + row["n"]
         book = owners.setdefault(row["owner_id"], {"owner_id": row["owner_id"], "total": 0, **dict.fromkeys(KINDS, 0)})
         book[row["kind"]] += row["n"]
         book["total"] += row["n"]
     by_owner = sorted(owners.values(), key=lambda o: (-o["total"], o["owner_id"]))[:OWNERS_SHOWN]
-    # 2: the names of the owners shown.
+    # 4: the names of the owners shown.
     # (An empty list would skip the query: ask for id 0 then, so the page's query count stays one.)
     shown = [o["owner_id"] for o in by_owner] or [0]
     names = {u.pk: str(u) for u in User.objects.filter(pk__in=shown)}
-    # 3: overdue tasks by owner (today, whatever the period).
+    # 5: overdue tasks by owner (today, whatever the period).
     overdue = {
         row["owner_id"]: row["n"] for row in qs.filter(_overdue()).values("owner_id").annotate(n=Count("*")).order_by()
     }

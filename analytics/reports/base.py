@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from core.forms import StyledFormMixin
 from crm.models import Account, Lead
+from customfields.models import CustomField
+from customfields.selectors import fields_for
 from iam.models import User
 from iam.permissions import reads_every_owners_figures
 
@@ -41,6 +43,10 @@ class Filters:
     industry: str = ""
     territory: str = ""
     source: str = ""
+    # Filterable single-choice custom fields of the report's records: ((key, value), …), and the
+    # key of one to group a table by.
+    custom: tuple[tuple[str, str], ...] = ()
+    group: str = ""
 
     @property
     def start_at(self) -> dt.datetime:
@@ -59,7 +65,18 @@ class Filters:
                 params[key] = getattr(self, key)
         if self.owner_id:
             params["owner"] = str(self.owner_id)
+        for key, value in self.custom:
+            params[f"cf_{key}"] = value
+        if self.group:
+            params["group"] = f"cf_{self.group}"
         return params
+
+    def custom_q(self, prefix: str = "") -> Q:
+        """The custom-field filters, on the records reached through ``prefix``."""
+        condition = Q()
+        for key, value in self.custom:
+            condition &= Q(**{f"{prefix}custom_fields__{key}": value})
+        return condition
 
     def has_account_filters(self) -> bool:
         return bool(self.tier or self.industry or self.territory)
@@ -74,6 +91,13 @@ class Filters:
         if self.territory:
             condition &= Q(**{f"{prefix}territory__iexact": self.territory})
         return condition
+
+
+def choice_fields(record_type: str | None) -> list[CustomField]:
+    """The filterable single-choice custom fields of a record type ("crm.opportunity"): report filters and groups."""
+    if record_type is None:
+        return []
+    return [f for f in fields_for(record_type) if f.filterable and f.type == CustomField.Type.CHOICE]
 
 
 def _staff_choices() -> list[tuple[str, str]]:
@@ -92,8 +116,11 @@ class FilterForm(StyledFormMixin, forms.Form):
     )
     source = forms.ChoiceField(label="Lead source", required=False, choices=[("", "Any source"), *Lead.Source.choices])
 
-    def __init__(self, *args: Any, show_owner: bool, fields: tuple[str, ...], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, show_owner: bool, fields: tuple[str, ...], record_type: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.custom_fields = choice_fields(record_type)
         if show_owner:
             owner = self.fields["owner"]
             assert isinstance(owner, forms.ChoiceField)
@@ -103,6 +130,16 @@ class FilterForm(StyledFormMixin, forms.Form):
         for name in list(self.fields):
             if name not in ("start", "end", "owner") and name not in fields:
                 del self.fields[name]
+        for custom in self.custom_fields:
+            self.fields[f"cf_{custom.key}"] = forms.ChoiceField(
+                label=custom.label, required=False, choices=[("", "Any"), *custom.choice_labels().items()]
+            )
+        if self.custom_fields:
+            self.fields["group"] = forms.ChoiceField(
+                label="Group by",
+                required=False,
+                choices=[("", "Nothing more"), *((f"cf_{c.key}", c.label) for c in self.custom_fields)],
+            )
         self._style_widgets()
 
     def clean(self) -> dict[str, Any]:
@@ -119,12 +156,17 @@ MAX_PERIOD_DAYS = 3 * 366
 
 
 def parse_filters(
-    data: Mapping[str, str], *, user: User, default_period: tuple[dt.date, dt.date], fields: tuple[str, ...]
+    data: Mapping[str, str],
+    *,
+    user: User,
+    default_period: tuple[dt.date, dt.date],
+    fields: tuple[str, ...],
+    record_type: str | None = None,
 ) -> tuple[Filters, FilterForm]:
     """Filters from a query string; what does not parse falls back to the default (the form says why)."""
     start, end = default_period
     params = {"start": start.isoformat(), "end": end.isoformat(), **{k: v for k, v in data.items() if v}}
-    form = FilterForm(params, show_owner=reads_every_owners_figures(user), fields=fields)
+    form = FilterForm(params, show_owner=reads_every_owners_figures(user), fields=fields, record_type=record_type)
     if form.is_valid():
         clean = form.cleaned_data
         filters = Filters(
@@ -135,6 +177,8 @@ def parse_filters(
             industry=clean.get("industry", ""),
             territory=(clean.get("territory") or "").strip(),
             source=clean.get("source", ""),
+            custom=tuple((c.key, clean[f"cf_{c.key}"]) for c in form.custom_fields if clean.get(f"cf_{c.key}")),
+            group=(clean.get("group") or "").removeprefix("cf_"),
         )
     else:
         filters = Filters(start=start, end=end)

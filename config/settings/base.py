@@ -545,3 +545,12 @@ WORKFLOWS_RETRY_SECONDS = [int(s) for s in env_list("WORKFLOWS_RETRY_SECONDS", [
 WORKFLOWS_MAX_DEPTH = env_int("WORKFLOWS_MAX_DEPTH", 5)
 CELERY_BEAT_SCHEDULE["workflows-time-scan"] = {"task": "workflows.time_scan", "schedule": 60}
 CELERY_BEAT_SCHEDULE["workflows-resume-stalled"] = {"task": "workflows.resume_stalled", "schedule": 5 * 60}
+
+# --- Issue 16: report rollups ----------------------------------------------------------------
+# The reports' rollups (analytics.reports.rollups) cover closed days; each hourly run recomputes
+# this many days back, so late-logged, moved or deleted activities in that window come right.
+REPORTS_ROLLUP_REFRESH_DAYS = env_int("REPORTS_ROLLUP_REFRESH_DAYS", 35)
+CELERY_BEAT_SCHEDULE["reports-rollups-refresh"] = {
+    "task": "analytics.report_rollups_refresh",
+    "schedule": crontab(minute=20),
+}

@@ -108,3 +108,19 @@ def test_query_count_is_constant(leads, rep_client, django_assert_max_num_querie
     LeadFactory.create_batch(5, owner=leads[0].owner, source="partner")
     with django_assert_max_num_queries(len(first.captured_queries)):
         rep_client.get(URL)
+
+
+def test_a_lead_counts_in_the_local_month_and_period_it_came_in(sales_rep):
+    """00:30 on the 1st in Auckland is still the previous month in UTC: the site's time zone decides."""
+    import zoneinfo
+
+    auckland = zoneinfo.ZoneInfo("Pacific/Auckland")
+    with timezone.override(auckland):
+        first = timezone.localdate().replace(day=1)
+        came_in = dt.datetime.combine(first, dt.time(0, 30), tzinfo=auckland)
+        LeadFactory(owner=sales_rep, created_at=came_in)
+        LeadFactory(owner=sales_rep, created_at=came_in - dt.timedelta(hours=1))  # the last day before, locally
+        report = funnel.build(user=sales_rep, filters=Filters(start=first, end=timezone.localdate()))
+        assert {f.label: f.value for f in report.figures}["Leads"] == 1
+        months = {row[0].value: row[1].value for row in report.table("by_month").rows}
+        assert months == {first.strftime("%b %Y"): 1}

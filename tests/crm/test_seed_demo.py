@@ -51,3 +51,19 @@ def test_demo_password_comes_from_the_environment(monkeypatch):
     call_command("seed_demo")
     user = apps.get_model("iam", "User").objects.get(email="manager@example.com")
     assert user.check_password("another-long-demo-pass")
+
+
+def test_demo_deals_are_opened_before_they_close_so_the_sales_cycle_is_positive():
+    from django.utils import timezone
+
+    from analytics.reports import pipeline
+    from analytics.reports.base import Filters
+
+    call_command("seed_demo")
+    deals = apps.get_model("crm", "Opportunity").objects.all()
+    assert all(timezone.localdate(deal.created_at) < deal.expected_close_date for deal in deals)
+    assert all(deal.created_at <= timezone.now() for deal in deals)
+    manager = apps.get_model("iam", "User").objects.get(email="manager@example.com")
+    start, end = pipeline.default_period()
+    figures = {f.label: f.value for f in pipeline.build(user=manager, filters=Filters(start=start, end=end)).figures}
+    assert figures["Sales cycle"] > 0

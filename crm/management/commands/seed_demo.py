@@ -162,6 +162,8 @@ LEADS = [
 ]
 
 # account, name, stage, amount, close offset days, owner
+DEMO_SALES_CYCLE_DAYS = 45
+
 OPPORTUNITIES = [
     ("Acme Corporation", "Acme — platform renewal 2027", "negotiation", "120000", 20, "sales"),
     ("Acme Corporation", "Acme — analytics add-on", "proposal", "35000", 45, "sales"),
@@ -323,9 +325,13 @@ class Command(BaseCommand):
             )
 
     def _opportunities(self, accounts: dict[str, Account], staff: dict[str, User]) -> None:
-        today = timezone.localdate()
+        now = timezone.now()
+        today = timezone.localdate(now)
         for account_name, name, stage, amount, close_offset, owner in OPPORTUNITIES:
-            Opportunity.objects.get_or_create(
+            # A deal is opened a sales cycle before it closes (never in the future): the pipeline
+            # report's sales cycle (created to close) is then positive, as in real data.
+            opened = now - dt.timedelta(days=max(-close_offset, 0) + DEMO_SALES_CYCLE_DAYS)
+            opportunity, created = Opportunity.objects.get_or_create(
                 account=accounts[account_name],
                 name=name,
                 defaults={
@@ -334,8 +340,12 @@ class Command(BaseCommand):
                     "expected_close_date": today + dt.timedelta(days=close_offset),
                     "probability": Opportunity.DEFAULT_PROBABILITY[stage],
                     "owner": staff[owner],
+                    "created_at": opened,
                 },
             )
+            # Demo data seeded before this fix: a deal created after it closed.
+            if not created and timezone.localdate(opportunity.created_at) > opportunity.expected_close_date:
+                Opportunity.objects.filter(pk=opportunity.pk).update(created_at=opened)
 
     def _activities(self, accounts: dict[str, Account], staff: dict[str, User]) -> None:
         now = timezone.now()
