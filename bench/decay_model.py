@@ -272,6 +272,8 @@ def report(*, sizes: tuple[int, ...] = (100_000, 1_000_000), seed: int = 42, sen
     for size in sizes:
         for loops in (False, True):
             year = simulate_year(contacts=size, loops=loops, seed=seed, params=base)
+            if loops and size == sizes[0]:
+                out["admin_share_end"] = year.admin_share_end
             out["runs"].append(
                 {
                     "contacts": size,
@@ -333,3 +335,32 @@ def measure(ctx) -> list:
     for label, percent in out["scenarios"].items():
         results.append(result(f"decay model: loops on, {label}", percent, "what it would take"))
     return results
+
+
+def main() -> None:
+    """``python -m bench.decay_model``: the report as a table, with no database (the model needs none)."""
+    import os
+    import time
+
+    sizes = tuple(int(s) for s in os.environ.get("BENCH_DECAY_MODEL_SIZES", "100000,1000000").split(","))
+    seed = int(os.environ.get("BENCH_DECAY_MODEL_SEED", "42"))
+    started = time.monotonic()
+    out = report(sizes=sizes, seed=seed, sensitivity_size=sizes[0])
+    print(f"decay model, seed {seed}, target ≤ {TARGET_PERCENT} % wrong after 12 months with the loops on")
+    for run in out["runs"]:
+        months = " ".join(f"{w:.1f}" for w in run["wrong_by_month"])
+        loops = "on " if run["loops"] else "off"
+        print(f"  {run['contacts']:>9,} contacts, loops {loops}: {run['year_end']:5.2f} %   by month: {months}")
+    print(f"  org admins' coverage of contacts at year end (loops on, {sizes[0]:,}): {out['admin_share_end']:.1%}")
+    print(f"each response rate halved ({sizes[0]:,} contacts, loops on):")
+    for name, percent in out["sensitivity"].items():
+        flag = "" if percent <= TARGET_PERCENT else "  (misses the target)"
+        print(f"  {name:<18} {percent:5.2f} %{flag}")
+    print("scenarios:")
+    for label, percent in out["scenarios"].items():
+        print(f"  {label:<62} {percent:5.2f} %")
+    print(f"({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
