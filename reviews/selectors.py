@@ -146,17 +146,23 @@ def accounts_needing_org_admin(*, user: User, limit: int | None = None, mine: bo
     invited = (
         Invitation.objects.open()
         .filter(account=OuterRef("pk"), roles__key="org_admin")
-        .order_by("-created_at")
-        .values("created_at")[:1]
+        .order_by("-created_at")[:1]
     )
     accounts = Account.objects.visible_to(user).filter(_active_contract_at("pk")).exclude(_org_admin_at("pk"))
     if mine:
         accounts = accounts.filter(owner=user)
     rows = list(
-        accounts.annotate(candidate_id=Subquery(best), invited_at=Subquery(invited))
+        accounts.annotate(
+            candidate_id=Subquery(best),
+            invited_at=Subquery(invited.values("created_at")),
+            invited_contact_id=Subquery(invited.values("contact_id")),
+        )
         .select_related("owner")
         .order_by("name", "pk")[:limit]
     )
+    for account in rows:
+        # Once someone is invited, they are the one shown (and invited again), not a new pick.
+        account.candidate_id = account.invited_contact_id or account.candidate_id
     candidates = Contact.objects.in_bulk([a.candidate_id for a in rows if a.candidate_id])
     members = set(
         Membership.objects.filter(contact_id__in=candidates, status=Membership.Status.ACTIVE).values_list(

@@ -184,8 +184,10 @@ def test_one_click_invites_the_candidate_as_org_admin_and_the_review_follows(
     assert "org_admin" in set(invitation.roles.values_list("key", flat=True))
     assert [m.to for m in mailoutbox] == [["pat@company.example"]]
     assert AuditEvent.objects.filter(action="reviews.org_admin.nominated", account=customer).exists()
+    fresher = ContactFactory(account=customer, last_verified_at=timezone.now(), verification_method="rep")
     [row] = accounts_needing_org_admin(user=rep)
     assert row.invited_at is not None  # still waiting for them to accept: shown as invited
+    assert row.candidate.pk == person.pk != fresher.pk  # the invited person, not a new pick
 
 
 def test_a_portal_member_is_made_org_admin_at_once_and_gets_a_review(rep, django_capture_on_commit_callbacks):
