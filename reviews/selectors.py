@@ -144,9 +144,7 @@ def accounts_needing_org_admin(*, user: User, limit: int | None = None, mine: bo
         .values("pk")[:1]
     )
     invited = (
-        Invitation.objects.open()
-        .filter(account=OuterRef("pk"), roles__key="org_admin")
-        .order_by("-created_at")[:1]
+        Invitation.objects.open().filter(account=OuterRef("pk"), roles__key="org_admin").order_by("-created_at")[:1]
     )
     accounts = Account.objects.visible_to(user).filter(_active_contract_at("pk")).exclude(_org_admin_at("pk"))
     if mine:
