@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
@@ -149,7 +150,8 @@ def accounts_needing_org_admin(*, user: User, limit: int | None = None, mine: bo
     accounts = Account.objects.visible_to(user).filter(_active_contract_at("pk")).exclude(_org_admin_at("pk"))
     if mine:
         accounts = accounts.filter(owner=user)
-    rows = list(
+    # Annotated and decorated rows (candidate, candidate_is_member): Any to the type checker.
+    rows: list[Any] = list(
         accounts.annotate(
             candidate_id=Subquery(best),
             invited_at=Subquery(invited.values("created_at")),
