@@ -31,6 +31,7 @@ MOVE = "move"  # re-point the relation at the survivor
 MEMBERSHIPS = "memberships"  # one per user and account: a user in both keeps the survivor's
 DOMAINS = "domains"  # one per domain and account: the survivor's copy stays
 M2M = "m2m"  # many-to-many rows: the survivor joins where the merged record was
+KEEP = "keep"  # append-only rows (the audit trail) stay as written, naming the merged record's id
 ANSWERS = "answers"  # one per review and contact: where both were reviewed, the survivor's answer stays
 REVIEWS = "reviews"  # one open per account: where both have one, the survivor's stays (it lists everyone)
 
@@ -38,7 +39,7 @@ RELATIONS: dict[str, dict[tuple[str, str], str]] = {
     "crm.account": {
         ("iam.membership", "account"): MEMBERSHIPS,
         ("iam.applicationaccountchoice", "account"): MOVE,
-        ("iam.auditevent", "account"): MOVE,
+        ("iam.auditevent", "account"): KEEP,  # append-only: PostgreSQL refuses the UPDATE
         ("crm.accountdomain", "account"): DOMAINS,
         ("crm.contact", "account"): MOVE,
         ("crm.lead", "converted_account"): MOVE,
@@ -130,6 +131,8 @@ def _move(actor: User, relation: tuple[str, str], how: str, survivor: Any, merge
         through.objects.bulk_create([through(**{source: pk, target: survivor.pk}) for pk in linked - already])
         through.objects.filter(**{target: merged.pk}).delete()
         return len(linked)
+    if how == KEEP:
+        return 0
     rows = model._base_manager.filter(**{name: merged})
     if how == MEMBERSHIPS:
         # A user in both organisations keeps the survivor's membership (roles and status).

@@ -77,3 +77,17 @@ def test_merging_accounts_moves_completed_reviews_and_an_open_one_when_the_survi
     survivor = ContractFactory().account
     merge_records(actor=manager, survivor=survivor, merged=merged_admin.account, values={})
     assert set(AccessReview.objects.filter(account=survivor).values_list("pk", flat=True)) == {done.pk, open_one.pk}
+
+
+def test_an_account_with_an_audit_trail_can_be_merged_and_its_trail_stays_as_written(manager):
+    # The audit trail is append-only (a PostgreSQL trigger refuses UPDATE): a merge must not move it.
+    merged_admin = MembershipFactory(roles=["org_admin"])
+    _reviewed(merged_admin, {})
+    merged_id = merged_admin.account.pk
+    written = AuditEvent.objects.filter(account_id=merged_id).count()
+    assert written
+    survivor = ContractFactory().account
+    merge_records(actor=manager, survivor=survivor, merged=merged_admin.account, values={})
+    assert AuditEvent.objects.filter(account_id=merged_id).count() == written
+    merged_event = AuditEvent.objects.get(action="crm.account.merged")
+    assert merged_event.data["merged_id"] == merged_id
