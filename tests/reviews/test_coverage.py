@@ -244,3 +244,24 @@ def test_an_org_admins_review_lists_every_contact_of_their_own_organisation_only
     page = client.get("/portal/access-review/")
     assert no_portal.full_name.encode() in page.content
     assert elsewhere.full_name.encode() not in page.content
+
+
+def test_my_work_costs_the_same_queries_with_one_or_many_contacts_to_verify_and_customers_without_admin(rep):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(rep)
+    _stale(ContractFactory(account=AccountFactory(owner=rep)).account)
+    client.get("/")  # warm the session and caches
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/").status_code == 200
+    for _ in range(4):
+        account = ContractFactory(account=AccountFactory(owner=rep)).account
+        for _ in range(5):
+            _stale(account)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/")
+    assert len(response.context["verification"].contacts) == 3
+    assert len(response.context["needs_org_admin"]) == 5
+    assert len(many) == len(few)
