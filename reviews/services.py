@@ -21,6 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -39,6 +40,7 @@ from iam.models import BusinessRole, Membership
 from iam.permissions import can_nominate_org_admin, can_review_access, can_verify_contact
 from notifications.services import notify
 from reviews.models import AccessReview, AccessReviewAnswer, OwnerVerification
+from reviews.selectors import COVERAGE_CACHE_KEY
 from webhooks.services import webhook_emit
 
 if TYPE_CHECKING:
@@ -393,4 +395,6 @@ def org_admin_nominate(*, actor: User, account: Account, contact: Contact) -> st
             target=contact,
             data={"contact": contact.pk, "how": how},
         )
+    if how == "promoted":
+        cache.delete(COVERAGE_CACHE_KEY)  # Data health shows the new admin at once
     return message

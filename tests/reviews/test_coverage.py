@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -14,7 +15,12 @@ from history.models import RecordChange
 from iam.models import AuditEvent, Membership, User
 from invitations.models import Invitation
 from reviews.models import AccessReview, OwnerVerification
-from reviews.selectors import accounts_needing_org_admin, org_admin_coverage, verification_queue
+from reviews.selectors import (
+    COVERAGE_CACHE_KEY,
+    accounts_needing_org_admin,
+    org_admin_coverage,
+    verification_queue,
+)
 from reviews.services import org_admin_nominate, owner_verification_record, reviews_open_due
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, MembershipFactory, StaffFactory
 
@@ -27,6 +33,7 @@ LONG_AGO = timezone.now() - dt.timedelta(days=500)
 def _settings(settings):
     settings.SITE_URL = "http://testserver"
     settings.DECAY_VERIFICATION_QUEUE_SIZE = 3
+    cache.delete(COVERAGE_CACHE_KEY)
 
 
 @pytest.fixture
