@@ -207,4 +207,5 @@ def org_admin_coverage(*, user: User) -> OrgAdminCoverage:
         )
         return counts["customers"], counts["with_admin"]
 
-    return OrgAdminCoverage(*cache.get_or_set(COVERAGE_CACHE_KEY, count, COVERAGE_CACHE_SECONDS))
+    customers, with_admin = cache.get_or_set(COVERAGE_CACHE_KEY, count, COVERAGE_CACHE_SECONDS)
+    return OrgAdminCoverage(customers, with_admin)
