@@ -207,5 +207,8 @@ def org_admin_coverage(*, user: User) -> OrgAdminCoverage:
         )
         return counts["customers"], counts["with_admin"]
 
-    customers, with_admin = cache.get_or_set(COVERAGE_CACHE_KEY, count, COVERAGE_CACHE_SECONDS)
-    return OrgAdminCoverage(customers, with_admin)
+    cached: tuple[int, int] | None = cache.get(COVERAGE_CACHE_KEY)
+    if cached is None:
+        cached = count()
+        cache.set(COVERAGE_CACHE_KEY, cached, COVERAGE_CACHE_SECONDS)
+    return OrgAdminCoverage(*cached)
