@@ -18,6 +18,8 @@ from core.access import staff_required
 from core.http import AuthenticatedHttpRequest
 from crm import selectors as crm_selectors
 from iam.models import User
+from iam.permissions import manages_owners
+from reviews import selectors as review_selectors
 
 
 def _trend_chart(trend: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
@@ -49,6 +51,11 @@ def data_health(request: AuthenticatedHttpRequest) -> HttpResponse:
         "owners": [(row, services.can_request_reconfirmation(user, owner=row.owner)) for row in health.owners],
         "interval_days": settings.DECAY_RECONFIRMATION_INTERVAL_DAYS,
         "loops": selectors.data_health_loops(user=user, total=health.snapshot.total if health.snapshot else 0),
+        # Issue 19: who reaches the contacts no automatic loop reaches.
+        "coverage": review_selectors.org_admin_coverage(user=user),
+        "team_needs_org_admin": review_selectors.accounts_needing_org_admin(user=user, mine=not manages_owners(user)),
+        "verification_completion": review_selectors.verification_completion(user=user),
+        "verification_size": settings.DECAY_VERIFICATION_QUEUE_SIZE,
     }
     return render(request, "analytics/data_health.html", context)
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("allauth.idp.urls")),
     path("applications/", include("iam.oidc.urls")),
     path("portal/access-review/", include("reviews.urls")),
+    path("", include("reviews.staff_urls")),
     path("portal/", include("iam.urls")),
     path("api/", include("api.urls")),
     path("", include("api.staff_urls")),

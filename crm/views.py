@@ -50,6 +50,7 @@ from dedup.selectors import likely_duplicates
 from history.selectors import record_history_page
 from iam.permissions import is_crm_user, lands_on_team_dashboard
 from invitations.selectors import account_invitations, invite_button
+from reviews.selectors import accounts_needing_org_admin, verification_queue
 
 
 def home(request: HttpRequest) -> HttpResponseBase:
@@ -321,6 +322,11 @@ def _greeting(now: dt.datetime) -> str:
 def _my_work(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = selectors.my_work(user=request.user)
     pipeline = selectors.pipeline_by_stage(user=request.user)
+    # Issue 19: the contacts no automatic loop reaches, and the customers without an org admin.
+    context.update(
+        verification=verification_queue(user=request.user),
+        needs_org_admin=accounts_needing_org_admin(user=request.user),
+    )
     context.update(
         greeting=_greeting(timezone.localtime()),
         pipeline=pipeline,

@@ -31,12 +31,15 @@ MOVE = "move"  # re-point the relation at the survivor
 MEMBERSHIPS = "memberships"  # one per user and account: a user in both keeps the survivor's
 DOMAINS = "domains"  # one per domain and account: the survivor's copy stays
 M2M = "m2m"  # many-to-many rows: the survivor joins where the merged record was
+KEEP = "keep"  # append-only rows (the audit trail) stay as written, naming the merged record's id
+ANSWERS = "answers"  # one per review and contact: where both were reviewed, the survivor's answer stays
+REVIEWS = "reviews"  # one open per account: where both have one, the survivor's stays (it lists everyone)
 
 RELATIONS: dict[str, dict[tuple[str, str], str]] = {
     "crm.account": {
         ("iam.membership", "account"): MEMBERSHIPS,
         ("iam.applicationaccountchoice", "account"): MOVE,
-        ("iam.auditevent", "account"): MOVE,
+        ("iam.auditevent", "account"): KEEP,  # append-only: PostgreSQL refuses the UPDATE
         ("crm.accountdomain", "account"): DOMAINS,
         ("crm.contact", "account"): MOVE,
         ("crm.lead", "converted_account"): MOVE,
@@ -48,7 +51,7 @@ RELATIONS: dict[str, dict[tuple[str, str], str]] = {
         ("webhooks.event", "account"): MOVE,
         ("api.apikey", "accounts"): M2M,
         ("cases.case", "account"): MOVE,
-        ("reviews.accessreview", "account"): MOVE,
+        ("reviews.accessreview", "account"): REVIEWS,
     },
     "crm.contact": {
         ("iam.membership", "contact"): MOVE,  # both portal identities keep working, as the survivor
@@ -57,6 +60,8 @@ RELATIONS: dict[str, dict[tuple[str, str], str]] = {
         ("crm.contactreconfirmation", "contact"): MOVE,
         ("invitations.invitation", "contact"): MOVE,
         ("cases.case", "contact"): MOVE,
+        ("reviews.accessreviewanswer", "contact"): ANSWERS,
+        ("reviews.ownerverification", "contact"): MOVE,
     },
     "crm.lead": {
         ("crm.activity", "lead"): MOVE,
@@ -126,6 +131,8 @@ def _move(actor: User, relation: tuple[str, str], how: str, survivor: Any, merge
         through.objects.bulk_create([through(**{source: pk, target: survivor.pk}) for pk in linked - already])
         through.objects.filter(**{target: merged.pk}).delete()
         return len(linked)
+    if how == KEEP:
+        return 0
     rows = model._base_manager.filter(**{name: merged})
     if how == MEMBERSHIPS:
         # A user in both organisations keeps the survivor's membership (roles and status).
@@ -142,6 +149,21 @@ def _move(actor: User, relation: tuple[str, str], how: str, survivor: Any, merge
     elif how == DOMAINS:
         kept = AccountDomain.objects.filter(account=survivor).values("domain")
         rows.filter(domain__in=kept).delete()
+    elif how == ANSWERS:
+        # The same person answered twice in one review: the survivor's answer is the one kept.
+        rows.filter(review__in=model._base_manager.filter(contact=survivor).values("review")).delete()
+    elif how == REVIEWS and model._base_manager.filter(account=survivor, completed_at__isnull=True).exists():
+        # An open review has no answers yet (they are written on submit): the survivor's open review
+        # now lists the merged account's people too, so the merged one's is discarded, audited.
+        for review in rows.filter(completed_at__isnull=True):
+            audit_record(
+                actor=actor,
+                action="reviews.access_review.discarded",
+                account=survivor,
+                target=review,
+                data={"from_account": merged.pk, "to_account": survivor.pk, "opened_at": review.opened_at.isoformat()},
+            )
+        rows.filter(completed_at__isnull=True).delete()
     if model is Activity:
         # Moved activities are changes of their own records: their history says so.
         moved = list(rows.select_for_update())

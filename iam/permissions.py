@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from cases.models import Case
-    from crm.models import Account
+    from crm.models import Account, Contact
     from iam.models import BusinessRole, Membership, User
 
     # Whoever is asking: a request's user (perhaps the anonymous visitor) or nobody at all.
@@ -288,3 +288,20 @@ def can_share_case(membership: Membership, case: Case) -> bool:
     if membership.account_id != case.account_id or membership.is_lead_only:
         return False
     return case.raised_by_id == membership.user_id or sees_organisation_cases(membership)
+
+# --- Reaching the contacts no loop reaches (issue 19) --------------------------------------------
+
+
+def can_verify_contact(user: MaybeUser, contact: Contact) -> bool:
+    """Record a verification outcome (still right, changed, left): the contact's owner, or managers."""
+    return is_crm_user(user) and (contact.owner_id == user.pk or manages_owners(user))
+
+
+def can_nominate_org_admin(user: MaybeUser, account: Account) -> bool:
+    """Make someone the org admin of a customer account: its owner, or staff who manage every account."""
+    return is_staff_admin_of(user, account)
+
+
+def sees_verification_completion(user: MaybeUser) -> bool:
+    """Every rep's weekly verification list completion (Data health): who reads every owner's figures."""
+    return reads_every_owners_figures(user)

@@ -63,7 +63,8 @@ class AccessReviewAnswer(models.Model):
         LEFT = "left", "Left the company"
 
     review = models.ForeignKey(AccessReview, on_delete=models.CASCADE, related_name="answers")
-    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    # Named, so that a contact merge sees (and moves) the answers instead of cascading them away.
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="access_review_answers")
     answer = models.CharField(max_length=16, choices=Answer.choices)
     job_title_before = models.CharField(max_length=150, blank=True)
     job_title_after = models.CharField(max_length=150, blank=True)
@@ -77,3 +78,25 @@ class AccessReviewAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_answer_display()}: {self.contact_id}"
+
+
+class OwnerVerification(models.Model):
+    """One outcome of a rep's weekly verification list: a contact no automatic loop reaches,
+    checked by its owner (a call, a meeting) and recorded in one click."""
+
+    class Outcome(models.TextChoices):
+        VERIFIED = "verified", "Still right"
+        CHANGED = "changed", "Changed"
+        LEFT = "left", "Left the company"
+
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="owner_verifications")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["owner", "recorded_at"], name="reviews_verification_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.contact_id}"

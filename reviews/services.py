@@ -21,6 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -32,12 +33,14 @@ from django.utils import timezone
 from core.errors import BusinessRuleViolation
 from crm.departures import contacts_mark_left
 from crm.models import Account, Contact, Contract, LeftReason
+from crm.services import contact_verify
 from history.services import history_record, history_record_many, history_snapshot
 from iam.audit import audit_record
-from iam.models import Membership
-from iam.permissions import can_review_access
+from iam.models import BusinessRole, Membership
+from iam.permissions import can_nominate_org_admin, can_review_access, can_verify_contact
 from notifications.services import notify
-from reviews.models import AccessReview, AccessReviewAnswer
+from reviews.models import AccessReview, AccessReviewAnswer, OwnerVerification
+from reviews.selectors import COVERAGE_CACHE_KEY
 from webhooks.services import webhook_emit
 
 if TYPE_CHECKING:
@@ -294,3 +297,104 @@ def review_submit(
             "access_review.completed", data={"id": review.pk, "account": account.pk, **summary}, account=account
         )
     return review
+
+
+# --- Reaching the contacts no automatic loop reaches ------------------------------------------------
+
+Outcome = OwnerVerification.Outcome
+
+
+def owner_verification_record(
+    *,
+    actor: User,
+    contact: Contact,
+    outcome: str,
+    job_title: str = "",
+    phone: str = "",
+    now: dt.datetime | None = None,
+) -> OwnerVerification:
+    """The owner checked a contact (a call, a meeting): still right, changed (new job title and/or
+    phone), or left. Stamps freshness (``verification_method`` rep) with history, or marks the
+    contact left (crm.departures: kept, never deleted); the outcome counts on this week's list."""
+    now = now or timezone.now()
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": "Choose still right, changed or left."})
+    job_title, phone = job_title.strip()[:150], phone.strip()
+    if outcome == Outcome.CHANGED and not (job_title or phone):
+        raise ValidationError({"job_title": "Give the new job title or phone number."})
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
+        if not can_verify_contact(actor, contact):
+            raise PermissionDenied("Only the contact's owner (or a manager) records how it was verified.")
+        if contact.left_at is not None:
+            raise BusinessRuleViolation(f"{contact.full_name} is already marked as having left.")
+        if outcome == Outcome.LEFT:
+            contacts_mark_left(
+                actor=actor, contact_ids=[contact.pk], reason=LeftReason.STAFF, detail="verified by owner", now=now
+            )
+        elif outcome == Outcome.VERIFIED:
+            contact_verify(actor=actor, contact=contact)  # fresh from now, history, crm.contact.verified
+        else:
+            before = history_snapshot(contact)
+            fields = ["last_verified_at", "verified_by", "verification_method", "updated_at"]
+            if outcome == Outcome.CHANGED:
+                if job_title:
+                    contact.job_title = job_title
+                    fields.append("job_title")
+                if phone:
+                    contact.phone = phone
+                    fields.append("phone")
+                    try:
+                        contact.full_clean(validate_unique=False, validate_constraints=False)
+                    except ValidationError as exc:
+                        raise ValidationError({"phone": exc.message_dict.get("phone", exc.messages)}) from exc
+            contact.last_verified_at, contact.verified_by, contact.updated_at = now, actor, now
+            contact.verification_method = Contact.VerificationMethod.REP
+            contact.save(update_fields=fields)
+            history_record(actor=actor, record=contact, before=before)
+            audit_record(actor=actor, action="crm.contact.verified", account=contact.account, target=contact)
+        return OwnerVerification.objects.create(contact=contact, owner=actor, outcome=outcome, recorded_at=now)
+
+
+def org_admin_nominate(*, actor: User, account: Account, contact: Contact) -> str:
+    """Make ``contact`` the org admin of a customer account that has none: an active portal member
+    gets the role at once (``membership_set_roles``), anyone else is invited as org admin
+    (``invitation_create``). Audited (``reviews.org_admin.nominated``); returns what happened."""
+    from iam.services import membership_set_roles
+    from invitations.services import default_roles, invitation_create
+
+    if not can_nominate_org_admin(actor, account):
+        raise PermissionDenied("Only the account's owner (or a manager) nominates its org admin.")
+    if contact.account_id != account.pk:
+        raise ValidationError({"contact": "That person is not at this account."})
+    if not account.contracts.filter(status=Contract.Status.ACTIVE).exists():
+        raise BusinessRuleViolation(f"{account} has no active contract: there is no portal to administer yet.")
+    org_admin = BusinessRole.objects.get(key="org_admin")
+    with transaction.atomic():
+        membership = (
+            Membership.objects.filter(account=account, contact=contact, status=Membership.Status.ACTIVE)
+            .select_related("user")
+            .first()
+        )
+        if membership is not None:
+            roles = {r.pk: r for r in membership.roles.all()} | {org_admin.pk: org_admin}
+            membership_set_roles(actor=actor, membership=membership, roles=roles.values())
+            message = f"{contact.full_name} is now the org admin of {account}."
+            how = "promoted"
+        else:
+            if not contact.email:
+                raise ValidationError({"contact": f"{contact.full_name} has no email address to invite."})
+            roles = {r.pk: r for r in default_roles()} | {org_admin.pk: org_admin}
+            outcome = invitation_create(actor=actor, account=account, contact=contact, roles=list(roles.values()))
+            message = f"{contact.full_name} is invited as org admin of {account}. {outcome.message}"
+            how = outcome.status
+        audit_record(
+            actor=actor,
+            action="reviews.org_admin.nominated",
+            account=account,
+            target=contact,
+            data={"contact": contact.pk, "how": how},
+        )
+    if how == "promoted":
+        cache.delete(COVERAGE_CACHE_KEY)  # Data health shows the new admin at once
+    return message

@@ -554,3 +554,10 @@ CELERY_BEAT_SCHEDULE["reports-rollups-refresh"] = {
     "task": "analytics.report_rollups_refresh",
     "schedule": crontab(minute=20),
 }
+
+# --- Issue 19: reaching the contacts no automatic loop reaches ---
+# Each rep's weekly verification list in My work: this many of their contacts with no portal
+# access and no org admin at their account, no longer fresh, stalest first (0 hides the list).
+DECAY_VERIFICATION_QUEUE_SIZE = env_int("DECAY_VERIFICATION_QUEUE_SIZE", 10)
+# Customer accounts without an org admin: the owner is prompted to nominate one (this many shown).
+REVIEWS_NOMINATION_SHOWN = env_int("REVIEWS_NOMINATION_SHOWN", 5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bench.decay_model import RESPONSE_RATES, SOURCES, ModelParams, measure, simulate_year
 from bench.run import SUITES, SuiteContext
 
@@ -44,3 +46,18 @@ def test_the_suite_is_registered_and_reports_both_sizes(monkeypatch):
     assert on.unit == "% wrong"
     assert on.passed is (on.p50 <= 5.0)
     assert sum("halved" in n for n in names) == len(RESPONSE_RATES)
+
+
+def test_the_queue_and_the_nomination_each_lower_the_year_end_and_nomination_raises_coverage():
+    base = ModelParams()
+    on = simulate_year(contacts=20_000, loops=True, seed=3, params=base)
+    no_queue = simulate_year(contacts=20_000, loops=True, seed=3, params=replace(base, queue_size=0))
+    no_nomination = simulate_year(contacts=20_000, loops=True, seed=3, params=replace(base, nominate=0.0))
+    assert on.year_end < no_queue.year_end
+    assert on.year_end < no_nomination.year_end
+    assert on.queue_worked > 0
+    assert no_queue.queue_worked == 0
+    assert no_nomination.admin_share_end < on.admin_share_end
+    # Nomination reaches only customers with someone to invite: coverage stays below that ceiling.
+    ceiling = base.admin_share + (1 - base.admin_share) * base.nominable_share
+    assert on.admin_share_end < ceiling + 0.02

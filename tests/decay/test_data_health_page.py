@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +16,7 @@ from analytics.services import data_health_refresh
 from crm.decay import Freshness
 from crm.models import Contact
 from iam.models import AuditEvent, User
+from reviews.selectors import COVERAGE_CACHE_KEY
 from tests.decay.factories import stale_portal_user, verified
 from tests.factories import AccountFactory, ContractFactory, StaffFactory
 
@@ -89,6 +91,7 @@ def test_the_page_shows_stale_shares_overall_by_owner_and_account_and_the_trend(
 def test_query_count_does_not_grow_with_the_crm(manager, other_rep):
     def page_queries() -> int:
         data_health_refresh()
+        cache.delete(COVERAGE_CACHE_KEY)  # counted uncached, both times
         client = _client(manager)
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(URL).status_code == 200
@@ -100,7 +103,9 @@ def test_query_count_does_not_grow_with_the_crm(manager, other_rep):
     _crm(StaffFactory(), accounts=3, per_account=3)
     large = page_queries()
     assert small == large
-    assert large <= 20, large  # 14, and six for the loops (reviews, departures, decay caught)
+    # 14, six for the loops (reviews, departures, decay caught), and five for who reaches the rest
+    # (org-admin coverage, customers without an org admin, the reps' weekly lists).
+    assert large <= 25, large
 
 
 def test_a_manager_may_send_for_any_account_a_rep_only_for_their_own(manager, sales_rep, other_rep):
