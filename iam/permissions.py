@@ -289,6 +289,7 @@ def can_share_case(membership: Membership, case: Case) -> bool:
         return False
     return case.raised_by_id == membership.user_id or sees_organisation_cases(membership)
 
+
 # --- Reaching the contacts no loop reaches (issue 19) --------------------------------------------
 
 
