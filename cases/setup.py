@@ -86,7 +86,7 @@ def service_level_save(*, actor: User | None, level: ServiceLevel | None = None,
             audit_record(
                 actor=actor,
                 action="cases.service_level.created" if creating else "cases.service_level.updated",
-                account=level.contract.account if level.contract_id else None,
+                account=level.contract.account if level.contract is not None else None,
                 target=level,
                 data=changed,
             )
@@ -100,7 +100,7 @@ def service_level_delete(*, actor: User | None, level: ServiceLevel) -> None:
         audit_record(
             actor=actor,
             action="cases.service_level.deleted",
-            account=level.contract.account if level.contract_id else None,
+            account=level.contract.account if level.contract is not None else None,
             target=level,
             data={"name": level.name},
         )

@@ -77,7 +77,7 @@ def default_period() -> tuple[dt.date, dt.date]:
     return add_months(month_start(now), -11), now
 
 
-def _invited_leads(**conditions: Any) -> QuerySet[Invitation]:
+def _invited_leads(**conditions: Any) -> QuerySet[Invitation, Any]:
     # NULLs kept out: ``NOT IN`` a set holding NULL is never true.
     return Invitation.objects.filter(lead__isnull=False, **conditions).values("lead_id")
 

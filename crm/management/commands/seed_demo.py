@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
@@ -402,7 +403,7 @@ class Command(BaseCommand):
         """A default service level and one for strategic accounts, this year's and next year's
         holidays, and two Acme cases with running SLA clocks; each through the service desk's services."""
         ops = users["ops@example.com"]
-        levels = [
+        levels: list[tuple[str, dict[str, Any], int, int]] = [
             ("Standard support", {"is_default": True}, 8 * 60, 5 * 8 * 60),
             ("Strategic accounts", {"tier": Account.Tier.STRATEGIC}, 2 * 60, 2 * 8 * 60),
         ]
