@@ -183,7 +183,7 @@ def measure(ctx: SuiteContext | None = None) -> list[Result]:
         User.objects.filter(is_staff=True, is_active=True, staff_role="service_desk").first()
         or User.objects.filter(is_staff=True, is_active=True).order_by("id").first()
     )
-    client = Client()
+    client = Client(SERVER_NAME="localhost")  # a host the bench settings allow, as bench.run does
     client.force_login(staff)
     client.get("/healthz")
     results.append(_measure_page("Case queue (open, newest)", client, "/cases/", requests))
@@ -193,7 +193,7 @@ def measure(ctx: SuiteContext | None = None) -> list[Result]:
     raised = Case.objects.filter(raised_by__isnull=False).values_list("raised_by_id", flat=True).first()
     membership = Membership.objects.usable().filter(user_id=raised).select_related("user").first()
     if membership is not None:
-        portal = Client()
+        portal = Client(SERVER_NAME="localhost")
         portal.force_login(membership.user)
         portal.get("/healthz")
         results.append(_measure_page("Portal home (contracts, open cases)", portal, "/portal/", requests))
