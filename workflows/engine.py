@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -150,6 +150,55 @@ def enabled_rules(record_types: set[str], triggers: tuple[str, ...]) -> list[Rul
 def _log_runs(planned: list[Planned], depth: int) -> list[RuleRun]:
     """One run row per (rule, event); existing ones (a redelivered task) are kept as they are."""
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        _log_runs_pg(planned, depth, now)
+    else:
+        _log_runs_orm(planned, depth, now)
+    fired = [(p.rule.pk, p.occ.key) for p in planned if p.fire]
+    if not fired:
+        return []
+    wanted = Q()
+    for rule_id, key in fired:
+        wanted |= Q(rule_id=rule_id, event_key=key)
+    found = {(r.rule_id, r.event_key): r for r in RuleRun.objects.filter(wanted)}
+    return [found[k] for k in fired if k in found]
+
+
+def _log_runs_pg(planned: list[Planned], depth: int, now: Any) -> None:
+    """The run rows in one ``INSERT … SELECT … FROM unnest(…) ON CONFLICT DO NOTHING``: with 200
+    rules an event makes 200 rows, and building a model instance for each was a fifth of the
+    evaluation's time (bench: evaluations per second)."""
+    if not planned:
+        return
+    skipped = RuleRun.Status.SKIPPED.value
+    table = connection.ops.quote_name(RuleRun._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (rule_id, event_key, record_type, record_id, record_label, status, reason, "  # noqa: S608
+        "depth, attempts, log, created_at, claimed_at, finished_at) "
+        "SELECT v.rule_id, v.event_key, v.record_type, v.record_id, v.record_label, v.status, v.reason, "
+        "%s, 0, '[]'::jsonb, %s, NULL, CASE WHEN v.status = %s THEN %s::timestamptz END "
+        "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[]) "
+        "AS v(rule_id, event_key, record_type, record_id, record_label, status, reason) "
+        "ON CONFLICT (rule_id, event_key) DO NOTHING"
+    )
+    params = [
+        depth,
+        now,
+        skipped,
+        now,
+        [p.rule.pk for p in planned],
+        [p.occ.key for p in planned],
+        [p.occ.record_type for p in planned],
+        [p.occ.record_id for p in planned],
+        [(p.occ.label or "")[:254] for p in planned],
+        [RuleRun.Status.PENDING.value if p.fire else skipped for p in planned],
+        [p.reason[:300] for p in planned],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _log_runs_orm(planned: list[Planned], depth: int, now: Any) -> None:
     rows = [
         RuleRun(
             rule=p.rule,
@@ -166,14 +215,6 @@ def _log_runs(planned: list[Planned], depth: int) -> list[RuleRun]:
         for p in planned
     ]
     RuleRun.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    fired = [(p.rule.pk, p.occ.key) for p in planned if p.fire]
-    if not fired:
-        return []
-    wanted = Q()
-    for rule_id, key in fired:
-        wanted |= Q(rule_id=rule_id, event_key=key)
-    found = {(r.rule_id, r.event_key): r for r in RuleRun.objects.filter(wanted)}
-    return [found[k] for k in fired if k in found]
 
 
 def dispatch(source: str, ids: list[int], depth: int = 0) -> int:
