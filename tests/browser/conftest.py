@@ -41,6 +41,19 @@ DEFAULT_TIMEOUT_MS = 15_000
 FACTORY_PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _postgresql_only() -> None:
+    """On SQLite (``make test`` with no DATABASE_URL, CI's second leg) the live server's threads
+    share the test's one in-memory connection, so two requests a page makes at once (a search
+    still in flight while Enter opens the result) interleave their savepoints and one fails with
+    "no such savepoint". The journeys run on PostgreSQL, the production database, where each
+    request has its own connection; CI's PostgreSQL leg runs every one of them."""
+    from django.conf import settings
+
+    if "sqlite" in settings.DATABASES["default"]["ENGINE"]:
+        pytest.skip("Browser journeys run on PostgreSQL: SQLite's in-memory test database is one shared connection.")
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
