@@ -679,24 +679,15 @@ def lead_route(*, lead: Lead, actor: User | None, now: dt.datetime | None = None
             before=before,
             also={HISTORY_RULE_FIELD: {"old": None, "new": decision.rule.name}},
         )
-    audit_record(
+    _assignment_made(
         actor=actor,
-        action="territories.assignment.made",
-        target=lead,
+        record=lead,
         account=lead.converted_account,
-        data=_assignment_audit_data(decision),
-    )
-    rule_name = decision.rule.name
-    transaction.on_commit(
-        lambda: notify(
-            recipient=new_owner,
-            kind="lead.assigned",
-            title=f"New lead for you: {lead}",
-            body=f"Routed by the assignment rule “{rule_name}”.",
-            url=lead.get_absolute_url(),
-            target=lead,
-            dedupe_key=f"lead-routed:{lead.pk}:{new_owner.pk}",
-        )
+        decision=decision,
+        recipient=new_owner,
+        kind="lead.assigned",
+        title=f"New lead for you: {lead}",
+        dedupe_key=f"lead-routed:{lead.pk}:{new_owner.pk}",
     )
     return decision
 
@@ -728,26 +719,53 @@ def case_route(*, case: Case, actor: User | None, now: dt.datetime | None = None
         before=before,
         also={HISTORY_RULE_FIELD: {"old": None, "new": decision.rule.name}},
     )
+    _assignment_made(
+        actor=actor,
+        record=case,
+        account=case.account,
+        decision=decision,
+        recipient=assignee,
+        kind="case.assigned",
+        title=f"Case #{case.pk} assigned to you: {case.subject}",
+        dedupe_key=f"case-routed:{case.pk}:{assignee.pk}",
+    )
+    return decision
+
+
+def _assignment_made(
+    *,
+    actor: User | None,
+    record: Any,
+    account: Any,
+    decision: Decision,
+    recipient: User,
+    kind: str,
+    title: str,
+    dedupe_key: str,
+) -> None:
+    """What every routed record gets: the audit event naming the rule, and (after commit) the
+    new owner told once."""
+    assert decision.rule is not None
     audit_record(
         actor=actor,
         action="territories.assignment.made",
-        target=case,
-        account=case.account,
+        target=record,
+        account=account,
         data=_assignment_audit_data(decision),
     )
     rule_name = decision.rule.name
+    url = record.get_absolute_url()
     transaction.on_commit(
         lambda: notify(
-            recipient=assignee,
-            kind="case.assigned",
-            title=f"Case #{case.pk} assigned to you: {case.subject}",
+            recipient=recipient,
+            kind=kind,
+            title=title,
             body=f"Routed by the assignment rule “{rule_name}”.",
-            url=case.get_absolute_url(),
-            target=case,
-            dedupe_key=f"case-routed:{case.pk}:{assignee.pk}",
+            url=url,
+            target=record,
+            dedupe_key=dedupe_key,
         )
     )
-    return decision
 
 
 @dataclass
