@@ -302,11 +302,78 @@ def _values_snapshot(model: type[models.Model], pk: Any, label: str, values: dic
     return Snapshot(model=model, pk=pk, label=label[:254], values=out)
 
 
+class _Creations:
+    """The changes of created rows, from their values, without a snapshot and a diff each.
+
+    What ``_values_snapshot(fill=True)`` and ``_diff(None, …)`` give together: every tracked field
+    not empty, those the values leave out at their default. The defaults' part depends only on
+    which keys a row gives, so it is worked out once per set of keys (an import's rows share a
+    few), and each row then costs a pass over its own values, not over every tracked field.
+    """
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.plan = _plan(model)
+        self.by_key: dict[str, tuple[models.Field[Any, Any], str, int]] = {}
+        for f, attname, name, what, _default in self.plan:
+            self.by_key[name] = self.by_key[attname] = (f, name, what)
+        self._left_out: dict[frozenset[str], tuple[dict[str, Any], list[tuple[models.Field[Any, Any], str, int]]]] = {}
+
+    def _defaults(self, keys: frozenset[str]) -> tuple[dict[str, Any], list[tuple[models.Field[Any, Any], str, int]]]:
+        """For rows giving ``keys``: the fields left out with a fixed default, and those whose default is computed."""
+        known = self._left_out.get(keys)
+        if known is None:
+            fixed: dict[str, Any] = {}
+            computed = []
+            for f, attname, name, what, default in self.plan:
+                if attname in keys or name in keys:
+                    continue
+                if f.has_default() and callable(f.default):
+                    computed.append((f, name, what))
+                else:
+                    self._put(fixed, name, what, f, default)
+            known = self._left_out[keys] = (fixed, computed)
+        return known
+
+    @staticmethod
+    def _put(out: dict[str, Any], name: str, what: int, f: models.Field[Any, Any], value: Any) -> None:
+        if what == 2 and isinstance(value, dict):
+            for key, item in value.items():
+                if not _is_empty(item):
+                    out[f"{CUSTOM_FIELDS}.{key}"] = {"old": None, "new": item}
+            return
+        if what != 1 and value is not None and type(value) not in (str, bool, int):
+            value = _plain(f, value)
+        if not _is_empty(value):
+            out[name] = {"old": None, "new": value}
+
+    def changes(self, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        fixed, computed = self._defaults(frozenset(values))
+        out = {name: dict(change) for name, change in fixed.items()}
+        for f, name, what in computed:
+            self._put(out, name, what, f, f.get_default())
+        by_key = self.by_key
+        for key, value in values.items():
+            spec = by_key.get(key)
+            if spec is None:
+                continue
+            f, name, what = spec
+            if key != f.attname and f.attname in values:
+                continue  # given both ways: the attname wins, as in a snapshot
+            if what == 1 and isinstance(value, models.Model):
+                value = value.pk
+            self._put(out, name, what, f, value)
+        return out
+
+
+Change = tuple[Any, str, str, dict[str, dict[str, Any]]]  # (pk, label, kind, changes)
+
+
 def history_record_rows(
     *,
     actor: User | None,
     model: type[models.Model],
     rows: Iterable[tuple[Any, str, dict[str, Any] | None, dict[str, Any] | None]],
+    labels: dict[tuple[type[models.Model], Any], str] | None = None,
 ) -> int:
     """History of rows a set-based statement wrote, without a model instance each: one INSERT.
 
@@ -315,11 +382,31 @@ def history_record_rows(
     other tracked field its default), ``after`` None for a deletion (``before`` the row as it
     was), both for an update (only the fields they name are compared). ``label`` is what
     ``str(record)`` says. The rows written are those ``history_record`` would write.
-    """
-    from core.set_insert import insert_rows
 
-    pending: list[tuple[Any, str, str, dict[str, dict[str, Any]]]] = []
+    ``labels`` is a cache of referenced records' labels, by (model, id), that the caller keeps
+    across calls: a job writing many sets that refer to the same few accounts and owners (an
+    import: a thousand contacts per chunk, the same accounts chunk after chunk) reads each
+    label once, not once per call. It is filled with what this call had to read.
+    """
+    return history_write_changes(actor=actor, model=model, changes=history_changes(model, rows), labels=labels)
+
+
+def history_changes(
+    model: type[models.Model], rows: Iterable[tuple[Any, str, dict[str, Any] | None, dict[str, Any] | None]]
+) -> list[Change]:
+    """The changes ``history_record_rows`` writes, worked out without the database.
+
+    Pure computation on the values given, so a job may do it on a helper thread while its
+    connection runs a statement (an import works out a chunk's history during its INSERT).
+    References are still bare ids here; :func:`history_write_changes` names them.
+    """
+    pending: list[Change] = []
+    creations: _Creations | None = None
     for pk, label, before_values, after_values in rows:
+        if not before_values and after_values is not None:
+            creations = creations or _Creations(model)
+            pending.append((pk, label, RecordChange.Kind.CREATED, creations.changes(after_values)))
+            continue
         before = _values_snapshot(model, pk, label, before_values, after_values is None) if before_values else None
         after = _values_snapshot(model, pk, label, after_values, before is None) if after_values is not None else None
         kind = _kind(before, deleted=after is None)
@@ -327,26 +414,45 @@ def history_record_rows(
         if kind == RecordChange.Kind.UPDATED and not changes:
             continue
         pending.append((pk, label, kind, changes))
+    return pending
+
+
+def history_write_changes(
+    *,
+    actor: User | None,
+    model: type[models.Model],
+    changes: list[Change],
+    labels: dict[tuple[type[models.Model], Any], str] | None = None,
+) -> int:
+    """Write what :func:`history_changes` worked out, its references named: one INSERT."""
+    from core.set_insert import insert_rows
+
+    pending = changes
     if not pending:
         return 0
     # References as {"id", "label"}: one query per referenced model for the ids that changed.
     refs = [f for f in tracked_fields(model) if isinstance(f, models.ForeignKey)]
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
-    for *_item, changes in pending:
+    for *_item, diff in pending:
         for f in refs:
             for side in ("old", "new"):
-                if f.name in changes and changes[f.name][side] is not None:
-                    wanted[_target(f)].add(changes[f.name][side])
-    found = {target: target._base_manager.in_bulk(ids) for target, ids in wanted.items()}
-    for *_item, changes in pending:
+                if f.name in diff and diff[f.name][side] is not None:
+                    wanted[_target(f)].add(diff[f.name][side])
+    known: dict[tuple[type[models.Model], Any], str] = labels if labels is not None else {}
+    for target, ids in wanted.items():
+        missing = [pk for pk in ids if (target, pk) not in known]
+        if missing:
+            found = target._base_manager.in_bulk(missing)
+            known.update({(target, pk): str(found[pk])[:254] if pk in found else "" for pk in missing})
+    for *_item, diff in pending:
         for f in refs:
-            if f.name not in changes:
+            if f.name not in diff:
                 continue
+            target = _target(f)
             for side in ("old", "new"):
-                ref = changes[f.name][side]
+                ref = diff[f.name][side]
                 if ref is not None:
-                    obj = found[_target(f)].get(ref)
-                    changes[f.name][side] = {"id": ref, "label": str(obj)[:254] if obj is not None else ""}
+                    diff[f.name][side] = {"id": ref, "label": known[(target, ref)]}
     credential = current_credential()
     constants = {
         "record_type": model._meta.label_lower,
@@ -361,7 +467,7 @@ def history_record_rows(
     insert_rows(
         RecordChange,
         ["record_id", "record_label", "kind", "changes"],
-        [(pk, label[:254], kind, changes) for pk, label, kind, changes in pending],
+        [(pk, label[:254], kind, diff) for pk, label, kind, diff in pending],
         constants,
     )
     return len(pending)

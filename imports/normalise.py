@@ -42,6 +42,8 @@ class Row:
     values: dict[str, Any] = field(default_factory=dict)
     custom: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Custom-field cells as read, when ``normalise_row`` was told to leave them (see there).
+    custom_cells: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -156,8 +158,16 @@ def _split_name(full: str) -> tuple[str, str]:
     return first, last
 
 
-def normalise_row(resource: str, row: Row, mapping: dict[str, str], options: Options) -> Row:
-    """Fill ``row.values`` (model field → value) and ``row.errors`` from its cells and the mapping."""
+def normalise_row(
+    resource: str, row: Row, mapping: dict[str, str], options: Options, *, custom_fields: bool = True
+) -> Row:
+    """Fill ``row.values`` (model field → value) and ``row.errors`` from its cells and the mapping.
+
+    Everything but custom fields is pure computation. Custom fields are checked against their
+    definitions, which are read from the database; with ``custom_fields=False`` their cells are
+    kept in ``row.custom_cells`` for :func:`normalise_custom` to check later, on the thread that
+    holds the database connection (an import normalises its next chunk on a helper thread).
+    """
     raw: dict[str, str] = {}
     for index, target in mapping.items():
         if target and int(index) < len(row.cells):
@@ -233,7 +243,17 @@ def normalise_row(resource: str, row: Row, mapping: dict[str, str], options: Opt
             values["owner"] = raw["owner"].strip().lower()
     custom = {key[len(CUSTOM_PREFIX) :]: text for key, text in raw.items() if key.startswith(CUSTOM_PREFIX) and text}
     if custom:
-        row.custom = _clean_custom(resource, custom, row)
+        row.custom_cells = custom
+        if custom_fields:
+            normalise_custom(resource, row)
+    return row
+
+
+def normalise_custom(resource: str, row: Row) -> Row:
+    """Check the custom-field cells ``normalise_row`` left aside (their errors come last, as there)."""
+    if row.custom_cells:
+        row.custom = _clean_custom(resource, row.custom_cells, row)
+        row.custom_cells = {}
     return row
 
 

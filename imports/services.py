@@ -10,13 +10,14 @@ INSERT of the new records, one UPDATE of the changed ones, one INSERT of their h
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Model
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -28,16 +29,25 @@ from crm.models import Account, Contact, Lead
 from crm.services import account_create_for_company
 from dedup.matching import MATCHERS, Match
 from dedup.models import DuplicatePair
-from history.services import history_record_many, history_record_rows, history_snapshot
+from history.services import (
+    Change,
+    history_changes,
+    history_record_many,
+    history_record_rows,
+    history_snapshot,
+    history_write_changes,
+)
 from iam.audit import audit_record
 from iam.models import User
 from iam.permissions import can_import
 from imports.files import read_table
 from imports.mapping import MODEL_LABELS, mapping_errors, targets_for
 from imports.models import DuplicatePolicy, ImportChunk, ImportedRecord, ImportFailure, ImportJob, ImportMapping
-from imports.normalise import DATE_FORMATS, Options, Row, normalise_row
+from imports.normalise import DATE_FORMATS, Options, Row, normalise_custom, normalise_row
 from territories.services import leads_route_batch, leads_routed_record
 from webhooks.services import webhook_emit_records
+
+T = TypeVar("T")
 
 MODELS: dict[str, Any] = {"accounts": Account, "contacts": Contact, "leads": Lead}
 # Fields an import may write on an existing record (never the account a contact belongs to).
@@ -192,9 +202,10 @@ def import_run(*, job_id: int) -> ImportJob | None:
     if not claimed:
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
-    with acting_through(Channel.IMPORT, job=f"import {job.pk}: {job.file_name}"[:200]):
+    with acting_through(Channel.IMPORT, job=f"import {job.pk}: {job.file_name}"[:200]), _Run(job) as run:
         while True:
             with transaction.atomic():
+                _commit_without_flush_wait()
                 chunk = (
                     ImportChunk.objects.select_for_update(skip_locked=True)
                     .filter(job=job, done=False)
@@ -203,7 +214,9 @@ def import_run(*, job_id: int) -> ImportJob | None:
                 )
                 if chunk is None:
                     break
-                _process_chunk(job, chunk)
+                rows = run.rows_of(chunk)
+                run.read_ahead(chunk)
+                _process_chunk(job, chunk, rows, run)
         with transaction.atomic():
             if ImportChunk.objects.filter(job=job, done=False).exists():
                 return job  # another worker holds the last chunk; it closes the job
@@ -226,9 +239,86 @@ def import_run(*, job_id: int) -> ImportJob | None:
     return job
 
 
+def _commit_without_flush_wait() -> None:
+    """Let this chunk's COMMIT return before its WAL reaches the disk (PostgreSQL).
+
+    A chunk's rows and the mark that it is done commit together, so a server crash in the
+    fraction of a second before the flush loses both: the resumed job does that chunk again,
+    and nothing is half-imported or imported twice. Waiting for the flush was ~6 % of a run.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+class _Run:
+    """What one worker keeps between the chunks of a run.
+
+    - The next chunk's rows are normalised on a helper thread while this chunk's statements
+      run (the database works while Python waits; normalising is a fifth of a chunk's Python).
+      Only pure computation happens there: custom fields, which read their definitions, are
+      checked here, on the thread that holds the connection and the chunk's transaction.
+    - Labels of the accounts and owners that history rows name, read once per run.
+    - The history of the records a chunk creates is worked out on the helper thread during
+      their INSERT (it needs their values, not their ids).
+    None of it can make a chunk wrong after a rollback: rows are normalised from the chunk's own
+    cells (the same result whoever does it), and a label is only a record's name.
+    """
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self.options = Options(default_country=job.default_country, date_format=job.date_format)
+        self.labels: dict[tuple[type[Model], Any], str] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, Future[list[Row]]] | None = None
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run pure computation on a helper thread (it runs while this thread waits on the database)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"import-{self.job.pk}")
+        return self._pool.submit(fn, *args)
+
+    def _normalise(self, first_line: int, cells: list[list[str]], custom_fields: bool) -> list[Row]:
+        job, options = self.job, self.options
+        return [
+            normalise_row(
+                job.resource, Row(line=first_line + i, cells=row), job.mapping, options, custom_fields=custom_fields
+            )
+            for i, row in enumerate(cells)
+        ]
+
+    def rows_of(self, chunk: ImportChunk) -> list[Row]:
+        """The chunk's rows normalised: read ahead during the previous chunk, or now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != chunk.pk:
+            return self._normalise(chunk.first_line, chunk.rows, custom_fields=True)
+        return [normalise_custom(self.job.resource, row) for row in ahead[1].result()]
+
+    def read_ahead(self, chunk: ImportChunk) -> None:
+        """Start normalising the chunk after ``chunk`` (if any) on the helper thread."""
+        following = (
+            ImportChunk.objects.filter(job=self.job, done=False, number__gt=chunk.number)
+            .order_by("number")
+            .values_list("pk", "first_line", "rows")
+            .first()
+        )
+        if following is None:
+            return
+        pk, first_line, cells = following
+        self._ahead = (pk, self.submit(self._normalise, first_line, cells, False))
+
+
 @dataclass
 class _Outcome:
     created: list[tuple[int, Row, dict[str, Any]]] = field(default_factory=list)
+    created_history: list[Change] = field(default_factory=list)
     updated: list[tuple[Model, Row, dict[str, Any]]] = field(default_factory=list)
     skipped: list[tuple[int, Row]] = field(default_factory=list)
     failed: list[tuple[Row, str]] = field(default_factory=list)
@@ -236,12 +326,7 @@ class _Outcome:
     accounts_created: list[Account] = field(default_factory=list)
 
 
-def _process_chunk(job: ImportJob, chunk: ImportChunk) -> None:
-    options = Options(default_country=job.default_country, date_format=job.date_format)
-    rows = [
-        normalise_row(job.resource, Row(line=chunk.first_line + i, cells=cells), job.mapping, options)
-        for i, cells in enumerate(chunk.rows)
-    ]
+def _process_chunk(job: ImportJob, chunk: ImportChunk, rows: list[Row], run: _Run) -> None:
     outcome = _Outcome()
     for row in rows:
         if not row.ok:
@@ -264,9 +349,9 @@ def _process_chunk(job: ImportJob, chunk: ImportChunk) -> None:
             else:
                 first.append(row)
                 seen |= keys
-        _apply_rows(job, first, outcome)
+        _apply_rows(job, first, outcome, run)
         pending = repeats
-    _write_outcome(job, chunk, outcome)
+    _write_outcome(job, chunk, outcome, run.labels)
 
 
 def _row_keys(resource: str, row: Row) -> set[str]:
@@ -391,12 +476,13 @@ def _new_values(job: ImportJob, row: Row, now: dt.datetime) -> dict[str, Any]:
     return values
 
 
-def _insert_new(job: ImportJob, rows: list[Row]) -> list[tuple[int, Row, dict[str, Any]]]:
+def _insert_new(job: ImportJob, rows: list[Row], run: _Run, outcome: _Outcome) -> None:
     """One INSERT … SELECT … RETURNING id for the chunk's new records: no model instance per row."""
     model = MODELS[job.resource]
     now = timezone.now()
     values = [_new_values(job, row, now) for row in rows]
     routed = _route_new_leads(job, rows, values)
+    history = run.submit(_creation_history, model, job.resource, values)
     columns = sorted({key for v in values for key in v})
     fields = {name: _model_field(model, name) for name in columns}
     defaults = {name: (f.get_default() if f.has_default() or not f.null else None) for name, f in fields.items()}
@@ -411,7 +497,14 @@ def _insert_new(job: ImportJob, rows: list[Row]) -> list[tuple[int, Row, dict[st
         for lead, index in zip(leads, indexes, strict=True):
             lead.pk = ids[index]
         leads_routed_record(leads=leads, routing=routing, actor=job.created_by)
-    return list(zip(ids, rows, values, strict=True))
+    outcome.created.extend(zip(ids, rows, values, strict=True))
+    outcome.created_history.extend(
+        (pk, label, kind, diff) for pk, (_none, label, kind, diff) in zip(ids, history.result(), strict=True)
+    )
+
+
+def _creation_history(model: Any, resource: str, values: list[dict[str, Any]]) -> list[Change]:
+    return history_changes(model, [(None, _label(resource, v), None, v) for v in values])
 
 
 def _route_new_leads(
@@ -439,7 +532,7 @@ def _model_field(model: Any, name: str) -> Any:
     return next(f for f in model._meta.concrete_fields if name in (f.attname, f.name))
 
 
-def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
+def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome, run: _Run) -> None:
     if not rows:
         return
     model = MODELS[job.resource]
@@ -457,10 +550,12 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
         else:
             to_update.append((best.record_id, row))
     if to_create:
-        created = _insert_new(job, to_create)
-        outcome.created.extend(created)
+        already = len(outcome.created)
+        _insert_new(job, to_create, run, outcome)
         outcome.flagged.extend(
-            (pk, match) for (pk, _row, _v), found in zip(created, flags, strict=True) for match in found
+            (pk, match)
+            for (pk, _row, _v), found in zip(outcome.created[already:], flags, strict=True)
+            for match in found
         )
     if to_update:
         existing = model._base_manager.select_for_update().in_bulk([pk for pk, _row in to_update])
@@ -507,7 +602,9 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome) -> None:
             model._base_manager.bulk_update(changed_records, [*sorted(changed_fields), "updated_at"], batch_size=1000)
 
 
-def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> None:
+def _write_outcome(
+    job: ImportJob, chunk: ImportChunk, outcome: _Outcome, labels: dict[tuple[type[Model], Any], str]
+) -> None:
     """What the chunk did, in a few statements: its records, failures, history, pairs, counts."""
     label = MODEL_LABELS[job.resource]
     actor = job.created_by
@@ -529,11 +626,7 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
         {"job": job.pk},
     )
     model = MODELS[job.resource]
-    history_record_rows(
-        actor=actor,
-        model=model,
-        rows=[(pk, _label(job.resource, values), None, values) for pk, _row, values in outcome.created],
-    )
+    history_write_changes(actor=actor, model=model, changes=outcome.created_history, labels=labels)
     history_record_many(actor=actor, items=[(record, extra["snapshot"]) for record, _row, extra in outcome.updated])
     if outcome.flagged:
         pairs = []

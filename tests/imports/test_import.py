@@ -270,11 +270,11 @@ def test_interrupted_run_resumes_with_nothing_duplicated(settings, sales_rep, ac
     real = services._write_outcome
     calls = {"n": 0}
 
-    def dies_on_second_chunk(job_, chunk, outcome):
+    def dies_on_second_chunk(job_, chunk, outcome, *rest):
         calls["n"] += 1
         if calls["n"] == 2:
             raise SystemExit("worker killed")  # after the chunk's INSERTs, before its commit
-        return real(job_, chunk, outcome)
+        return real(job_, chunk, outcome, *rest)
 
     monkeypatch.setattr(services, "_write_outcome", dies_on_second_chunk)
     with pytest.raises(SystemExit):
