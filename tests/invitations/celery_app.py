@@ -28,6 +28,14 @@ def forget_result_backend(celery_app) -> None:
     celery_app._local.__dict__.pop("backend", None)
 
 
+def forget_routing(celery_app) -> None:
+    """Drop the queues (``app.amqp``) and producer pool Celery cached on its first publish, so the
+    next task goes to the queue the conf names now (see tests/crm/test_celery_worker.py)."""
+    celery_app.__dict__.pop("amqp", None)
+    # Not closed: kombu keeps pools per broker URL and would hand the closed one back.
+    celery_app._pool = None
+
+
 def conf_override(celery_app, values: dict) -> dict:
     """Set Celery settings in a running test process; returns what to pass back to restore them.
 

@@ -22,7 +22,7 @@ from crm.models import Contact
 from invitations import batches
 from invitations.models import BatchRecipient, InvitationBatch
 from tests.factories import ContactFactory, ContractFactory, StaffFactory
-from tests.invitations.celery_app import conf_override, forget_result_backend, queue_name
+from tests.invitations.celery_app import conf_override, forget_result_backend, forget_routing, queue_name
 from tests.invitations.factories import roles
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -92,6 +92,10 @@ def broker_queue():
     queue = queue_name()
     changed = {"task_always_eager": False, "broker_url": REDIS_URL, "task_default_queue": queue}
     previous = conf_override(app, changed)
+    # Celery keeps the queues and producers of its first publish in this process: after any
+    # earlier test that published, the task would go to that queue, which no worker of ours reads
+    # (the import worker-kill test timed out this way after the dedup tests on the same process).
+    forget_routing(app)
     try:
         yield queue
     finally:
@@ -102,6 +106,7 @@ def broker_queue():
             pass
         conf_override(app, previous)
         forget_result_backend(app)
+        forget_routing(app)
 
 
 @pytest.mark.django_db(transaction=True)
