@@ -54,23 +54,34 @@ def _pg_value(f: models.Field[Any, Any], value: Any) -> Any:
     if value is None or isinstance(value, DatabaseDefault):
         return None
     if isinstance(f, models.JSONField):
-        return json.dumps(value)
+        return value if type(value) is JsonText else json.dumps(value)
     if isinstance(value, str | int | float | bool) or hasattr(value, "tzinfo"):
         return value
     return f.get_db_prep_save(value, connection)
+
+
+class JsonText(str):
+    """A JSON column's value already serialised (``json.dumps``), written as it is.
+
+    A job that works out its rows on a helper thread serialises them there too, so the thread
+    holding the connection does not.
+    """
+
+    __slots__ = ()
 
 
 def _pg_column(f: models.Field[Any, Any], values: list[Any]) -> list[Any]:
     """A column's values as the array parameter: most need nothing done (text, numbers, times)."""
     if isinstance(f, models.JSONField):
         dumps = json.dumps
-        return [None if v is None else dumps(v) for v in values]
+        return [None if v is None else v if type(v) is JsonText else dumps(v) for v in values]
     if all(v is None or type(v) in _PLAIN for v in values):
         return values
     return [_pg_value(f, v) for v in values]
 
 
 _PLAIN = frozenset({str, int, float, bool})
+_PLAIN_OR_JSON = _PLAIN | {JsonText}
 
 
 def insert_rows(
@@ -113,7 +124,7 @@ def insert_rows(
         with connection.cursor() as cursor:
             cursor.execute(sql, arrays)
             return [r[0] for r in cursor.fetchall()]
-    prepared_fixed = [f.get_db_prep_save(value, connection) for f, value in fixed]
+    prepared_fixed = [value if type(value) is JsonText else f.get_db_prep_save(value, connection) for f, value in fixed]
     per_row = len(fields) + len(fixed)
     size = max(1, (connection.features.max_query_params or 999) // per_row)
     ids: list[int] = []
@@ -124,7 +135,7 @@ def insert_rows(
             params: list[Any] = []
             for row in batch:
                 params.extend(
-                    v if v is None or type(v) in _PLAIN else f.get_db_prep_save(v, connection)
+                    v if v is None or type(v) in _PLAIN_OR_JSON else f.get_db_prep_save(v, connection)
                     for v, f in zip(row, fields, strict=True)
                 )
                 params.extend(prepared_fixed)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -366,6 +366,7 @@ class _Creations:
 
 
 Change = tuple[Any, str, str, dict[str, dict[str, Any]]]  # (pk, label, kind, changes)
+HistoryRow = tuple[Any, str, str, Any]  # the same, its changes a dict or already serialised
 
 
 def history_record_rows(
@@ -425,34 +426,72 @@ def history_write_changes(
     labels: dict[tuple[type[models.Model], Any], str] | None = None,
 ) -> int:
     """Write what :func:`history_changes` worked out, its references named: one INSERT."""
-    from core.set_insert import insert_rows
-
-    pending = changes
-    if not pending:
+    if not changes:
         return 0
-    # References as {"id", "label"}: one query per referenced model for the ids that changed.
-    refs = [f for f in tracked_fields(model) if isinstance(f, models.ForeignKey)]
+    known = labels if labels is not None else {}
+    refs = _references(model)
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
-    for *_item, diff in pending:
-        for f in refs:
-            for side in ("old", "new"):
-                if f.name in diff and diff[f.name][side] is not None:
-                    wanted[_target(f)].add(diff[f.name][side])
-    known: dict[tuple[type[models.Model], Any], str] = labels if labels is not None else {}
+    for *_item, diff in changes:
+        for f, target in refs:
+            if f.name in diff:
+                for side in ("old", "new"):
+                    if diff[f.name][side] is not None:
+                        wanted[target].add(diff[f.name][side])
+    _read_labels(wanted, known)
+    return history_insert(actor=actor, model=model, rows=history_name_references(model, changes, known))
+
+
+def _references(model: type[models.Model]) -> list[tuple[models.ForeignKey[Any, Any], type[models.Model]]]:
+    return [(f, _target(f)) for f in tracked_fields(model) if isinstance(f, models.ForeignKey)]
+
+
+def _read_labels(wanted: dict[type[models.Model], set[Any]], labels: dict[tuple[type[models.Model], Any], str]) -> None:
+    """Add to ``labels`` what ``str()`` says of each wanted record not in it yet: one query per model."""
     for target, ids in wanted.items():
-        missing = [pk for pk in ids if (target, pk) not in known]
+        missing = [pk for pk in ids if (target, pk) not in labels]
         if missing:
             found = target._base_manager.in_bulk(missing)
-            known.update({(target, pk): str(found[pk])[:254] if pk in found else "" for pk in missing})
-    for *_item, diff in pending:
-        for f in refs:
+            labels.update({(target, pk): str(found[pk])[:254] if pk in found else "" for pk in missing})
+
+
+def history_read_labels(
+    model: type[models.Model], values: Iterable[dict[str, Any]], labels: dict[tuple[type[models.Model], Any], str]
+) -> None:
+    """Read into ``labels`` the records these rows' values refer to (by attname), for
+    :func:`history_name_references` to name them without the database."""
+    wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+    refs = _references(model)
+    for row in values:
+        for f, target in refs:
+            ref = row.get(f.attname)
+            if ref is not None:
+                wanted[target].add(ref)
+    _read_labels(wanted, labels)
+
+
+def history_name_references(
+    model: type[models.Model], changes: list[Change], labels: dict[tuple[type[models.Model], Any], str]
+) -> list[Change]:
+    """References in the changes as ``{"id", "label"}``, from ``labels`` (which must hold them)."""
+    refs = _references(model)
+    for *_item, diff in changes:
+        for f, target in refs:
             if f.name not in diff:
                 continue
-            target = _target(f)
             for side in ("old", "new"):
                 ref = diff[f.name][side]
                 if ref is not None:
-                    diff[f.name][side] = {"id": ref, "label": known[(target, ref)]}
+                    diff[f.name][side] = {"id": ref, "label": labels[(target, ref)]}
+    return changes
+
+
+def history_insert(*, actor: User | None, model: type[models.Model], rows: Sequence[HistoryRow]) -> int:
+    """One INSERT of history rows ``(pk, label, kind, changes)`` as the current channel, credential and job.
+
+    ``changes`` as a dict, or already serialised (``core.set_insert.JsonText``).
+    """
+    from core.set_insert import insert_rows
+
     credential = current_credential()
     constants = {
         "record_type": model._meta.label_lower,
@@ -467,7 +506,7 @@ def history_write_changes(
     insert_rows(
         RecordChange,
         ["record_id", "record_label", "kind", "changes"],
-        [(pk, label[:254], kind, diff) for pk, label, kind, diff in pending],
+        [(pk, label[:254], kind, diff) for pk, label, kind, diff in rows],
         constants,
     )
-    return len(pending)
+    return len(rows)

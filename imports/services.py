@@ -10,6 +10,7 @@ INSERT of the new records, one UPDATE of the changed ones, one INSERT of their h
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,18 +25,20 @@ from django.utils import timezone
 
 from core.context import Channel, acting_through
 from core.errors import BusinessRuleViolation
-from core.set_insert import insert_rows
+from core.set_insert import JsonText, insert_rows
 from crm.models import Account, Contact, Lead
 from crm.services import account_create_for_company
 from dedup.matching import MATCHERS, Match
 from dedup.models import DuplicatePair
 from history.services import (
-    Change,
+    HistoryRow,
     history_changes,
+    history_insert,
+    history_name_references,
+    history_read_labels,
     history_record_many,
     history_record_rows,
     history_snapshot,
-    history_write_changes,
 )
 from iam.audit import audit_record
 from iam.models import User
@@ -48,6 +51,7 @@ from territories.services import leads_route_batch, leads_routed_record
 from webhooks.services import webhook_emit_records
 
 T = TypeVar("T")
+_NOTHING = JsonText("{}")  # an ImportedRecord's "before" when it changed nothing
 
 MODELS: dict[str, Any] = {"accounts": Account, "contacts": Contact, "leads": Lead}
 # Fields an import may write on an existing record (never the account a contact belongs to).
@@ -72,7 +76,7 @@ UPDATABLE: dict[str, tuple[str, ...]] = {
 
 
 def _chunk_size() -> int:
-    return int(getattr(settings, "IMPORTS_CHUNK_SIZE", 1000))
+    return int(getattr(settings, "IMPORTS_CHUNK_SIZE", 2500))
 
 
 def _require(actor: User) -> None:
@@ -318,7 +322,7 @@ class _Run:
 @dataclass
 class _Outcome:
     created: list[tuple[int, Row, dict[str, Any]]] = field(default_factory=list)
-    created_history: list[Change] = field(default_factory=list)
+    created_history: list[HistoryRow] = field(default_factory=list)
     updated: list[tuple[Model, Row, dict[str, Any]]] = field(default_factory=list)
     skipped: list[tuple[int, Row]] = field(default_factory=list)
     failed: list[tuple[Row, str]] = field(default_factory=list)
@@ -351,7 +355,7 @@ def _process_chunk(job: ImportJob, chunk: ImportChunk, rows: list[Row], run: _Ru
                 seen |= keys
         _apply_rows(job, first, outcome, run)
         pending = repeats
-    _write_outcome(job, chunk, outcome, run.labels)
+    _write_outcome(job, chunk, outcome)
 
 
 def _row_keys(resource: str, row: Row) -> set[str]:
@@ -482,7 +486,8 @@ def _insert_new(job: ImportJob, rows: list[Row], run: _Run, outcome: _Outcome) -
     now = timezone.now()
     values = [_new_values(job, row, now) for row in rows]
     routed = _route_new_leads(job, rows, values)
-    history = run.submit(_creation_history, model, job.resource, values)
+    history_read_labels(model, values, run.labels)  # mostly known already: no query
+    history = run.submit(_creation_history, model, job.resource, values, dict(run.labels))
     columns = sorted({key for v in values for key in v})
     fields = {name: _model_field(model, name) for name in columns}
     defaults = {name: (f.get_default() if f.has_default() or not f.null else None) for name, f in fields.items()}
@@ -503,8 +508,16 @@ def _insert_new(job: ImportJob, rows: list[Row], run: _Run, outcome: _Outcome) -
     )
 
 
-def _creation_history(model: Any, resource: str, values: list[dict[str, Any]]) -> list[Change]:
-    return history_changes(model, [(None, _label(resource, v), None, v) for v in values])
+def _creation_history(
+    model: Any, resource: str, values: list[dict[str, Any]], labels: dict[tuple[type[Model], Any], str]
+) -> list[HistoryRow]:
+    """The created records' history rows, ready to write (pure: runs on the helper thread)."""
+    changes = history_changes(model, [(None, _label(resource, v), None, v) for v in values])
+    dumps = json.dumps
+    return [
+        (pk, label, kind, JsonText(dumps(diff)))
+        for pk, label, kind, diff in history_name_references(model, changes, labels)
+    ]
 
 
 def _route_new_leads(
@@ -602,9 +615,7 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome, run: _Run) -
             model._base_manager.bulk_update(changed_records, [*sorted(changed_fields), "updated_at"], batch_size=1000)
 
 
-def _write_outcome(
-    job: ImportJob, chunk: ImportChunk, outcome: _Outcome, labels: dict[tuple[type[Model], Any], str]
-) -> None:
+def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> None:
     """What the chunk did, in a few statements: its records, failures, history, pairs, counts."""
     label = MODEL_LABELS[job.resource]
     actor = job.created_by
@@ -613,7 +624,7 @@ def _write_outcome(
         ["record_type", "record_id", "action", "line", "before"],
         [
             *(("crm.account", a.pk, "created", None, {}) for a in outcome.accounts_created),
-            *((label, pk, "created", row.line, {}) for pk, row, _v in outcome.created),
+            *((label, pk, "created", row.line, _NOTHING) for pk, row, _v in outcome.created),
             *((label, r.pk, "updated", row.line, b["before"]) for r, row, b in outcome.updated),
             *((label, pk, "skipped", row.line, {}) for pk, row in outcome.skipped),
         ],
@@ -626,7 +637,7 @@ def _write_outcome(
         {"job": job.pk},
     )
     model = MODELS[job.resource]
-    history_write_changes(actor=actor, model=model, changes=outcome.created_history, labels=labels)
+    history_insert(actor=actor, model=model, rows=outcome.created_history)
     history_record_many(actor=actor, items=[(record, extra["snapshot"]) for record, _row, extra in outcome.updated])
     if outcome.flagged:
         pairs = []

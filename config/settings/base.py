@@ -461,7 +461,7 @@ CELERY_BEAT_SCHEDULE["reports-snapshot-take"] = {
 
 # --- Imports, duplicates, exports (issue 14) ---------------------------------------------------
 # Rows staged, processed and committed together by an import job (one transaction per chunk).
-IMPORTS_CHUNK_SIZE = env_int("IMPORTS_CHUNK_SIZE", 1000)
+IMPORTS_CHUNK_SIZE = env_int("IMPORTS_CHUNK_SIZE", 2500)
 # An import with no progress for this long is re-queued (its worker is taken to be lost).
 IMPORTS_STALL_SECONDS = env_int("IMPORTS_STALL_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["imports-resume-stalled"] = {"task": "imports.imports_resume_stalled", "schedule": 60}
