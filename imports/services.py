@@ -19,8 +19,8 @@ from typing import IO, Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Model
-from django.db.models.functions import Upper
+from django.db.models import F, Model, TextField
+from django.db.models.functions import Cast, Upper
 from django.utils import timezone
 
 from core.context import Channel, acting_through
@@ -213,6 +213,7 @@ def import_run(*, job_id: int) -> ImportJob | None:
                 chunk = (
                     ImportChunk.objects.select_for_update(skip_locked=True)
                     .filter(job=job, done=False)
+                    .defer("rows")  # read ahead, most often (else read when asked for)
                     .order_by("number")
                     .first()
                 )
@@ -289,13 +290,14 @@ class _Run:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"import-{self.job.pk}")
         return self._pool.submit(fn, *args)
 
-    def _normalise(self, first_line: int, cells: list[list[str]], custom_fields: bool) -> list[Row]:
+    def _normalise(self, first_line: int, cells: list[list[str]] | str, custom_fields: bool) -> list[Row]:
         job, options = self.job, self.options
+        table: list[list[str]] = json.loads(cells) if isinstance(cells, str) else cells  # as the database sent them
         return [
             normalise_row(
                 job.resource, Row(line=first_line + i, cells=row), job.mapping, options, custom_fields=custom_fields
             )
-            for i, row in enumerate(cells)
+            for i, row in enumerate(table)
         ]
 
     def rows_of(self, chunk: ImportChunk) -> list[Row]:
@@ -307,10 +309,12 @@ class _Run:
 
     def read_ahead(self, chunk: ImportChunk) -> None:
         """Start normalising the chunk after ``chunk`` (if any) on the helper thread."""
+        # The rows as JSON text: decoding them is the helper's work too.
         following = (
             ImportChunk.objects.filter(job=self.job, done=False, number__gt=chunk.number)
+            .annotate(text=Cast("rows", TextField()))
             .order_by("number")
-            .values_list("pk", "first_line", "rows")
+            .values_list("pk", "first_line", "text")
             .first()
         )
         if following is None:
