@@ -9,8 +9,9 @@
    to end, and the worker's peak RSS, at the full size and at a fifth of it (memory flat in
    file size). Baseline: a plain ``COPY`` of the same rows, already clean and with their
    account ids, into ``crm_contact`` (indexes included, rolled back). The run is undone
-   afterwards (``import_undo``), so the next run finds the same database; its time is
-   reported too. Target: ≥ 5,000 rows/s.
+   afterwards (``import_undo``: the request's check, then the undo job's task run in this
+   process), so the next run finds the same database; its time is reported too. Target:
+   ≥ 5,000 rows/s.
 2. **Export** (``exports.services.csv_stream``): every contact, streamed as CSV by a separate
    process into /dev/null: rows/s and peak RSS (constant memory: the stream holds one chunk).
 """
@@ -204,6 +205,29 @@ class _Rollback(Exception):
     pass
 
 
+def _undo(actor, job) -> tuple[float, float]:
+    """The undo as the user starts it and the worker runs it, here in-process: the request's check
+    (the result page runs the same one) on its own, then the request and the task, timed together."""
+    from config.celery import app
+    from imports import services
+
+    started = time.perf_counter()
+    services.import_undo_allowed(job)
+    check_s = time.perf_counter() - started
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the queued task runs in this process, not on a broker's worker
+    try:
+        started = time.perf_counter()
+        services.import_undo(actor=actor, job=job)
+        undo_s = time.perf_counter() - started
+    finally:
+        app.conf.task_always_eager = eager
+    job.refresh_from_db()
+    if job.status != "undone":
+        raise RuntimeError(f"The undo of import {job.pk} ended {job.status}, not undone.")
+    return undo_s, check_s
+
+
 def _run_import(ctx: SuiteContext, rows: int, actor) -> dict[str, float]:
     from imports import services
     from imports.mapping import suggest_mapping
@@ -225,9 +249,7 @@ def _run_import(ctx: SuiteContext, rows: int, actor) -> dict[str, float]:
     total = time.perf_counter() - started
     job.refresh_from_db()
     copy_s = _copy_baseline(clean)
-    undo_started = time.perf_counter()
-    services.import_undo(actor=actor, job=job)
-    undo_s = time.perf_counter() - undo_started
+    undo_s, check_s = _undo(actor, job)
     figures = {
         "rows": rows,
         "staged_s": staged,
@@ -236,6 +258,7 @@ def _run_import(ctx: SuiteContext, rows: int, actor) -> dict[str, float]:
         "rss_mb": int(rss_kb) / 1024,
         "copy_s": copy_s,
         "undo_s": undo_s,
+        "undo_check_s": check_s,
         "created": job.created_count,
         "updated": job.updated_count,
         "skipped": job.skipped_count,
@@ -272,7 +295,7 @@ def _measure_import(ctx: SuiteContext) -> Result:
         f"{full['skipped']:,} skipped, {full['failed']:,} failed; "
         f"worker peak RSS {full['rss_mb']:.0f} MB ({small['rss_mb']:.0f} MB at {small['rows']:,} rows); "
         f"plain COPY {full['copy_s']:.2f} s ({copy_rate:,.0f} rows/s, ratio {copy_rate / rate:.1f}×); "
-        f"undo {full['undo_s']:.1f} s"
+        f"undo {full['undo_s']:.1f} s (as a job, in-process; its check {full['undo_check_s']:.2f} s)"
     )
     return Result(
         name=NAME,

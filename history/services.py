@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -375,6 +376,7 @@ def history_record_rows(
     model: type[models.Model],
     rows: Iterable[tuple[Any, str, dict[str, Any] | None, dict[str, Any] | None]],
     labels: dict[tuple[type[models.Model], Any], str] | None = None,
+    notify: bool = False,
 ) -> int:
     """History of rows a set-based statement wrote, without a model instance each: one INSERT.
 
@@ -387,9 +389,12 @@ def history_record_rows(
     ``labels`` is a cache of referenced records' labels, by (model, id), that the caller keeps
     across calls: a job writing many sets that refer to the same few accounts and owners (an
     import: a thousand contacts per chunk, the same accounts chunk after chunk) reads each
-    label once, not once per call. It is filled with what this call had to read.
+    label once, not once per call. It is filled with what this call had to read. With ``notify``,
+    workflow rules hear of the rows after commit, as they do of ``history_record``'s.
     """
-    return history_write_changes(actor=actor, model=model, changes=history_changes(model, rows), labels=labels)
+    return history_write_changes(
+        actor=actor, model=model, changes=history_changes(model, rows), labels=labels, notify=notify
+    )
 
 
 def history_changes(
@@ -424,6 +429,7 @@ def history_write_changes(
     model: type[models.Model],
     changes: list[Change],
     labels: dict[tuple[type[models.Model], Any], str] | None = None,
+    notify: bool = False,
 ) -> int:
     """Write what :func:`history_changes` worked out, its references named: one INSERT."""
     if not changes:
@@ -438,7 +444,7 @@ def history_write_changes(
                     if diff[f.name][side] is not None:
                         wanted[target].add(diff[f.name][side])
     _read_labels(wanted, known)
-    return history_insert(actor=actor, model=model, rows=history_name_references(model, changes, known))
+    return history_insert(actor=actor, model=model, rows=history_name_references(model, changes, known), notify=notify)
 
 
 def _references(model: type[models.Model]) -> list[tuple[models.ForeignKey[Any, Any], type[models.Model]]]:
@@ -485,10 +491,13 @@ def history_name_references(
     return changes
 
 
-def history_insert(*, actor: User | None, model: type[models.Model], rows: Sequence[HistoryRow]) -> int:
+def history_insert(
+    *, actor: User | None, model: type[models.Model], rows: Sequence[HistoryRow], notify: bool = False
+) -> int:
     """One INSERT of history rows ``(pk, label, kind, changes)`` as the current channel, credential and job.
 
-    ``changes`` as a dict, or already serialised (``core.set_insert.JsonText``).
+    ``changes`` as a dict, or already serialised (``core.set_insert.JsonText``). With ``notify``,
+    workflow rules hear of them after commit (``history_record`` always tells them).
     """
     from core.set_insert import insert_rows
 
@@ -503,10 +512,18 @@ def history_insert(*, actor: User | None, model: type[models.Model], rows: Seque
         "channel": current_channel(),
         "job": current_job()[:200],
     }
-    insert_rows(
+    written = insert_rows(
         RecordChange,
         ["record_id", "record_label", "kind", "changes"],
         [(pk, label[:254], kind, diff) for pk, label, kind, diff in rows],
         constants,
     )
+    if notify:
+        from workflows.triggers import history_written
+
+        record_type = constants["record_type"]
+        history_written(
+            SimpleNamespace(pk=pk, record_type=record_type, kind=kind)
+            for pk, (_r, _l, kind, _c) in zip(written, rows, strict=True)
+        )
     return len(rows)

@@ -38,7 +38,12 @@ class ImportSerializer(StrictSerializer):
     failed_rows_url = serializers.SerializerMethodField(
         help_text="The rows it could not take, as CSV with a reason column; null when none failed."
     )
-    undo_url = serializers.SerializerMethodField(help_text="POST here to undo the import (while it is done).")
+    undo_percent = serializers.IntegerField(
+        read_only=True, help_text="Of the undo: records deleted or put back so far, in per cent (100 when none)."
+    )
+    undo_url = serializers.SerializerMethodField(
+        help_text="POST here to undo the import (while it is done): 202, the job undoing; follow its status."
+    )
 
     class Meta:
         model = ImportJob
@@ -65,6 +70,7 @@ class ImportSerializer(StrictSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "undo_percent",
             "undone_at",
             "failed_rows_url",
             "undo_url",
@@ -118,7 +124,11 @@ class ImportCreateSerializer(StrictPlainSerializer):
         request={"multipart/form-data": ImportCreateSerializer},
         responses={201: ImportSerializer},
     ),
-    undo=extend_schema(summary="Undo an import", request=None, responses={200: ImportSerializer}),
+    undo=extend_schema(
+        summary="Undo an import: queued as a job (status undoing, then undone)",
+        request=None,
+        responses={202: ImportSerializer},
+    ),
     failed_rows=extend_schema(
         summary="The failed rows as CSV, with the reason and the line",
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)},
@@ -163,7 +173,7 @@ class ImportViewSet(ListMixin, RetrieveMixin, ResourceViewSet):
     def undo(self, request, pk=None):
         def handler() -> Response:
             job = services.import_undo(actor=request.user, job=self.get_object())
-            return self.detail_response(job)
+            return self.detail_response(job, status_code=status.HTTP_202_ACCEPTED)
 
         return idempotent(request, handler)
 

@@ -46,6 +46,7 @@ class ImportJob(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        UNDOING = "undoing", "Being undone"
         UNDONE = "undone", "Undone"
 
     resource = models.CharField(max_length=16, choices=Resource.choices)
@@ -72,6 +73,17 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     progressed_at = models.DateTimeField(null=True, blank=True, help_text="When the last chunk was committed.")
     undone_at = models.DateTimeField(null=True, blank=True)
+    # The undo, a job of its own (``imports.undo``): who asked for it, where it is, how far it got.
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    undo_step = models.PositiveSmallIntegerField(default=0, help_text="Index into imports.undo.STEPS.")
+    undo_cursor = models.BigIntegerField(default=0, help_text="The last record id undone in that step.")
+    undo_total = models.PositiveIntegerField(default=0, help_text="Records to delete or put back.")
+    undo_done = models.PositiveIntegerField(default=0)
+    undo_kept = models.PositiveIntegerField(
+        default=0, help_text="Records edited (or given portal access) while the undo ran, left as they are."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -88,8 +100,13 @@ class ImportJob(models.Model):
         return round(100 * self.processed_rows / self.total_rows) if self.total_rows else 100
 
     @property
+    def undo_percent(self) -> int:
+        return round(100 * self.undo_done / self.undo_total) if self.undo_total else 100
+
+    @property
     def is_running(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+        """A run or an undo in progress: the result page polls it."""
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.UNDOING)
 
     @property
     def model_label(self) -> str:
@@ -123,6 +140,8 @@ class ImportedRecord(models.Model):
         SKIPPED = "skipped", "Skipped (a duplicate)"
 
     # No index of its own: ``imports_record_job`` starts with the job (one index less per imported row).
+    # It ends with the record's id: the undo walks each (type, action) by record id (keyset), and
+    # "which of these records changed since" probes it by id instead of reading the job's rows.
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records", db_index=False)
     record_type = models.CharField(max_length=32)
     record_id = models.BigIntegerField()
@@ -131,7 +150,7 @@ class ImportedRecord(models.Model):
     before = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["job", "record_type", "action"], name="imports_record_job")]
+        indexes = [models.Index(fields=["job", "record_type", "action", "record_id"], name="imports_record_job")]
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.record_id} {self.action}"

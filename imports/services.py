@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
@@ -37,7 +37,6 @@ from history.services import (
     history_name_references,
     history_read_labels,
     history_record_many,
-    history_record_rows,
     history_snapshot,
 )
 from iam.audit import audit_record
@@ -676,114 +675,21 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
     ImportChunk.objects.filter(pk=chunk.pk).update(done=True, rows=[])  # failed rows are kept, with their reason
 
 
-# --- Undo ---------------------------------------------------------------------------------------
-
-
-def _edited_since(job: ImportJob) -> list[str]:
-    """Why the import cannot be undone any more: records changed (or taken into use) since it ran."""
-    assert job.finished_at is not None
-    problems = []
-    for label, model in (("crm.account", Account), ("crm.contact", Contact), ("crm.lead", Lead)):
-        ids = ImportedRecord.objects.filter(job=job, record_type=label, action__in=["created", "updated"]).values(
-            "record_id"
-        )
-        edited = model._base_manager.filter(pk__in=ids, updated_at__gt=job.finished_at).count()
-        if edited:
-            problems.append(f"{edited} {model._meta.verbose_name_plural} changed since")
-    created_contacts = ImportedRecord.objects.filter(job=job, record_type="crm.contact", action="created").values(
-        "record_id"
-    )
-    if Contact.objects.filter(pk__in=created_contacts, memberships__isnull=False).exists():
-        problems.append("imported contacts have portal access now")
-    return problems
+# --- Undo (a job of its own: imports/undo.py) ------------------------------------------------------
 
 
 def import_undo(*, actor: User, job: ImportJob) -> ImportJob:
-    """Delete what the import created and put back what it overwrote, while nothing was edited since."""
-    _require(actor)
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if job.status != ImportJob.Status.DONE:
-            raise BusinessRuleViolation("Only a finished import can be undone.")
-        problems = _edited_since(job)
-        if problems:
-            raise BusinessRuleViolation(f"This import can no longer be undone: {'; '.join(problems)}.")
-        with acting_through(Channel.IMPORT, job=f"undo of import {job.pk}"):
-            for label, model in (("crm.contact", Contact), ("crm.lead", Lead), ("crm.account", Account)):
-                updated = ImportedRecord.objects.filter(job=job, record_type=label, action="updated")
-                for batch in _batches(updated.order_by("pk").iterator(chunk_size=1000), 1000):
-                    _restore(actor, model, batch)
-                created_ids = ImportedRecord.objects.filter(job=job, record_type=label, action="created").values_list(
-                    "record_id", flat=True
-                )
-                resource = next(r for r, m in MODELS.items() if m is model)
-                for ids in _batches(created_ids.iterator(chunk_size=1000), 1000):
-                    # Their last values as rows, not instances: the history says what was deleted.
-                    rows = [dict(r) for r in model._base_manager.select_for_update().filter(pk__in=ids).values()]
-                    history_record_rows(
-                        actor=actor, model=model, rows=[(r["id"], _label(resource, r), r, None) for r in rows]
-                    )
-                    model._base_manager.filter(pk__in=ids).delete()
-        job.status, job.undone_at = ImportJob.Status.UNDONE, timezone.now()
-        job.save(update_fields=["status", "undone_at"])
-        audit_record(
-            actor=actor,
-            action="imports.import.undone",
-            target=job,
-            data={"created": job.created_count, "updated": job.updated_count},
-        )
-    return job
+    """Queue the undo of a finished import (``imports.undo`` does it, chunk by chunk, in a task)."""
+    from imports import undo
 
-
-def _restore(actor: User, model: Any, batch: list[ImportedRecord]) -> None:
-    records = model._base_manager.select_for_update().in_bulk([r.record_id for r in batch])
-    changed, fields, items = [], set(), []
-    for entry in batch:
-        record = records.get(entry.record_id)
-        if record is None:
-            continue
-        snapshot = history_snapshot(record)
-        for name, text in entry.before.items():
-            model_field: Any = model._meta.get_field(name)
-            value = (
-                text
-                if name == "custom_fields"
-                else (model_field.to_python(text) if text not in ("", None) else model_field.get_default())
-            )
-            if name == "verification_method":
-                value = text
-            setattr(record, name, value)
-            fields.add(name)
-        if isinstance(record, Contact):
-            record.last_verified_at = record.last_verified_at or None
-            if not record.last_verified_at:
-                record.verification_method = ""
-            fields |= {"verification_method"}
-        record.updated_at = timezone.now()
-        changed.append(record)
-        items.append((record, snapshot))
-    if changed:
-        model._base_manager.bulk_update(changed, [*sorted(fields), "updated_at"])
-        history_record_many(actor=actor, items=items)
-
-
-def _batches(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return undo.import_undo(actor=actor, job=job)
 
 
 def import_undo_allowed(job: ImportJob) -> tuple[bool, str]:
     """For the result page: may the undo button show, and if not, why."""
-    if job.status != ImportJob.Status.DONE:
-        return False, ""
-    problems = _edited_since(job)
-    return (not problems, "; ".join(problems))
+    from imports import undo
+
+    return undo.import_undo_allowed(job)
 
 
 def imports_resume_stalled(*, stall_seconds: int | None = None) -> int:

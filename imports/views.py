@@ -150,6 +150,7 @@ def undo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(
-            request, f"Import of {job.file_name} undone: what it created is deleted, what it changed is put back."
+            request,
+            f"Undo of {job.file_name} started: what it created is being deleted, what it changed put back.",
         )
     return redirect(job)

@@ -56,9 +56,12 @@ def test_an_upload_with_a_mapping_runs_and_reports_its_counts(writer, django_cap
     assert lines[1].startswith("Nimetön,,nobody@acme.example")
     assert lines[1].endswith(",3")
 
-    undone = writer.post(job["undo_url"].removeprefix("http://testserver"))
-    assert undone.status_code == 200
-    assert undone.json()["status"] == "undone"
+    with django_capture_on_commit_callbacks(execute=True):
+        undoing = writer.post(job["undo_url"].removeprefix("http://testserver"))
+    assert undoing.status_code == 202
+    assert undoing.json()["status"] == "undoing"  # a job: queued, then run by a worker
+    undone = writer.get(f"/api/v1/imports/{job['id']}/").json()
+    assert (undone["status"], undone["undo_percent"], undone["undo_url"]) == ("undone", 100, None)
     assert not Contact.objects.exists()
     again = writer.post(job["undo_url"].removeprefix("http://testserver"))
     assert again.status_code == 409

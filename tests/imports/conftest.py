@@ -41,3 +41,16 @@ def run_import(sales_rep):
         return job
 
     return run
+
+
+@pytest.fixture
+def undo(sales_rep, django_capture_on_commit_callbacks):
+    """Undo as the result page does: the request queues the job; its task runs (eagerly) once that commits."""
+
+    def run(job: ImportJob, *, actor=None) -> ImportJob:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.import_undo(actor=actor or sales_rep, job=job)
+        job.refresh_from_db()
+        return job
+
+    return run
