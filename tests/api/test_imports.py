@@ -68,6 +68,25 @@ def test_an_upload_with_a_mapping_runs_and_reports_its_counts(writer, django_cap
     assert again["Content-Type"] == "application/problem+json"
 
 
+def test_a_retried_undo_request_answers_with_the_job_and_queues_nothing_more(
+    writer, django_capture_on_commit_callbacks
+):
+    mapping = {"0": "first_name", "1": "last_name", "2": "email", "3": "account"}
+    with django_capture_on_commit_callbacks(execute=True):
+        created = _upload(writer, mapping=json.dumps(mapping), policy="skip").json()
+    job = writer.get(f"/api/v1/imports/{created['id']}/").json()
+    url = job["undo_url"].removeprefix("http://testserver")
+    with django_capture_on_commit_callbacks() as first:
+        writer.post(url)
+    with django_capture_on_commit_callbacks() as second:
+        retried = writer.post(url)
+    assert (retried.status_code, retried.json()["status"], len(first), len(second)) == (202, "undoing", 1, 0)
+    assert Contact.objects.count() == 2  # nothing undone before the worker runs it
+    first[0]()
+    assert writer.get(f"/api/v1/imports/{job['id']}/").json()["status"] == "undone"
+    assert not Contact.objects.exists()
+
+
 def test_without_a_mapping_the_headers_suggest_one_and_a_draft_waits(writer):
     response = _upload(writer, start="false")
     assert response.status_code == 201

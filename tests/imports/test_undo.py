@@ -4,6 +4,7 @@ nothing, records edited meanwhile left alone, and a chunk's cost independent of 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -282,3 +283,15 @@ def test_an_undo_chunk_costs_the_same_queries_whatever_its_size(
         return len(queries)
 
     assert undo_queries(3) == undo_queries(12)
+
+
+def test_an_undo_whose_worker_was_lost_is_queued_again(
+    run_import, known, sales_rep, django_capture_on_commit_callbacks
+):
+    job = run_import(FILE, policy="overwrite")
+    _queue(job, sales_rep, django_capture_on_commit_callbacks)
+    assert undo_job.imports_undo_resume_stalled(stall_seconds=60) == 0  # progressing: left alone
+    ImportJob.objects.filter(pk=job.pk).update(progressed_at=job.finished_at - dt.timedelta(minutes=5))
+    assert undo_job.imports_undo_resume_stalled(stall_seconds=60) == 1  # the task ran (eagerly) again
+    job.refresh_from_db()
+    assert (job.status, job.undo_done) == ("undone", 6)
