@@ -54,6 +54,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("crm.account", CREATED),
     ("crm.account", UPDATED),
 )
+Labels = dict[tuple[type[models.Model], Any], str]
 MODELS: dict[str, type[models.Model]] = {"crm.contact": Contact, "crm.lead": Lead, "crm.account": Account}
 RESOURCES = {label: resource for resource, label in MODEL_LABELS.items()}
 # What takes a created record into use since the import: the undo leaves such a record as it is.
@@ -149,6 +150,7 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
     if job is None:
         return None
     actor = job.undone_by
+    labels: Labels = {}  # the accounts and owners the history names, read once for the whole job
     with acting_through(Channel.IMPORT, job=f"undo of import {job.pk}"):
         while True:
             with transaction.atomic():
@@ -168,10 +170,10 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
                         data={"created": job.created_count, "updated": job.updated_count, "kept": job.undo_kept},
                     )
                     return job
-                _undo_chunk(job, actor)
+                _undo_chunk(job, actor, labels)
 
 
-def _undo_chunk(job: ImportJob, actor: User | None) -> None:
+def _undo_chunk(job: ImportJob, actor: User | None, labels: Labels) -> None:
     label, action = STEPS[job.undo_step]
     ids = list(
         ImportedRecord.objects.filter(job=job, record_type=label, action=action, record_id__gt=job.undo_cursor)
@@ -184,7 +186,7 @@ def _undo_chunk(job: ImportJob, actor: User | None) -> None:
         return
     assert job.finished_at is not None
     if action == CREATED:
-        done, kept = len(ids), _delete_created(actor, label, ids, job.finished_at)
+        done, kept = len(ids), _delete_created(actor, label, ids, job.finished_at, labels)
     else:
         entries = ImportedRecord.objects.filter(
             job=job, record_type=label, action=action, record_id__gt=job.undo_cursor, record_id__lte=ids[-1]
@@ -195,7 +197,7 @@ def _undo_chunk(job: ImportJob, actor: User | None) -> None:
             done += 1
             for name, text in before.items():  # a record updated twice: the first "before" is the original
                 befores[record_id].setdefault(name, text)
-        kept = _restore_updated(actor, label, befores, job.finished_at)
+        kept = _restore_updated(actor, label, befores, job.finished_at, labels)
     ImportJob.objects.filter(pk=job.pk).update(
         undo_cursor=ids[-1],
         undo_done=F("undo_done") + done,
@@ -204,7 +206,7 @@ def _undo_chunk(job: ImportJob, actor: User | None) -> None:
     )
 
 
-def _delete_created(actor: User | None, label: str, ids: list[int], since: dt.datetime) -> int:
+def _delete_created(actor: User | None, label: str, ids: list[int], since: dt.datetime, labels: Labels) -> int:
     """Delete the created records of the chunk still as the import left them; return how many were kept."""
     model = MODELS[label]
     rows = _locked_rows(model, ids)
@@ -216,7 +218,10 @@ def _delete_created(actor: User | None, label: str, ids: list[int], since: dt.da
         return len(kept)
     resource = RESOURCES[label]
     history_record_rows(
-        actor=actor, model=model, rows=[(pk, _label(resource, rows[pk]), rows[pk], None) for pk in gone]
+        actor=actor,
+        model=model,
+        rows=[(pk, _label(resource, rows[pk]), rows[pk], None) for pk in gone],
+        labels=labels,
     )
     referenced = {pk for found in refs.values() for pk in found} & set(gone)
     if referenced:
@@ -236,7 +241,9 @@ def _delete_created(actor: User | None, label: str, ids: list[int], since: dt.da
     return len(kept)
 
 
-def _restore_updated(actor: User | None, label: str, befores: dict[int, dict[str, Any]], since: dt.datetime) -> int:
+def _restore_updated(
+    actor: User | None, label: str, befores: dict[int, dict[str, Any]], since: dt.datetime, labels: Labels
+) -> int:
     """Put back the fields the import overwrote, on the records not edited since; return how many were kept."""
     model = MODELS[label]
     rows = _locked_rows(model, list(befores))  # a record deleted since (or by the step before) is gone
@@ -280,6 +287,7 @@ def _restore_updated(actor: User | None, label: str, befores: dict[int, dict[str
                 )
                 for pk, values in restored.items()
             ],
+            labels=labels,
             notify=True,
         )
     return len(kept)

@@ -295,3 +295,29 @@ def test_an_undo_whose_worker_was_lost_is_queued_again(
     assert undo_job.imports_undo_resume_stalled(stall_seconds=60) == 1  # the task ran (eagerly) again
     job.refresh_from_db()
     assert (job.status, job.undo_done) == ("undone", 6)
+
+
+def test_workflow_rules_hear_of_the_records_put_back_as_of_any_change(run_import, known, undo):
+    from iam.models import User
+    from notifications.models import Notification
+    from tests.factories import StaffFactory
+    from workflows import services as workflows
+    from workflows.models import Rule
+
+    manager = StaffFactory(staff_role=User.StaffRole.SALES_MANAGER)
+    rule = workflows.rule_create(
+        actor=manager,
+        rule=Rule(
+            name="Changed",
+            record_type="crm.contact",
+            trigger="changed",
+            actions=[{"type": "notify", "message": "{{ last_name }} changed"}],
+        ),
+    )
+    workflows.rule_set_enabled(actor=manager, rule=rule, enabled=True)
+    job = run_import(FILE, policy="overwrite")  # its own changes' rules wait for a commit that never comes
+    undo(job)
+    assert sorted(Notification.objects.filter(kind="workflow.rule").values_list("title", flat=True)) == [
+        "Able changed",
+        "Baker changed",
+    ]
