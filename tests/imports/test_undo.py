@@ -321,3 +321,18 @@ def test_workflow_rules_hear_of_the_records_put_back_as_of_any_change(run_import
         "Able changed",
         "Baker changed",
     ]
+
+
+def test_an_imported_account_someone_moved_a_contact_to_is_kept_with_that_contact(
+    run_import, acme, known, undo, sales_rep
+):
+    job = run_import(FILE, policy="overwrite")
+    brand_new = Account.objects.get(name="Brand New Oy")
+    zoe = ContactFactory(account=acme, first_name="Zoe", last_name="Zeta", email="zoe@acme.example")
+    zoe.account = brand_new  # not one of the import's records: the undo may start
+    contact_save(actor=sales_rep, contact=zoe)
+    job = undo(job)
+    assert (job.status, job.undo_kept) == ("undone", 1)  # the account, which Zoe is at now
+    assert Contact.objects.get(pk=zoe.pk).account == brand_new  # not deleted along with it
+    assert not Contact.objects.filter(email="eve@brandnew.example").exists()
+    assert Contact.objects.get(pk=known[0].pk).job_title == ""
