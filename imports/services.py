@@ -606,8 +606,8 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome, run: _Run) -
                     changed_fields.add("custom_fields")
             if before:
                 if isinstance(record, Contact) and "last_verified_at" in before:
+                    before["verification_method"] = record.verification_method  # an undo puts it back
                     record.verification_method = Contact.VerificationMethod.IMPORT
-                    before["verification_method"] = ""
                     changed_fields |= {"verification_method"}
                 record.updated_at = timezone.now()
                 changed_records.append(record)
@@ -640,7 +640,8 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
         {"job": job.pk},
     )
     model = MODELS[job.resource]
-    history_insert(actor=actor, model=model, rows=outcome.created_history)
+    # Workflow rules hear of imported records as of any others (a rule on "contact created").
+    history_insert(actor=actor, model=model, rows=outcome.created_history, notify=True)
     history_record_many(actor=actor, items=[(record, extra["snapshot"]) for record, _row, extra in outcome.updated])
     if outcome.flagged:
         pairs = []
