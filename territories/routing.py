@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import Case
@@ -308,17 +308,24 @@ def _after_pointer(candidates: list[MemberState], pointer: int | None) -> list[M
     return after + before
 
 
-def at_capacity(user_id: int, kind: str, cap: int) -> bool:
-    """Whether a member holds ``cap`` open records or more: is there a ``cap``-th one? (An index scan
-    that stops at ``cap`` and, unlike a count, passes nothing on: the cheapest exact answer.)"""
-    if cap <= 0:
-        return True
-    rows: QuerySet[Any] = (
-        Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
-        if kind == CASES
-        else Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES)
-    )
-    return rows.order_by()[cap - 1 : cap].exists()
+def _open_records(user_id: int, kind: str) -> QuerySet[Any]:
+    if kind == CASES:
+        return Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
+    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES)
+
+
+def _take_turn(locked: Team, membership: TeamMembership, *, kind: str, cap: int | None) -> bool:
+    """Move the locked team's pointer to ``membership`` unless they are at capacity; whether it moved.
+
+    One statement: the capacity test is the UPDATE's condition — no ``cap``-th open record, an
+    index scan that stops at ``cap`` and, unlike a count, hands nothing on (the cheapest exact answer).
+    """
+    pointer = Team.objects.filter(pk=locked.pk)
+    if cap is not None:
+        if cap <= 0:
+            return False
+        pointer = pointer.filter(~Exists(_open_records(membership.user_id, kind).order_by()[cap - 1 : cap]))
+    return pointer.update(last_assigned=membership) == 1
 
 
 def lock_team(team: Team) -> tuple[Team | None, list[TeamMembership]]:
@@ -341,9 +348,8 @@ def lock_team(team: Team) -> tuple[Team | None, list[TeamMembership]]:
 
 
 def _round_robin(locked: Team, memberships: list[TeamMembership], *, kind: str, now: dt.datetime | None) -> Pick:
-    """The next available member after the pointer. Only the member about to be chosen has their
-    load looked at, and only when they have a capacity and are otherwise available: a pick usually
-    costs one bounded index scan."""
+    """The next available member after the pointer. Only a member otherwise available has their
+    load looked at, as the condition of moving the pointer to them: a pick usually costs one UPDATE."""
     day = _today(now)
     pointer = locked.last_assigned_id
     ordered = [m for m in memberships if pointer is None or m.pk > pointer] + [
@@ -353,14 +359,12 @@ def _round_robin(locked: Team, memberships: list[TeamMembership], *, kind: str, 
     for membership in ordered:
         cap = capacity_of(membership, kind)
         state = MemberState(membership, 0, cap, is_out_of_office(membership.user, on=day))
-        if state.available and cap is not None and at_capacity(membership.user_id, kind, cap):
-            state.load = cap
-        if not state.available:
-            skipped.append(state.why_not())
-            continue
-        Team.objects.filter(pk=locked.pk).update(last_assigned=membership)
-        locked.last_assigned_id = membership.pk
-        return Pick(membership.user, f"round-robin in {locked}", team=locked, skipped=skipped)
+        if state.available:
+            if _take_turn(locked, membership, kind=kind, cap=cap):
+                locked.last_assigned_id = membership.pk
+                return Pick(membership.user, f"round-robin in {locked}", team=locked, skipped=skipped)
+            state.load = cap or 0  # the pointer stayed: they hold ``cap`` open records or more
+        skipped.append(state.why_not())
     return Pick(None, f"nobody in {locked} is available", team=locked, skipped=skipped)
 
 
