@@ -25,7 +25,7 @@ from django.db import transaction
 
 from territories.models import AssignmentRule, Territory
 
-CACHE_KEY = "territories:definitions:v1"
+CACHE_KEY = "territories:definitions:v1"  # a new version when Definitions changes shape (pickled)
 CACHE_SECONDS = 60
 
 
