@@ -8,6 +8,8 @@ An **assignment rule** says which team (and how) gets a new lead or case that ma
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -16,6 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from territories.regions import REGION_CHOICES
+
+
+def _forget_definitions() -> None:
+    # Routing reads teams, territories and rules from the shared cache: a change must reach every process.
+    from territories.definitions import forget_definitions
+
+    forget_definitions()
+
 
 TEAM_KEY_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]*$", "Lower-case letters, digits and underscores, starting with a letter."
@@ -63,8 +73,17 @@ class Team(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        _forget_definitions()
+
     def get_absolute_url(self) -> str:
         return reverse("territories:team_detail", args=[self.pk])
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().delete(*args, **kwargs)
+        _forget_definitions()
+        return result
 
 
 class TeamMembership(models.Model):
@@ -137,8 +156,17 @@ class Territory(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        _forget_definitions()
+
     def get_absolute_url(self) -> str:
         return reverse("territories:territory_edit", args=[self.pk])
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().delete(*args, **kwargs)
+        _forget_definitions()
+        return result
 
 
 class AssignmentRule(models.Model):
@@ -199,6 +227,15 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        _forget_definitions()
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().delete(*args, **kwargs)
+        _forget_definitions()
+        return result
 
 
 class TerritoryRun(models.Model):

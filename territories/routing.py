@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import Case
 from crm.models import Account, Contact, Lead, Opportunity
+from territories.definitions import definitions
 from territories.models import Strategy, Team, TeamMembership, Territory
 from territories.regions import countries_of
 
@@ -137,9 +138,15 @@ class MemberState:
         return ""
 
 
-def member_states(team: Team, kind: str, *, on: dt.date | None = None) -> list[MemberState]:
-    """Every member of ``team`` with their open load (one query for the members, one for loads)."""
-    memberships = list(team.memberships.select_related("user").order_by("id"))
+def member_states(
+    team: Team, kind: str, *, on: dt.date | None = None, memberships: Sequence[TeamMembership] | None = None
+) -> list[MemberState]:
+    """Every member of ``team`` with their open load (one query for the members, one for loads).
+
+    ``memberships``: the team's, with their users, when the caller has read them already.
+    """
+    if memberships is None:
+        memberships = list(team.memberships.select_related("user").order_by("id"))
     loads = open_loads((m.user_id for m in memberships), kind)
     day = on or timezone.localdate()
     return [
@@ -157,7 +164,8 @@ def member_states(team: Team, kind: str, *, on: dt.date | None = None) -> list[M
 
 
 def active_territories() -> list[Territory]:
-    return list(Territory.objects.filter(is_active=True).order_by("position", "id"))
+    """In position order, from the shared cache (``territories.definitions``)."""
+    return definitions().territories
 
 
 def territory_matches(
@@ -225,18 +233,24 @@ def territory_of_account(account: Account, *, territories: Sequence[Territory] |
     )
 
 
-def territory_for(record: Any) -> Territory | None:
-    """The territory an account, contact, lead, opportunity or case is in (None: no territory)."""
+def territory_for(record: Any, *, territories: Sequence[Territory] | None = None) -> Territory | None:
+    """The territory an account, contact, lead, opportunity or case is in (None: no territory).
+
+    ``territories``: the active ones in order, when the caller has them (else from the cache).
+    """
     if isinstance(record, Account):
-        return territory_of_account(record)
+        return territory_of_account(record, territories=territories)
     if isinstance(record, Contact | Opportunity | Case):
         account = record.account if record.account_id else None
-        return territory_of_account(account) if account is not None else None
+        return territory_of_account(account, territories=territories) if account is not None else None
     if isinstance(record, Lead):
         if record.converted_account is not None:
-            return territory_of_account(record.converted_account)
+            return territory_of_account(record.converted_account, territories=territories)
         return match_territory(
-            country=str(record.company_country or ""), industry="", custom_fields=record.custom_fields
+            country=str(record.company_country or ""),
+            industry="",
+            custom_fields=record.custom_fields,
+            territories=territories,
         )
     return None
 
@@ -294,22 +308,48 @@ def _after_pointer(candidates: list[MemberState], pointer: int | None) -> list[M
     return after + before
 
 
-def bounded_load(user_id: int, kind: str, cap: int) -> int:
-    """A member's open records counted up to ``cap`` only: enough to know whether they are full."""
+def _open_records(user_id: int, kind: str) -> QuerySet[Any]:
     if kind == CASES:
-        return (
-            Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
-            .order_by()
-            .values("pk")[:cap]
-            .count()
-        )
-    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES).order_by().values("pk")[:cap].count()
+        return Case.objects.filter(assignee_id=user_id, status__in=OPEN_CASE_STATUSES)
+    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_LEAD_STATUSES)
 
 
-def _round_robin(locked: Team, *, kind: str, now: dt.datetime | None) -> Pick:
-    """The next available member after the pointer; loads are counted only for members with a
-    capacity, one at a time in turn and only up to it, so a pick usually costs one bounded count."""
-    memberships = list(locked.memberships.select_related("user").order_by("id"))
+def _take_turn(locked: Team, membership: TeamMembership, *, kind: str, cap: int | None) -> bool:
+    """Move the locked team's pointer to ``membership`` unless they are at capacity; whether it moved.
+
+    One statement: the capacity test is the UPDATE's condition — no ``cap``-th open record, an
+    index scan that stops at ``cap`` and, unlike a count, hands nothing on (the cheapest exact answer).
+    """
+    pointer = Team.objects.filter(pk=locked.pk)
+    if cap is not None:
+        if cap <= 0:
+            return False
+        pointer = pointer.filter(~Exists(_open_records(membership.user_id, kind).order_by()[cap - 1 : cap]))
+    return pointer.update(last_assigned=membership) == 1
+
+
+def lock_team(team: Team) -> tuple[Team | None, list[TeamMembership]]:
+    """The team's row, locked (``SELECT … FOR UPDATE``) until the transaction ends, and its members
+    with their users (by membership id), in one query: the members joined to the team, locking the
+    team's row only. The pointer read is the latest committed one (PostgreSQL re-reads a locked row
+    that changed while it waited). None when the team no longer exists."""
+    memberships = list(
+        TeamMembership.objects.filter(team_id=team.pk)
+        .select_related("team", "user")
+        .select_for_update(of=("team",))
+        .order_by("id")
+    )
+    if memberships:
+        locked = memberships[0].team
+        for m in memberships:
+            m.team = locked
+        return locked, memberships
+    return Team.objects.select_for_update().filter(pk=team.pk).first(), []
+
+
+def _round_robin(locked: Team, memberships: list[TeamMembership], *, kind: str, now: dt.datetime | None) -> Pick:
+    """The next available member after the pointer. Only a member otherwise available has their
+    load looked at, as the condition of moving the pointer to them: a pick usually costs one UPDATE."""
     day = _today(now)
     pointer = locked.last_assigned_id
     ordered = [m for m in memberships if pointer is None or m.pk > pointer] + [
@@ -318,13 +358,13 @@ def _round_robin(locked: Team, *, kind: str, now: dt.datetime | None) -> Pick:
     skipped: list[str] = []
     for membership in ordered:
         cap = capacity_of(membership, kind)
-        load = bounded_load(membership.user_id, kind, cap) if cap is not None else 0
-        state = MemberState(membership, load, cap, is_out_of_office(membership.user, on=day))
-        if not state.available:
-            skipped.append(state.why_not())
-            continue
-        Team.objects.filter(pk=locked.pk).update(last_assigned=membership)
-        return Pick(membership.user, f"round-robin in {locked}", team=locked, skipped=skipped)
+        state = MemberState(membership, 0, cap, is_out_of_office(membership.user, on=day))
+        if state.available:
+            if _take_turn(locked, membership, kind=kind, cap=cap):
+                locked.last_assigned_id = membership.pk
+                return Pick(membership.user, f"round-robin in {locked}", team=locked, skipped=skipped)
+            state.load = cap or 0  # the pointer stayed: they hold ``cap`` open records or more
+        skipped.append(state.why_not())
     return Pick(None, f"nobody in {locked} is available", team=locked, skipped=skipped)
 
 
@@ -333,29 +373,28 @@ def pick_in_team(team: Team, *, kind: str, least_loaded: bool, now: dt.datetime 
 
     Locks the team's row until the caller's transaction ends and moves its pointer.
     """
-    with transaction.atomic():
-        locked = Team.objects.select_for_update().get(pk=team.pk)
+    # No savepoint: the lock must outlive this block anyway, and an error here ends the caller's
+    # transaction as it would without one.
+    with transaction.atomic(savepoint=False):
+        locked, memberships = lock_team(team)
+        if locked is None:
+            return Pick(None, f"team {team} no longer exists")
         if not least_loaded:
-            result = _round_robin(locked, kind=kind, now=now)
+            result = _round_robin(locked, memberships, kind=kind, now=now)
             if result.user is not None:
-                team.last_assigned_id = Team.objects.values_list("last_assigned_id", flat=True).get(pk=locked.pk)
+                team.last_assigned_id = locked.last_assigned_id
             return result
-        states = member_states(locked, kind, on=_today(now))
+        states = member_states(locked, kind, on=_today(now), memberships=memberships)
         candidates = [s for s in states if s.available]
         skipped = [s.why_not() for s in states if not s.available]
         if not candidates:
             return Pick(None, f"nobody in {locked} is available", team=locked, skipped=skipped)
         ordered = _after_pointer(candidates, locked.last_assigned_id)
-        if least_loaded:
-            lowest = min(s.load for s in ordered)
-            chosen = next(s for s in ordered if s.load == lowest)
-            reason = f"least-loaded in {locked} ({chosen.load} open {kind})"
-        else:
-            chosen = ordered[0]
-            reason = f"round-robin in {locked}"
+        lowest = min(s.load for s in ordered)
+        chosen = next(s for s in ordered if s.load == lowest)
         Team.objects.filter(pk=locked.pk).update(last_assigned=chosen.membership)
         team.last_assigned_id = chosen.membership.pk
-        return Pick(chosen.user, reason, team=locked, skipped=skipped)
+        return Pick(chosen.user, f"least-loaded in {locked} ({chosen.load} open {kind})", team=locked, skipped=skipped)
 
 
 def user_state(user: User, *, kind: str, team: Team | None = None, now: dt.datetime | None = None) -> MemberState:
@@ -374,6 +413,16 @@ def user_state(user: User, *, kind: str, team: Team | None = None, now: dt.datet
         capacity=min(caps) if caps else None,
         out_of_office=is_out_of_office(user, on=_today(now)),
     )
+
+
+def person(user_id: int | None) -> User | None:
+    """A person by id, read now: the cached definitions (a territory's owner, a rule's fallback)
+    hold only the id, and their active, staff and out-of-office fields decide a pick. None: gone."""
+    if user_id is None:
+        return None
+    from iam.models import User
+
+    return User._base_manager.filter(pk=user_id).first()
 
 
 def _pick_user(user: User | None, *, kind: str, team: Team | None, now: dt.datetime | None) -> Pick:
@@ -408,7 +457,7 @@ def pick(
             return Pick(None, "the record is in no territory")
         skipped: list[str] = []
         if territory.owner_id is not None:
-            owner_pick = _pick_user(territory.owner, kind=kind, team=territory.team, now=now)
+            owner_pick = _pick_user(person(territory.owner_id), kind=kind, team=territory.team, now=now)
             if owner_pick.user is not None:
                 owner_pick.reason = f"owner of territory {territory}"
                 owner_pick.territory = territory

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -29,14 +29,15 @@ from history.services import history_record, history_snapshot
 from iam.audit import audit_record, audit_record_many
 from iam.permissions import can_manage_teams, can_set_out_of_office
 from notifications.services import notify, notify_many
+from territories.definitions import definitions, forget_definitions, load_active_territories
 from territories.models import AssignmentRule, Strategy, Team, TeamMembership, Territory, TerritoryRun
 from territories.regions import REGIONS
 from territories.routing import (
     LEADS,
     Pick,
-    active_territories,
     match_territory,
     member_states,
+    person,
     pick,
     territory_for,
 )
@@ -306,7 +307,7 @@ def territories_reapply(*, actor: User | None, run: TerritoryRun | None = None, 
     """
     if actor is not None:
         _require_manager(actor)
-    territories = active_territories()
+    territories = load_active_territories()  # the definitions as they are now, not as cached
     if run is not None:
         TerritoryRun.objects.filter(pk=run.pk).update(status=TerritoryRun.Status.RUNNING, started_at=timezone.now())
     bounds = Account.objects.aggregate(lo=Min("pk"), hi=Max("pk"), n=Count("pk"))
@@ -533,6 +534,7 @@ def rule_save(
         rule.save()
         if territories is not None:
             rule.territories.set(list(territories))
+            forget_definitions()
         after = {**_plain(rule, RULE_FIELDS), "territories": sorted(rule.territories.values_list("pk", flat=True))}
         audit_record(
             actor=actor,
@@ -568,23 +570,20 @@ class Decision:
         return self.pick.user if self.pick is not None else None
 
 
-def _rules(record_type: str) -> list[AssignmentRule]:
-    return list(
-        AssignmentRule.objects.filter(record_type=record_type, is_active=True)
-        .select_related("team", "user", "fallback_user")
-        .prefetch_related("territories")
-        .order_by("position", "id")
-    )
-
-
 def _custom_value_matches(values: dict[str, Any] | None, key: str, wanted: str) -> bool:
     value = (values or {}).get(key)
     items = value if isinstance(value, list) else [value]
     return wanted in {str(v) for v in items if v is not None}
 
 
-def rule_matches(rule: AssignmentRule, record: Any, *, territory: Any) -> tuple[bool, str]:
-    """Whether ``record`` meets every condition of ``rule``; the failing one's name when not."""
+def rule_matches(
+    rule: AssignmentRule, record: Any, *, territory: Any, territory_ids: Collection[int] | None = None
+) -> tuple[bool, str]:
+    """Whether ``record`` meets every condition of ``rule``; the failing one's name when not.
+
+    ``territory_ids``: the ids of the territories the rule matches, when known (the cached
+    definitions); else they are read from the rule.
+    """
     if isinstance(record, Lead):
         if rule.lead_sources and record.source not in rule.lead_sources:
             return False, "lead source"
@@ -595,8 +594,8 @@ def rule_matches(rule: AssignmentRule, record: Any, *, territory: Any) -> tuple[
             return False, "case category"
         if rule.severities and record.severity not in rule.severities:
             return False, "severity"
-    wanted = list(rule.territories.all())
-    if wanted and (territory is None or territory.pk not in {t.pk for t in wanted}):
+    wanted = {t.pk for t in rule.territories.all()} if territory_ids is None else territory_ids
+    if wanted and (territory is None or territory.pk not in wanted):
         return False, "territory"
     return True, ""
 
@@ -607,10 +606,11 @@ def route_decide(record: Any, *, now: dt.datetime | None = None) -> Decision:
     Moves the round-robin pointer of the team it picks in; :func:`route_preview` does not.
     """
     record_type = AssignmentRule.RecordType.CASE if isinstance(record, Case) else AssignmentRule.RecordType.LEAD
-    territory = territory_for(record)
+    known = definitions()
+    territory = territory_for(record, territories=known.territories)
     trace: list[str] = [f"Territory: {territory}" if territory is not None else "Territory: none matches"]
-    for rule in _rules(record_type):
-        matched, why = rule_matches(rule, record, territory=territory)
+    for rule in known.rules_for(record_type):
+        matched, why = rule_matches(rule, record, territory=territory, territory_ids=known.territory_ids_of(rule))
         if not matched:
             trace.append(f"“{rule.name}” does not match ({why}).")
             continue
@@ -618,13 +618,15 @@ def route_decide(record: Any, *, now: dt.datetime | None = None) -> Decision:
             record=record,
             strategy=rule.strategy,
             team=rule.team,
-            user=rule.user,
+            # Only the named-person strategy reads it (loaded now: the definitions hold its id).
+            user=rule.user if rule.strategy == Strategy.USER else None,
             territory=territory if rule.strategy == Strategy.TERRITORY else None,
             now=now,
         )
         trace.extend(f"  skipped: {s}" for s in result.skipped if s)
-        if result.user is None and rule.fallback_user is not None and rule.fallback_user.is_active:
-            fallback = pick(record=record, strategy=Strategy.USER, user=rule.fallback_user, now=now)
+        fallback_user = person(rule.fallback_user_id) if result.user is None else None
+        if fallback_user is not None and fallback_user.is_active:
+            fallback = pick(record=record, strategy=Strategy.USER, user=fallback_user, now=now)
             if fallback.user is not None:
                 fallback.reason = f"fallback of “{rule.name}” ({result.reason})"
                 result = fallback
@@ -784,17 +786,18 @@ def leads_route_batch(*, leads: Sequence[Lead], now: dt.datetime | None = None) 
     inserts them, then :func:`leads_routed_record` with the saved leads.
     """
     result = BulkRouting()
-    rules = _rules(AssignmentRule.RecordType.LEAD)
+    known = definitions()
+    rules = known.rules_for(AssignmentRule.RecordType.LEAD)
     if not rules:
         return result
-    territories = active_territories()
+    territories = known.territories
     pools: dict[int, Any] = {}
     for index, lead in enumerate(leads):
         territory = match_territory(
             country=str(lead.company_country or ""), custom_fields=lead.custom_fields, territories=territories
         )
         for rule in rules:
-            matched, _why = rule_matches(rule, lead, territory=territory)
+            matched, _why = rule_matches(rule, lead, territory=territory, territory_ids=known.territory_ids_of(rule))
             if not matched:
                 continue
             chosen, reason = _batch_pick(rule, territory, pools, now=now)
@@ -844,14 +847,17 @@ class _TeamPool:
 
 
 class _UserPool:
-    def __init__(self, user: User, *, now: dt.datetime | None) -> None:
-        from territories.routing import user_state
+    def __init__(self, user: User | None, *, now: dt.datetime | None) -> None:
+        from territories.routing import MemberState, user_state
 
-        self.state = user_state(user, kind=LEADS, now=now)
-        self.ok = bool(user.is_active and user.is_staff) and not self.state.out_of_office
+        self.state: MemberState | None = None
+        self.ok = False
+        if user is not None:  # None: the person the definitions named is gone
+            self.state = user_state(user, kind=LEADS, now=now)
+            self.ok = bool(user.is_active and user.is_staff) and not self.state.out_of_office
 
     def take(self) -> Any:
-        if not self.ok or self.state.full:
+        if not self.ok or self.state is None or self.state.full:
             return None
         self.state.load += 1
         return self.state.user
@@ -874,7 +880,10 @@ def _batch_pick(
     elif rule.strategy == Strategy.TERRITORY and territory is not None:
         if territory.owner_id is not None:
             candidates.append(
-                (pool_for(("u", territory.owner_id), lambda: _UserPool(territory.owner, now=now)), "territory owner")
+                (
+                    pool_for(("u", territory.owner_id), lambda: _UserPool(person(territory.owner_id), now=now)),
+                    "territory owner",
+                )
             )
         if territory.team_id is not None:
             team_pool = pool_for(
@@ -889,9 +898,12 @@ def _batch_pick(
                 "least-loaded" if least else "round-robin",
             )
         )
-    if rule.fallback_user is not None:
+    if rule.fallback_user_id is not None:
         candidates.append(
-            (pool_for(("u", rule.fallback_user_id), lambda: _UserPool(rule.fallback_user, now=now)), "fallback")
+            (
+                pool_for(("u", rule.fallback_user_id), lambda: _UserPool(person(rule.fallback_user_id), now=now)),
+                "fallback",
+            )
         )
     for pool, reason in candidates:
         chosen = pool.take()
