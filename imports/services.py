@@ -331,10 +331,11 @@ class _Outcome:
     failed: list[tuple[Row, str]] = field(default_factory=list)
     flagged: list[tuple[int, Match]] = field(default_factory=list)
     accounts_created: list[Account] = field(default_factory=list)
+    rows: int = 0  # the chunk's rows, whatever became of them
 
 
 def _process_chunk(job: ImportJob, chunk: ImportChunk, rows: list[Row], run: _Run) -> None:
-    outcome = _Outcome()
+    outcome = _Outcome(rows=len(rows))
     for row in rows:
         if not row.ok:
             outcome.failed.append((row, " ".join(row.errors)))
@@ -666,7 +667,7 @@ def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> Non
     if noun != "lead":
         webhook_emit_records(f"{noun}.updated", [record for record, _row, _b in outcome.updated])
     ImportJob.objects.filter(pk=job.pk).update(
-        processed_rows=F("processed_rows") + len(chunk.rows),
+        processed_rows=F("processed_rows") + outcome.rows,
         created_count=F("created_count") + len(outcome.created),
         updated_count=F("updated_count") + len(outcome.updated),
         skipped_count=F("skipped_count") + len(outcome.skipped),
