@@ -63,7 +63,7 @@ def data_health(request: AuthenticatedHttpRequest) -> HttpResponse:
 def _posted_id(request: HttpRequest, name: str) -> int:
     """A posted id; not a number is the same 404 as an unknown id (not a 500)."""
     value = request.POST.get(name, "")
-    if not value.isdigit():
+    if not value.isdecimal():
         raise Http404("No such record.")
     return int(value)
 

@@ -38,7 +38,7 @@ class KeysetCursorPagination(BasePagination):
         raw = request.query_params.get(PAGE_SIZE)
         if raw is None:
             return settings.API_PAGE_SIZE
-        if not raw.isdigit() or not 1 <= int(raw) <= settings.API_MAX_PAGE_SIZE:
+        if not raw.isdecimal() or not 1 <= int(raw) <= settings.API_MAX_PAGE_SIZE:
             raise exceptions.ValidationError({PAGE_SIZE: [f"A whole number from 1 to {settings.API_MAX_PAGE_SIZE}."]})
         return int(raw)
 

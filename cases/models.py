@@ -51,7 +51,7 @@ class ServiceLevel(models.Model):
     def working_days_label(self) -> str:
         """``01234`` as "Mon to Fri" (with a dash); other sets of days listed."""
         names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-        days = sorted({int(ch) for ch in self.weekdays if ch.isdigit() and int(ch) < 7})
+        days = sorted({int(ch) for ch in self.weekdays if ch.isdecimal() and int(ch) < 7})
         if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
             return f"{names[days[0]]}–{names[days[-1]]}"
         return ", ".join(names[d] for d in days)
@@ -61,7 +61,7 @@ class ServiceLevel(models.Model):
             time_zone=self.time_zone,
             opens=self.opens,
             closes=self.closes,
-            weekdays=[int(ch) for ch in self.weekdays if ch.isdigit()],
+            weekdays=[int(ch) for ch in self.weekdays if ch.isdecimal()],
             holidays=[h.date for h in self.holidays.all()],
         )
 

@@ -185,7 +185,7 @@ def case_share(request: PortalHttpRequest, pk: int) -> HttpResponse:
         .filter(account_id=case.account_id, user_id=int(user_id))
         .select_related("user")
         .first()
-        if user_id.isdigit()
+        if user_id.isdecimal()
         else None
     )
     try:
@@ -208,7 +208,7 @@ def case_unshare(request: PortalHttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     user = (
         case.shared_with.filter(pk=request.POST.get("user") or 0).first()
-        if request.POST.get("user", "").isdigit()
+        if request.POST.get("user", "").isdecimal()
         else None
     )
     if user is not None:

@@ -68,7 +68,7 @@ def _queue(request: AuthenticatedHttpRequest) -> tuple[Any, dict[str, str]]:
         qs = qs.filter(assignee=request.user)
     elif assignee == "none":
         qs = qs.filter(assignee__isnull=True)
-    if (account := chosen.get("account", "")).isdigit():
+    if (account := chosen.get("account", "")).isdecimal():
         qs = qs.filter(account_id=int(account))
     return qs, chosen
 
@@ -113,11 +113,11 @@ def _new_case_initial(request: AuthenticatedHttpRequest) -> dict[str, Any]:
     """What the page opens with: the account (and contact) it was opened from."""
     initial: dict[str, Any] = {"draft": secrets.token_urlsafe(16), "team": Case.Team.SERVICE_DESK}
     contact_id, account_id = request.GET.get("contact", ""), request.GET.get("account", "")
-    if contact_id.isdigit():
+    if contact_id.isdecimal():
         contact = Contact.objects.visible_to(request.user).filter(pk=int(contact_id)).first()
         if contact is not None:
             initial.update(contact=contact.pk, account=contact.account_id, requester_email=contact.email)
-    elif account_id.isdigit():
+    elif account_id.isdecimal():
         initial["account"] = int(account_id)
     return initial
 
@@ -161,7 +161,7 @@ def case_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     contact_id = form["contact"].value()
     contact = (
         Contact.objects.visible_to(request.user).filter(pk=int(contact_id)).first()
-        if str(contact_id or "").isdigit()
+        if str(contact_id or "").isdecimal()
         else None
     )
     context = {"form": form, "contact": contact, "nav_section": "cases"}

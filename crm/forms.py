@@ -47,7 +47,7 @@ class AccountPicker(forms.Select):
         return mark_safe(render_to_string(template_name, context))  # noqa: S308
 
     def optgroups(self, name: str, value: list[Any], attrs: dict | None = None) -> list:
-        chosen = [v for v in value if str(v).isdigit()]
+        chosen = [v for v in value if str(v).isdecimal()]
         options = [self.create_option(name, "", self.choices.field.empty_label or "—", not chosen, 0)]  # type: ignore[arg-type]  # stubs: lazy labels render as str
         if chosen:
             account = self.choices.queryset.filter(pk=int(chosen[0])).only("pk", "name").first()

@@ -439,7 +439,7 @@ def _record_form(
 def _initial_account(request: HttpRequest) -> dict[str, Any]:
     """``?account=<id>`` from an account page preselects it in a new contact/deal/contract."""
     account = request.GET.get("account", "")
-    return {"account": int(account)} if account.isdigit() else {}
+    return {"account": int(account)} if account.isdecimal() else {}
 
 
 @staff_required

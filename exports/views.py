@@ -33,7 +33,7 @@ def export(request: AuthenticatedHttpRequest, resource: str) -> HttpResponseBase
     filterset = spec.filterset(params or None, queryset=queryset)
     rows = queryset.none() if filterset.is_bound and not filterset.is_valid() else filterset.qs
     if ids_text:
-        ids = [int(i) for i in ids_text.split(",") if i.strip().isdigit()]
+        ids = [int(i) for i in ids_text.split(",") if i.strip().isdecimal()]
         rows = rows.filter(pk__in=ids)
     sorts = {sort.key: sort for sort in list_spec.sorts}
     sort = sorts.get(params.get("sort", ""), list_spec.sorts[0])

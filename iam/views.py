@@ -152,7 +152,7 @@ def switch_account(request: AuthenticatedHttpRequest) -> HttpResponse:
     account_id = request.POST.get("account")
     if (
         account_id
-        and str(account_id).isdigit()
+        and str(account_id).isdecimal()
         and Membership.objects.usable().filter(user=request.user, account_id=int(account_id)).exists()
     ):
         request.session[SESSION_ACCOUNT_KEY] = int(account_id)

@@ -143,7 +143,8 @@ def import_configure(
     if job.status != ImportJob.Status.DRAFT:
         raise BusinessRuleViolation("This import has started; its mapping can no longer change.")
     known = {t.key for t in targets_for(job.resource)}
-    mapping = {str(k): v for k, v in mapping.items() if v and v in known and k.isdigit() and int(k) < len(job.headers)}
+    width = len(job.headers)
+    mapping = {str(k): v for k, v in mapping.items() if v and v in known and k.isdecimal() and int(k) < width}
     errors = mapping_errors(job.resource, mapping)
     if policy not in DuplicatePolicy.values:
         errors.append("Choose what to do with duplicates.")

@@ -408,7 +408,7 @@ def _selection(request: AuthenticatedHttpRequest) -> _Selection:
     queryset = base(user=request.user).order_by()
     scope = "selected" if params.get("scope") == "selected" else "filter"
     filters = params.get("filters", "")
-    ids = [int(v) for v in params.getlist("ids") if v.isdigit()]
+    ids = [int(v) for v in params.getlist("ids") if v.isdecimal()]
     if scope == "selected":
         queryset = queryset.filter(pk__in=ids)
     else:
@@ -482,7 +482,7 @@ def batch_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 def batch_sample(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The sample email's HTML, framed by the preview page (email HTML carries inline styles)."""
     selection = _selection(request)
-    role_ids = [int(v) for v in request.GET.getlist("roles") if v.isdigit()]
+    role_ids = [int(v) for v in request.GET.getlist("roles") if v.isdecimal()]
     preview = services.invitation_batch_preview(
         actor=request.user,
         source=selection.source,

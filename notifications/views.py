@@ -29,7 +29,7 @@ def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if unread_only:
         inbox = inbox.filter(read_at__isnull=True)
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isdecimal():
         inbox = inbox.filter(pk__lt=int(before))
     # Keyset by id (ids grow with created_at here): the page costs the same however long the history.
     rows = list(inbox.order_by("-id")[: PAGE_SIZE + 1])

@@ -51,7 +51,7 @@ def org_admin_nominate_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     account = get_object_or_404(Account.objects.visible_to(request.user), pk=pk)
     back = safe_next(request, reverse("home"))
     contact_id = request.POST.get("contact", "")
-    if not contact_id.isdigit():
+    if not contact_id.isdecimal():
         raise Http404("No such contact.")
     contact = get_object_or_404(Contact.objects.visible_to(request.user).filter(account=account), pk=int(contact_id))
     try:

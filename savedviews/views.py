@@ -72,7 +72,7 @@ def view_default(request: AuthenticatedHttpRequest, list_key: str) -> HttpRespon
     if list_key not in LIST_URL_NAMES:
         raise Http404("No such list.")
     raw = request.POST.get("view", "")
-    view = get_object_or_404(SavedView.objects.visible_to(request.user), pk=int(raw)) if raw.isdigit() else None
+    view = get_object_or_404(SavedView.objects.visible_to(request.user), pk=int(raw)) if raw.isdecimal() else None
     services.saved_view_make_default(actor=request.user, view=view, list_key=list_key)
     if view is None:
         messages.success(request, "The list now opens without a view.")

@@ -196,7 +196,7 @@ def records_fresh(label: str, ids: list[Any]) -> dict[str, models.Model]:
 
 
 def generic_data(*, target_id: str, account_id: int | None, extra: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = {"id": int(target_id) if target_id.isdigit() else target_id, "account_id": account_id}
+    data: dict[str, Any] = {"id": int(target_id) if target_id.isdecimal() else target_id, "account_id": account_id}
     for key, value in extra.items():
         data.setdefault(key, value)
     return data

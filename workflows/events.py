@@ -112,7 +112,7 @@ def from_audit(events: Iterable[Any]) -> list[Occurrence]:
         elif spec.record_type == "crm.account":
             record_id = e.account_id
         else:
-            record_id = int(e.target_id) if e.target_id.isdigit() else None
+            record_id = int(e.target_id) if e.target_id.isdecimal() else None
         out.append(
             Occurrence(
                 key=f"audit:{e.pk}",

@@ -236,7 +236,7 @@ def records(*, user: User, filters: Filters, drill: dict[str, str]) -> Records:
     list_params = {"owner": str(filters.owner_id) if filters.owner_id else ""}
     title = "Active contracts"
     if metric == "expiring":
-        days = int(drill["days"]) if drill.get("days", "").isdigit() else HORIZONS[-1]
+        days = int(drill["days"]) if drill.get("days", "").isdecimal() else HORIZONS[-1]
         qs = qs.filter(status=Contract.Status.ACTIVE, end_date__gte=now, end_date__lte=now + dt.timedelta(days=days))
         title = f"Active contracts ending within {days} days"
         list_params.update(status="active", ends_before=(now + dt.timedelta(days=days)).isoformat())

@@ -192,7 +192,7 @@ def records(*, user: User, filters: Filters, drill: dict[str, str]) -> Records:
     batch = drill.get("batch")
     if batch == "none":
         qs = qs.filter(batch__isnull=True)
-    elif batch and batch.isdigit():
+    elif batch and batch.isdecimal():
         qs = qs.filter(batch_id=int(batch))
     if drill.get("metric") == "sent":
         qs = qs.filter(sent_at__isnull=False)

@@ -206,7 +206,7 @@ def records(*, user: User, filters: Filters, drill: dict[str, str]) -> Records:
             columns=["When", "Who", "From"],
             row=lambda e: [e.occurred_at, e.actor_label, e.ip_address or ""],
         )
-    if drill.get("account", "").isdigit():
+    if drill.get("account", "").isdecimal():
         members = members.filter(account_id=int(drill["account"]))
     if metric == "mfa":
         members = members.filter(_mfa_users())

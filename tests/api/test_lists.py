@@ -87,6 +87,7 @@ def test_search_finds_contacts_by_name_email_or_company(key_api):
     [
         ({"ordering": "email"}, "#/ordering"),  # not an indexed ordering
         ({"page_size": "1000"}, "#/page_size"),
+        ({"page_size": "³"}, "#/page_size"),  # a digit to str.isdigit(), not to int(): was a 500
         ({"cursor": "not-a-cursor"}, "#/cursor"),
         ({"updated_since": "yesterday"}, "#/updated_since"),
         ({"owner": "bob"}, "#/owner"),

@@ -69,7 +69,7 @@ class Command(BaseCommand):
         ids = [item.strip() for item in raw.split(",") if item.strip()]
         if not ids:
             return []
-        if not all(i.isdigit() for i in ids):
+        if not all(i.isdecimal() for i in ids):
             raise CommandError("--accounts takes account ids, e.g. --accounts 12,34.")
         found = list(Account.objects.filter(pk__in=[int(i) for i in ids]))
         missing = sorted(set(map(int, ids)) - {a.pk for a in found})
