@@ -50,6 +50,7 @@ from territories.services import leads_route_batch, leads_routed_record
 from webhooks.services import webhook_emit_records
 
 T = TypeVar("T")
+LABELS_KEPT = 20_000  # referenced records' labels a run keeps between chunks
 _NOTHING = JsonText("{}")  # an ImportedRecord's "before" when it changed nothing
 
 MODELS: dict[str, Any] = {"accounts": Account, "contacts": Contact, "leads": Lead}
@@ -491,6 +492,8 @@ def _insert_new(job: ImportJob, rows: list[Row], run: _Run, outcome: _Outcome) -
     now = timezone.now()
     values = [_new_values(job, row, now) for row in rows]
     routed = _route_new_leads(job, rows, values)
+    if len(run.labels) > LABELS_KEPT:  # a file naming a new account on every row: memory stays flat
+        run.labels.clear()
     history_read_labels(model, values, run.labels)  # mostly known already: no query
     history = run.submit(_creation_history, model, job.resource, values, dict(run.labels))
     columns = sorted({key for v in values for key in v})
