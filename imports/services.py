@@ -26,6 +26,7 @@ from django.utils import timezone
 from core.context import Channel, acting_through
 from core.errors import BusinessRuleViolation
 from core.set_insert import JsonText, insert_rows
+from core.set_update import update_rows
 from crm.models import Account, Contact, Lead
 from crm.services import account_create_for_company
 from dedup.matching import MATCHERS, Match
@@ -620,7 +621,10 @@ def _apply_rows(job: ImportJob, rows: list[Row], outcome: _Outcome, run: _Run) -
             else:
                 outcome.skipped.append((pk, row))
         if changed_records:
-            model._base_manager.bulk_update(changed_records, [*sorted(changed_fields), "updated_at"], batch_size=1000)
+            # One UPDATE … FROM unnest (core.set_update, as the undo puts them back), not bulk_update's
+            # CASE WHEN with a branch per record for every field.
+            written = [model._meta.get_field(name).attname for name in [*sorted(changed_fields), "updated_at"]]
+            update_rows(model, written, [(r.pk, *(getattr(r, a) for a in written)) for r in changed_records])
 
 
 def _write_outcome(job: ImportJob, chunk: ImportChunk, outcome: _Outcome) -> None:
